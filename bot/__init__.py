@@ -1,0 +1,1 @@
+"""citebot's Discord bot: a thin adapter over the answer engine in `index`."""

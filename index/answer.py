@@ -1,0 +1,246 @@
+"""Answers: the sentences that answer a question, quoted verbatim, with numbered citations.
+
+Every quote is checked against the stored article text at the offsets its citation names,
+using SQLite's own `substr` (an independent reading of the store), before it is shown. A
+quote that fails the check is dropped and logged as a bug.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.reader import IndexReader, StoredArticle, StoredPassage
+from index.search import content_words
+
+log = logging.getLogger(__name__)
+
+ABSTAIN_MESSAGE = "I couldn't find that in the articles."
+MAX_QUOTES = 3
+# Within this fraction of the best sentence's score, a sentence joins the answer.
+QUOTE_SCORE_RATIO = 0.8
+# One article gives at most this many quotes while another article is also relevant.
+QUOTES_PER_ARTICLE = 2
+# Weights of meaning (cosine) and coverage of the question's rare words in a sentence score.
+DENSE_WEIGHT = 0.6
+COVERAGE_WEIGHT = 0.4
+
+_CITATION_ID = re.compile(r"^(?P<key>[0-9a-f]{12})-(?P<start>\d{1,9})-(?P<end>\d{1,9})$")
+
+
+def citation_id(article: StoredArticle, start: int, end: int) -> str:
+    """The stable id of a span: it survives rebuilds while the article is unchanged."""
+    return f"{article.key}-{start}-{end}"
+
+
+def parse_citation_id(text: str) -> tuple[str, int, int] | None:
+    """(article key, start, end) of a well-formed citation id, else None."""
+    match = _CITATION_ID.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    return match["key"], int(match["start"]), int(match["end"])
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One numbered source of a quote."""
+
+    n: int
+    id: str
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    url: str | None
+    paragraph: int
+    start: int
+    end: int
+    quote: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPart:
+    """A quoted sentence and the numbers of the citations it rests on."""
+
+    text: str
+    citations: list[int]
+
+
+@dataclass
+class Answer:
+    """The answer to one question; `as_json` is the documented `--json` schema."""
+
+    question: str
+    abstained: bool
+    answer: list[AnswerPart] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    took_ms: float = 0.0
+    notice: str | None = None
+    closest_titles: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The answer as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSentence:
+    """A candidate sentence with its score and the parts the score is made of."""
+
+    article_id: str
+    passage_id: int
+    start: int
+    end: int
+    score: float
+    dense: float
+    coverage: float
+
+
+def score_sentences(
+    question: str,
+    passages: Sequence[StoredPassage],
+    articles: dict[str, StoredArticle],
+    question_vector: NDArray[np.float32],
+    sentence_vectors: NDArray[np.float32],
+    word_weights: dict[str, float],
+) -> list[ScoredSentence]:
+    """Score every sentence of `passages`, best first.
+
+    `sentence_vectors` holds one row per sentence, in passage then sentence order.
+    The score mixes meaning (cosine with the question) and coverage: the share of the
+    question's word weight (rarer words weigh more) found in the sentence.
+    """
+    cosines = sentence_vectors @ question_vector if len(sentence_vectors) else np.zeros(0)
+    total_weight = sum(word_weights.values())
+    scored: list[ScoredSentence] = []
+    row = 0
+    for passage in passages:
+        text = articles[passage.article_id].text
+        for start, end in passage.sentences:
+            words = set(content_words(text[start:end]))
+            covered = sum(w for word, w in word_weights.items() if _covers(words, word))
+            coverage = covered / total_weight if total_weight else 0.0
+            dense = float(cosines[row])
+            scored.append(
+                ScoredSentence(
+                    article_id=passage.article_id,
+                    passage_id=passage.id,
+                    start=start,
+                    end=end,
+                    score=DENSE_WEIGHT * dense + COVERAGE_WEIGHT * coverage,
+                    dense=dense,
+                    coverage=coverage,
+                )
+            )
+            row += 1
+    scored.sort(key=lambda s: s.score, reverse=True)
+    return scored
+
+
+def _covers(sentence_words: set[str], word: str) -> bool:
+    """A question word is in a sentence as itself or with a plural or possessive 's'."""
+    return (
+        word in sentence_words or f"{word}s" in sentence_words or word.rstrip("s") in sentence_words
+    )
+
+
+def word_weights(reader: IndexReader, question: str, cache: dict[str, float]) -> dict[str, float]:
+    """Inverse document frequency of each content word of the question (rare words weigh more)."""
+    total = max(reader.manifest.passages, 1)
+    weights: dict[str, float] = {}
+    for word in content_words(question):
+        if word not in cache:
+            (frequency,) = reader.query(
+                "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{word}"',)
+            )[0]
+            cache[word] = math.log((total + 1) / (frequency + 0.5))
+        weights[word] = max(cache[word], 0.0)
+    return weights
+
+
+def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[ScoredSentence]:
+    """The one to three best sentences, no two overlapping, not all from one article if
+    another article also has a good one."""
+    if not scored or scored[0].score < min_score:
+        return []
+    floor = max(min_score, scored[0].score * QUOTE_SCORE_RATIO)
+    good = [s for s in scored if s.score >= floor]
+    other_articles = len({s.article_id for s in good}) > 1
+    chosen: list[ScoredSentence] = []
+    per_article: dict[str, int] = {}
+    for sentence in good:
+        if len(chosen) == MAX_QUOTES:
+            break
+        if other_articles and per_article.get(sentence.article_id, 0) >= QUOTES_PER_ARTICLE:
+            continue
+        if any(_same_text(sentence, c) for c in chosen):
+            continue
+        chosen.append(sentence)
+        per_article[sentence.article_id] = per_article.get(sentence.article_id, 0) + 1
+    return chosen
+
+
+def _same_text(a: ScoredSentence, b: ScoredSentence) -> bool:
+    return a.article_id == b.article_id and a.start < b.end and b.start < a.end
+
+
+def compose_answer(
+    question: str,
+    chosen: Sequence[ScoredSentence],
+    articles: dict[str, StoredArticle],
+    reader: IndexReader,
+) -> Answer:
+    """Turn chosen sentences into verified quotes with numbered citations."""
+    verified = verify_spans(reader, [(s.article_id, s.start, s.end) for s in chosen])
+    answer = Answer(question=question, abstained=False)
+    for sentence, stored_text in zip(chosen, verified, strict=True):
+        article = articles[sentence.article_id]
+        quote = article.text[sentence.start : sentence.end]
+        if stored_text != quote:
+            log.error(
+                "BUG: quote does not match the stored text of %s at %d-%d; dropped",
+                article.id,
+                sentence.start,
+                sentence.end,
+            )
+            continue
+        number = len(answer.citations) + 1
+        answer.citations.append(
+            Citation(
+                n=number,
+                id=citation_id(article, sentence.start, sentence.end),
+                article_id=article.id,
+                title=article.title,
+                source=article.source,
+                published=article.published,
+                url=article.url,
+                paragraph=article.paragraph_of(sentence.start),
+                start=sentence.start,
+                end=sentence.end,
+                quote=quote,
+                score=round(sentence.score, 4),
+            )
+        )
+        answer.answer.append(AnswerPart(text=quote, citations=[number]))
+    answer.abstained = not answer.answer
+    return answer
+
+
+def verify_spans(reader: IndexReader, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
+    """The stored text of each (article id, start, end), read by SQLite, not by Python."""
+    result: list[str | None] = []
+    for article_id, start, end in spans:
+        rows = reader.query(
+            "SELECT substr(text, ? + 1, ? - ?) FROM articles WHERE id = ?",
+            (start, end, start, article_id),
+        )
+        result.append(rows[0][0] if rows else None)
+    return result

@@ -1,0 +1,287 @@
+"""`citebot build`: files in, a new index generation out, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from index.chunk import chunk_article
+from index.clean import CLEANER_VERSION, clean_body
+from index.config import Settings
+from index.embed import Embedder, SentenceTransformerEmbedder, Vectors
+from index.errors import IndexDamagedError, InputError
+from index.ingest import load_corpus
+from index.model import ModelSpec, load_tokenizer, resolve_model
+from index.models import Passage, SourceArticle, article_key
+from index.reader import IndexReader
+from index.store import (
+    DATABASE_NAME,
+    FORMAT_VERSION,
+    GenerationWriter,
+    IndexLayout,
+    Manifest,
+    translate_write_errors,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+# Word pieces of the article title put before each passage when it is embedded (not stored).
+TITLE_CONTEXT_TOKENS = 32
+# Special tokens the model adds ([CLS], [SEP]) plus the separator after the title.
+_RESERVED_TOKENS = 3
+# Passages embedded per progress step.
+_PROGRESS_STEP = 256
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildSummary:
+    """What a build did; `as_json` is the `--json` output."""
+
+    index_dir: str
+    dry_run: bool = False
+    up_to_date: bool = False
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    passages_per_second: float = 0.0
+    full_rebuild_reason: str | None = None
+    generation: str | None = None
+    skipped_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunked:
+    article: SourceArticle
+    key: str
+    text: str
+    paragraphs: tuple[tuple[int, int], ...]
+    passages: list[Passage]
+    title_context: str
+
+
+def build_index(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    strict: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Index the articles under `paths` into `settings.index_dir`, incrementally.
+
+    Unchanged articles keep their passages and vectors; new and changed ones are cleaned,
+    chunked and embedded; removed ones are dropped. A change of model or chunker settings, or
+    `full=True`, rebuilds everything. `dry_run=True` reports what would change and writes
+    nothing.
+    """
+    started = time.perf_counter()
+    layout = IndexLayout(settings.index_dir)
+    summary = BuildSummary(index_dir=str(settings.index_dir), dry_run=dry_run)
+    if not dry_run:
+        layout.check_writable()
+    corpus = load_corpus(paths, max_chars=settings.max_article_chars, strict=strict)
+    summary.skipped_files = corpus.skipped_files
+    summary.problems = corpus.problems
+    summary.skipped = len(corpus.skipped_files) + corpus.skipped_records
+    if not corpus.articles:
+        shown = ", ".join(str(p) for p in paths)
+        raise InputError(f"no articles found in {shown} (.txt, .md, .jsonl, .html)")
+
+    spec = resolve_model(settings.model)
+    tokenizer = load_tokenizer(spec.path)
+    _check_token_budget(settings, spec)
+    embedder = embedder or SentenceTransformerEmbedder(
+        spec, backend=settings.backend, batch_size=settings.embed_batch_size
+    )
+    chunker = {
+        "chunk_tokens": settings.chunk_tokens,
+        "title_tokens": TITLE_CONTEXT_TOKENS,
+        "segmenter": "sentencex",
+        "cleaner": CLEANER_VERSION,
+    }
+    previous = _open_previous(layout)
+    signature = {
+        "format": FORMAT_VERSION,
+        "model": embedder.name,
+        "backend": embedder.backend,
+        "chunker": chunker,
+    }
+    if full:
+        summary.full_rebuild_reason = "--full"
+    elif previous is not None:
+        summary.full_rebuild_reason = _settings_change(previous.manifest.signature(), signature)
+    old_hashes = previous.article_hashes() if previous is not None else {}
+    new_ids = corpus.articles.keys()
+    summary.removed = len(old_hashes.keys() - new_ids)
+    summary.added = len(new_ids - old_hashes.keys())
+    unchanged = [i for i in new_ids if old_hashes.get(i) == corpus.articles[i].content_hash]
+    summary.changed = len(new_ids) - summary.added - len(unchanged)
+    summary.unchanged = len(unchanged)
+    summary.articles = len(new_ids)
+    if summary.full_rebuild_reason:
+        unchanged = []
+    nothing_changed = not (summary.added or summary.changed or summary.removed)
+    if previous is not None and not summary.full_rebuild_reason and nothing_changed:
+        summary.up_to_date = True
+        summary.passages = previous.manifest.passages
+        summary.generation = previous.directory.name
+        return _finish(summary, started)
+
+    kept = set(unchanged)
+    to_chunk = [a for i, a in corpus.articles.items() if i not in kept]
+    chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
+    new_passages = sum(len(c.passages) for c in chunked)
+    if dry_run:
+        summary.embedded = new_passages
+        counts = previous.passage_counts() if previous is not None else {}
+        summary.passages = new_passages + sum(counts.get(i, 0) for i in kept)
+        return _finish(summary, started)
+
+    with layout.locked():
+        draft = layout.draft()
+        try:
+            with translate_write_errors(layout.root):
+                writer = GenerationWriter(draft)
+                try:
+                    old_vectors = _copy_unchanged(writer, previous, unchanged)
+                    texts = [
+                        f"{c.title_context}\n{c.text[p.start : p.end]}"
+                        for c in chunked
+                        for p in c.passages
+                    ]
+                    vectors = _embed_sorted(embedder, texts, progress)
+                    for item in chunked:
+                        writer.add_article(
+                            item.article,
+                            key=item.key,
+                            text=item.text,
+                            paragraphs=item.paragraphs,
+                            passages=item.passages,
+                        )
+                    all_vectors = np.vstack([old_vectors, vectors]) if len(old_vectors) else vectors
+                    manifest = Manifest(
+                        format=FORMAT_VERSION,
+                        generation=draft.name.removeprefix(".tmp-"),
+                        model=embedder.name,
+                        backend=embedder.backend,
+                        dimension=embedder.dimension,
+                        chunker=chunker,
+                        articles=len(corpus.articles),
+                        passages=writer.passage_count,
+                        built_at=utc_now(),
+                    )
+                    writer.finish(all_vectors, manifest)
+                except BaseException:
+                    writer.close()
+                    raise
+            live = layout.publish(draft)
+        except BaseException:
+            layout.discard(draft)
+            raise
+    summary.passages = manifest.passages
+    summary.embedded = len(texts)
+    summary.generation = live.name
+    return _finish(summary, started)
+
+
+def _finish(summary: BuildSummary, started: float) -> BuildSummary:
+    summary.seconds = round(time.perf_counter() - started, 3)
+    if summary.embedded and summary.seconds:
+        summary.passages_per_second = round(summary.embedded / summary.seconds, 1)
+    return summary
+
+
+def _check_token_budget(settings: Settings, spec: ModelSpec) -> None:
+    room = spec.max_seq_length - TITLE_CONTEXT_TOKENS - _RESERVED_TOKENS
+    if settings.chunk_tokens > room:
+        raise InputError(
+            f"CITEBOT_CHUNK_TOKENS={settings.chunk_tokens} does not fit {spec.name}, which reads"
+            f" {spec.max_seq_length} word pieces; use at most {room}"
+        )
+
+
+def _open_previous(layout: IndexLayout) -> IndexReader | None:
+    """The live generation to build on, or None (first build, or a damaged one: start over)."""
+    if layout.current() is None:
+        return None
+    try:
+        return IndexReader.open(layout.root)
+    except IndexDamagedError as error:
+        log.warning("%s; building a new index from scratch", error)
+        return None
+
+
+def _settings_change(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Say which setting changed since the previous build, or None."""
+    for name in ("format", "model", "backend", "chunker"):
+        if old.get(name) != new.get(name):
+            return f"{name} changed from {old.get(name)} to {new.get(name)}"
+    return None
+
+
+def _chunk(article: SourceArticle, tokenizer: Tokenizer, max_tokens: int) -> _Chunked:
+    cleaned = clean_body(article.text)
+    return _Chunked(
+        article=article,
+        key=article_key(article.id, article.content_hash),
+        text=cleaned.text,
+        paragraphs=cleaned.paragraphs,
+        passages=chunk_article(cleaned.text, cleaned.paragraphs, tokenizer, max_tokens),
+        title_context=_title_context(article.title, tokenizer),
+    )
+
+
+def _title_context(title: str, tokenizer: Tokenizer) -> str:
+    """The title, cut to `TITLE_CONTEXT_TOKENS` word pieces: embedded before each passage."""
+    offsets = tokenizer.encode(title, add_special_tokens=False).offsets
+    if len(offsets) <= TITLE_CONTEXT_TOKENS:
+        return title
+    return title[: offsets[TITLE_CONTEXT_TOKENS - 1][1]]
+
+
+def _copy_unchanged(
+    writer: GenerationWriter, previous: IndexReader | None, unchanged: list[str]
+) -> Vectors:
+    if previous is None or not unchanged:
+        return np.zeros((0, previous.manifest.dimension if previous else 0), dtype=np.float32)
+    old_ids = writer.copy_articles(previous.directory / DATABASE_NAME, unchanged)
+    if not len(old_ids):
+        return np.zeros((0, previous.manifest.dimension), dtype=np.float32)
+    return np.asarray(previous.vectors.reconstruct_batch(old_ids), dtype=np.float32)
+
+
+def _embed_sorted(embedder: Embedder, texts: list[str], progress: Progress | None) -> Vectors:
+    """Embed longest first in steps (batches of similar length pad least), in input order."""
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    for first in range(0, len(texts), _PROGRESS_STEP):
+        rows = order[first : first + _PROGRESS_STEP]
+        vectors[rows] = embedder.embed([texts[i] for i in rows])
+        if progress is not None:
+            progress(min(first + _PROGRESS_STEP, len(texts)), len(texts))
+    return vectors

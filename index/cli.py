@@ -1,0 +1,341 @@
+"""The `citebot` command line: build and inspect the index, ask it questions.
+
+JSON goes to stdout, messages and progress to stderr. Every error is one line and an exit
+code: 2 for bad usage or input, 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from index.config import Settings, get_settings
+from index.errors import CitebotError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SEEDS_DIR = Path("seeds")
+_PROBLEMS_SHOWN = 20
+
+log = logging.getLogger("citebot")
+
+
+class BadInput(click.ClickException):
+    """Bad usage or input: exit code 2, like click's own usage errors."""
+
+    exit_code = 2
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn citebot's errors into one line on stderr and the right exit code."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except CitebotError as error:
+            exception = BadInput if error.exit_code == 2 else click.ClickException
+            raise exception(str(error)) from error
+
+    return wrapper
+
+
+def settings_for(index: Path | None) -> Settings:
+    """The settings, with `--index` taking precedence over CITEBOT_INDEX_DIR."""
+    settings = get_settings()
+    return settings.model_copy(update={"index_dir": index}) if index else settings
+
+
+def print_json(data: Any) -> None:
+    """One JSON object on stdout."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+index_option = click.option(
+    "--index",
+    "index",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Index directory (default: CITEBOT_INDEX_DIR, else ./citebot-index).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+@click.group()
+@click.version_option(package_name="citebot")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")
+def cli(verbose: bool) -> None:
+    """citebot answers questions about news articles by quoting them, with citations."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@click.option("--full", is_flag=True, help="Re-embed everything, not only what changed.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad file or record.")
+@json_option
+@reports_errors
+def build(
+    paths: tuple[Path, ...],
+    index: Path | None,
+    full: bool,
+    dry_run: bool,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Index articles (.txt, .md, .jsonl, .html) from files or directories.
+
+    PATHS default to the shipped seeds/. Only new and changed articles are embedded.
+
+    \b
+    Example:
+        citebot build seeds/ ../shared/data/bbc_news.jsonl --index citebot-index
+    """
+    from index.build import build_index
+
+    with _progress_reporter() as progress:
+        summary = build_index(
+            list(paths) or [SEEDS_DIR],
+            settings_for(index),
+            full=full,
+            dry_run=dry_run,
+            strict=strict,
+            progress=progress,
+        )
+    if as_json:
+        print_json(summary.as_json())
+        return
+    for problem in summary.problems[:_PROBLEMS_SHOWN]:
+        click.echo(f"warning: {problem}", err=True)
+    if len(summary.problems) > _PROBLEMS_SHOWN:
+        click.echo(f"warning: ... and {len(summary.problems) - _PROBLEMS_SHOWN} more", err=True)
+    if summary.skipped_files:
+        click.echo(
+            f"Skipped {len(summary.skipped_files)} file(s) of unsupported type: "
+            + ", ".join(summary.skipped_files),
+            err=True,
+        )
+    if summary.full_rebuild_reason:
+        click.echo(f"Rebuilding everything: {summary.full_rebuild_reason}.", err=True)
+    verb = "Would index" if dry_run else "Indexed"
+    click.echo(
+        f"{verb} {summary.index_dir}: {summary.added} added, {summary.changed} changed,"
+        f" {summary.removed} removed, {summary.unchanged} unchanged, {summary.skipped} skipped."
+    )
+    rate = f" ({summary.passages_per_second:,.1f} passages/s)" if summary.embedded else ""
+    state = " Already up to date." if summary.up_to_date else ""
+    click.echo(
+        f"{summary.articles:,} articles, {summary.passages:,} passages,"
+        f" {summary.embedded:,} {'to embed' if dry_run else 'embedded'}"
+        f" in {summary.seconds:.1f} s{rate}.{state}"
+    )
+
+
+@cli.command()
+@index_option
+@json_option
+@reports_errors
+def stats(index: Path | None, as_json: bool) -> None:
+    """Show what the index holds: articles, passages, outlets, dates, model, size.
+
+    \b
+    Example:
+        citebot stats --json
+    """
+    from index.reader import IndexReader
+    from index.stats import index_stats
+
+    settings = settings_for(index)
+    result = index_stats(IndexReader.open(settings.index_dir), str(settings.index_dir))
+    if as_json:
+        print_json(result.as_json())
+        return
+    dates = (
+        f"{result.first_published} to {result.last_published}"
+        if result.first_published
+        else "unknown"
+    )
+    rows = [
+        ("Index", f"{result.index_dir} (generation {result.generation})"),
+        ("Articles", f"{result.articles:,}"),
+        ("Passages", f"{result.passages:,}"),
+        ("Outlets", ", ".join(result.outlets[:10]) or "unknown"),
+        ("Published", dates),
+        ("Model", f"{result.model} ({result.backend}, {result.dimension} dimensions)"),
+        ("Size on disk", f"{result.size_bytes / 1e6:,.1f} MB"),
+        ("Built at", result.built_at),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<13} {value}")
+
+
+class _progress_reporter:  # noqa: N801 - used like a function
+    """A tqdm bar on a terminal, plain lines on stderr otherwise."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._last_line = 0
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        return self.update
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def update(self, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, unit="passage", desc="Embedding", file=sys.stderr)
+            self._bar.update(done - self._bar.n)
+        elif done == total or done - self._last_line >= max(total // 10, 1):
+            self._last_line = done
+            click.echo(f"embedded {done:,}/{total:,} passages", err=True)
+
+
+def _engine(index: Path | None) -> Any:
+    from index.engine import Engine
+
+    return Engine(settings_for(index))
+
+
+retriever_option = click.option(
+    "--retriever",
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    default="hybrid",
+    show_default=True,
+    help="Which search finds the passages.",
+)
+
+
+@cli.command()
+@click.argument("question")
+@index_option
+@retriever_option
+@json_option
+@reports_errors
+def ask(question: str, index: Path | None, retriever: str, as_json: bool) -> None:
+    """Answer QUESTION with verbatim quotes from the articles and numbered sources.
+
+    \b
+    Example:
+        citebot ask "who is Lety Pérez?"
+    """
+    from index.answer import ABSTAIN_MESSAGE
+
+    answer = _engine(index).ask(question, retriever=retriever)
+    if as_json:
+        print_json(answer.as_json())
+        return
+    if answer.notice:
+        click.echo(answer.notice, err=True)
+    if answer.abstained:
+        click.echo(ABSTAIN_MESSAGE)
+        if answer.closest_titles:
+            click.echo("Closest articles: " + "; ".join(answer.closest_titles))
+        return
+    for part in answer.answer:
+        markers = "".join(f"[{n}]" for n in part.citations)
+        click.echo(f"“{part.text}” {markers}")
+    click.echo("\nSources:")
+    for citation in answer.citations:
+        details = ", ".join(
+            part
+            for part in (citation.source, citation.published, f"paragraph {citation.paragraph}")
+            if part
+        )
+        click.echo(f"[{citation.n}] {citation.title} ({details}) id {citation.id}")
+        if citation.url:
+            click.echo(f"    {citation.url}")
+    click.echo(f"\n({answer.took_ms:.0f} ms)", err=True)
+
+
+@cli.command()
+@click.argument("query")
+@index_option
+@click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=10, show_default=True)
+@retriever_option
+@json_option
+@reports_errors
+def search(query: str, index: Path | None, k: int, retriever: str, as_json: bool) -> None:
+    """Rank passages for QUERY, showing ids, scores and which search found them.
+
+    \b
+    Example:
+        citebot search "lety perez" --k 5
+    """
+    results = _engine(index).search(query, k=k, retriever=retriever)
+    if as_json:
+        print_json([asdict(r) for r in results])
+        return
+    if not results:
+        click.echo("No passages found.")
+    for result in results:
+        found_by = ", ".join(
+            f"{name} #{rank}"
+            for name, rank in (("dense", result.dense_rank), ("lexical", result.lexical_rank))
+            if rank
+        )
+        paragraphs = (
+            f"¶{result.paragraph_first}"
+            if result.paragraph_first == result.paragraph_last
+            else f"¶{result.paragraph_first}-{result.paragraph_last}"
+        )
+        click.echo(
+            f"{result.rank}. {result.id}  score {result.score:.4f}  ({found_by})\n"
+            f"   {result.title} {paragraphs}\n   {_shorten(result.text)}"
+        )
+
+
+@cli.command()
+@click.argument("citation_id")
+@index_option
+@click.option(
+    "--context",
+    type=click.IntRange(0, 50),
+    default=1,
+    show_default=True,
+    help="Paragraphs to show on each side.",
+)
+@json_option
+@reports_errors
+def source(citation_id: str, index: Path | None, context: int, as_json: bool) -> None:
+    """Show the passage a citation id names, its neighbouring paragraphs and the article.
+
+    \b
+    Example:
+        citebot source 3f9a0c2b7d11-412-523 --context 2
+    """
+    view = _engine(index).source(citation_id, context=context)
+    if as_json:
+        print_json(view.as_json())
+        return
+    meta = ", ".join(p for p in (view.source, view.author, view.published) if p)
+    click.echo(f"{view.title}" + (f" ({meta})" if meta else ""))
+    if view.url:
+        click.echo(view.url)
+    click.echo(f"article {view.article_id}, characters {view.start}-{view.end}\n")
+    for paragraph in view.paragraphs:
+        mark = ">" if paragraph["cited"] else " "
+        click.echo(f"{mark} ¶{paragraph['number']}  {paragraph['text']}\n")
+
+
+def _shorten(text: str, width: int = 240) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + " …"

@@ -1,0 +1,94 @@
+"""citebot's settings: one class, read from the environment and `.env`.
+
+Every setting is listed with its default and a comment in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Backend = Literal["torch"]
+
+
+class Settings(BaseSettings):
+    """All of citebot's settings. `CITEBOT_*` for citebot itself, `DISCORD_*` for Discord."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITEBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Index and model
+    index_dir: Path = Path("citebot-index")
+    model: str = "all-MiniLM-L6-v2"
+    backend: Backend = "torch"
+    chunk_tokens: int = Field(default=160, ge=16, le=240)
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    max_article_chars: int = Field(default=2_000_000, ge=1_000)
+
+    # Answering
+    min_score: float = Field(default=0.35, ge=0.0, le=1.0)
+    max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
+
+    # Discord
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
+    )
+    discord_guild_id: int | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_GUILD_ID", "discord_guild_id")
+    )
+    discord_answer_channels: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("DISCORD_ANSWER_CHANNELS", "discord_answer_channels"),
+    )
+    discord_api_base_url: str = Field(
+        default="https://discord.com/api/v10",
+        validation_alias=AliasChoices("DISCORD_API_BASE_URL", "discord_api_base_url"),
+    )
+    discord_gateway_url: str = Field(
+        default="wss://gateway.discord.gg/",
+        validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "discord_gateway_url"),
+    )
+    discord_cooldown_questions: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=AliasChoices("DISCORD_COOLDOWN_QUESTIONS", "discord_cooldown_questions"),
+    )
+    discord_cooldown_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("DISCORD_COOLDOWN_SECONDS", "discord_cooldown_seconds"),
+    )
+
+    @field_validator("discord_answer_channels", mode="before")
+    @classmethod
+    def _split_channel_ids(cls, value: object) -> object:
+        """Accept `DISCORD_ANSWER_CHANNELS=123,456` as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("discord_guild_id", mode="before")
+    @classmethod
+    def _empty_guild_is_none(cls, value: object) -> object:
+        """An empty `DISCORD_GUILD_ID=` means no development guild."""
+        return None if value == "" else value
+
+    @field_validator("index_dir", mode="after")
+    @classmethod
+    def _expand_index_dir(cls, value: Path) -> Path:
+        return value.expanduser()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,343 @@
+"""The answer engine: one loaded index, shared by threads, answering, searching, citing.
+
+`Engine` opens the live generation once and checks, before each request, whether a build has
+published a newer one; if so it switches between requests. The bot and the CLI both use it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.answer import (
+    ABSTAIN_MESSAGE,
+    Answer,
+    citation_id,
+    compose_answer,
+    parse_citation_id,
+    score_sentences,
+    select_quotes,
+    word_weights,
+)
+from index.config import Settings
+from index.embed import Embedder, SentenceTransformerEmbedder
+from index.errors import InputError, ModelMismatchError
+from index.model import resolve_model
+from index.reader import IndexReader, StoredArticle
+from index.search import (
+    Hits,
+    Retriever,
+    dense_search,
+    fuse,
+    lexical_search,
+)
+from index.stats import IndexStats, index_stats
+from index.store import IndexLayout
+
+log = logging.getLogger(__name__)
+
+# Passages each retriever proposes before fusion.
+CANDIDATES = 50
+# Best fused passages whose sentences are scored for the answer.
+PASSAGES_READ = 5
+# Article titles offered when the engine abstains.
+CLOSEST_TITLES = 3
+
+_CONTROL = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One ranked passage, with the ranks each retriever gave it (None: not found by it)."""
+
+    rank: int
+    id: str
+    article_id: str
+    title: str
+    paragraph_first: int
+    paragraph_last: int
+    start: int
+    end: int
+    text: str
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+@dataclass
+class SourceView:
+    """A cited span in its article, with paragraphs around it (`context` each side)."""
+
+    id: str
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    url: str | None
+    author: str | None
+    start: int
+    end: int
+    quote: str
+    paragraph: int
+    paragraphs: list[dict[str, Any]] = field(default_factory=list)
+    article_text: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The view as a JSON-ready dict."""
+        return asdict(self)
+
+
+class UnknownCitationError(InputError):
+    """A citation id that names no span of any indexed article."""
+
+    def __init__(self, message: str, suggestions: list[str]) -> None:
+        hint = f"; closest valid ids: {', '.join(suggestions)}" if suggestions else ""
+        super().__init__(message + hint)
+        self.suggestions = suggestions
+
+
+class Engine:
+    """Answers questions from the index at `settings.index_dir`; safe to call from threads."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._layout = IndexLayout(settings.index_dir)
+        self._injected_embedder = embedder
+        self._embedder: Embedder | None = embedder
+        self._reader: IndexReader | None = None
+        self._word_weight_cache: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    # -- the index -------------------------------------------------------------------------
+
+    def reader(self) -> IndexReader:
+        """The live generation, reopened if a build has published a newer one."""
+        live = self._layout.current()
+        with self._lock:
+            if self._reader is None or live != self._reader.directory:
+                reader = IndexReader.open(self.settings.index_dir)
+                self._embedder = self._embedder_for(reader)
+                self._word_weight_cache = {}
+                if self._reader is not None:
+                    log.info("switched to index generation %s", reader.manifest.generation)
+                self._reader = reader
+            return self._reader
+
+    def reload(self) -> str:
+        """Reopen the index now; return the live generation's name."""
+        with self._lock:
+            self._reader = None
+        return self.reader().manifest.generation
+
+    def stats(self) -> IndexStats:
+        """What the index holds."""
+        return index_stats(self.reader(), str(self.settings.index_dir))
+
+    def warm_up(self) -> None:
+        """Open the index and load the model now, so the first question is fast."""
+        reader = self.reader()
+        self._embed([""] if reader.manifest.passages else [])
+
+    def _embedder_for(self, reader: IndexReader) -> Embedder:
+        """Embed questions exactly as the index's passages were embedded."""
+        manifest = reader.manifest
+        current = self._embedder
+        if current is not None and (current.name, current.backend) == (
+            manifest.model,
+            manifest.backend,
+        ):
+            return current
+        if self._injected_embedder is not None:
+            raise ModelMismatchError(
+                f"the index was built with {manifest.model} ({manifest.backend}), not"
+                f" {self._injected_embedder.name}; run `citebot build --full`"
+            )
+        try:
+            spec = resolve_model(manifest.model)
+        except InputError as error:
+            raise ModelMismatchError(
+                f"the index was built with {manifest.model}, which is not available here;"
+                " run `citebot build --full` to rebuild it with the configured model"
+            ) from error
+        return SentenceTransformerEmbedder(
+            spec, backend=manifest.backend, batch_size=self.settings.embed_batch_size
+        )
+
+    def _embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        assert self._embedder is not None
+        return self._embedder.embed(texts)
+
+    # -- questions -------------------------------------------------------------------------
+
+    def clean_question(self, question: str) -> tuple[str, str | None]:
+        """The question without control characters, cut to the limit; and a notice if cut."""
+        text = unicodedata.normalize("NFC", question)
+        text = "".join(" " if unicodedata.category(c) in _CONTROL else c for c in text)
+        text = " ".join(text.split())
+        if not text:
+            raise InputError("the question is empty; ask something, like `who is Lety Pérez?`")
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            return text[:limit], f"Your question was cut to its first {limit:,} characters."
+        return text, None
+
+    def retrieve(self, question: str, retriever: Retriever, k: int) -> tuple[Hits, Hits, Hits]:
+        """(fused, dense, lexical) hits for a cleaned question."""
+        reader = self.reader()
+        dense = lexical = Hits.empty()
+        if retriever in ("hybrid", "dense"):
+            dense = dense_search(reader, self._embed([question])[0], max(k, CANDIDATES))
+        if retriever in ("hybrid", "lexical"):
+            lexical = lexical_search(reader, question, max(k, CANDIDATES))
+        rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
+        return fuse(rankings[retriever], k), dense, lexical
+
+    def ask(self, question: str, *, retriever: Retriever = "hybrid") -> Answer:
+        """Answer with one to three verified quotes, or abstain with the closest titles."""
+        started = time.perf_counter()
+        text, notice = self.clean_question(question)
+        reader = self.reader()
+        fused, _, _ = self.retrieve(text, retriever, PASSAGES_READ)
+        passages_by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
+        passages = [passages_by_id[i] for i in fused.ids.tolist() if i in passages_by_id]
+        articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
+        chosen = []
+        if passages:
+            sentence_texts = [
+                articles[p.article_id].text[s:e] for p in passages for s, e in p.sentences
+            ]
+            vectors = self._embed([text, *sentence_texts])
+            scored = score_sentences(
+                text,
+                passages,
+                articles,
+                vectors[0],
+                vectors[1:],
+                word_weights(reader, text, self._word_weight_cache),
+            )
+            chosen = select_quotes(scored, self.settings.min_score)
+        answer = compose_answer(text, chosen, articles, reader)
+        answer.notice = notice
+        if answer.abstained:
+            answer.closest_titles = list(
+                dict.fromkeys(articles[p.article_id].title for p in passages)
+            )[:CLOSEST_TITLES]
+        answer.took_ms = round((time.perf_counter() - started) * 1000, 1)
+        return answer
+
+    def search(
+        self, query: str, *, k: int = 10, retriever: Retriever = "hybrid"
+    ) -> list[SearchResult]:
+        """The best passages for `query`, adjacent passages of one article merged."""
+        text, _ = self.clean_question(query)
+        reader = self.reader()
+        fused, dense, lexical = self.retrieve(text, retriever, k)
+        dense_ranks = {int(i): r for r, i in enumerate(dense.ids.tolist(), start=1)}
+        lexical_ranks = {int(i): r for r, i in enumerate(lexical.ids.tolist(), start=1)}
+        passages = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
+        articles = reader.articles(sorted({p.article_id for p in passages.values()}))
+        results: list[SearchResult] = []
+        for passage_id, score in zip(fused.ids.tolist(), fused.scores.tolist(), strict=True):
+            passage = passages[passage_id]
+            article = articles[passage.article_id]
+            results.append(
+                SearchResult(
+                    rank=len(results) + 1,
+                    id=citation_id(article, passage.start, passage.end),
+                    article_id=article.id,
+                    title=article.title,
+                    paragraph_first=passage.paragraph_first,
+                    paragraph_last=passage.paragraph_last,
+                    start=passage.start,
+                    end=passage.end,
+                    text=article.text[passage.start : passage.end],
+                    score=round(score, 5),
+                    dense_rank=dense_ranks.get(passage_id),
+                    lexical_rank=lexical_ranks.get(passage_id),
+                )
+            )
+        return results
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def source(self, identifier: str, *, context: int = 1) -> SourceView:
+        """The span a citation id names, with `context` paragraphs each side."""
+        reader = self.reader()
+        parsed = parse_citation_id(identifier)
+        if parsed is None:
+            shown = identifier.strip()[:40]
+            raise UnknownCitationError(
+                f"{shown!r} is not a citation id (they look like 3f9a0c2b7d11-120-231)",
+                self._closest_ids(reader, identifier),
+            )
+        key, start, end = parsed
+        article = reader.article_by_key(key)
+        if article is None or not 0 <= start < end <= len(article.text):
+            raise UnknownCitationError(
+                f"no indexed article has the citation id {identifier.strip()!r}"
+                " (it may have changed since it was cited)",
+                self._closest_ids(reader, identifier),
+            )
+        first = article.paragraph_of(start)
+        last = article.paragraph_of(max(start, end - 1))
+        low, high = max(1, first - context), min(len(article.paragraphs), last + context)
+        return SourceView(
+            id=citation_id(article, start, end),
+            article_id=article.id,
+            title=article.title,
+            source=article.source,
+            published=article.published,
+            url=article.url,
+            author=article.author,
+            start=start,
+            end=end,
+            quote=article.text[start:end],
+            paragraph=first,
+            paragraphs=[
+                {
+                    "number": number,
+                    "start": article.paragraphs[number - 1][0],
+                    "end": article.paragraphs[number - 1][1],
+                    "text": _paragraph_text(article, number),
+                    "cited": first <= number <= last,
+                }
+                for number in range(low, high + 1)
+            ],
+            article_text=article.text,
+        )
+
+    def _closest_ids(self, reader: IndexReader, identifier: str) -> list[str]:
+        """Passage ids of the articles whose keys look most like the one given."""
+        keys = [key for _, key, _ in reader.titles()]
+        guess = identifier.strip().lower()[:12]
+        close = difflib.get_close_matches(guess, keys, n=3, cutoff=0.0)
+        suggestions: list[str] = []
+        for key in close:
+            article = reader.article_by_key(key)
+            passages = reader.passages_of(article.id) if article else []
+            if article is not None and passages:
+                suggestions.append(citation_id(article, passages[0].start, passages[0].end))
+        return suggestions
+
+    def titles(self) -> list[tuple[str, str]]:
+        """(article id, title) of every article, sorted by title."""
+        return [(article_id, title) for article_id, _, title in self.reader().titles()]
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        """One article by id."""
+        return self.reader().article(article_id)
+
+
+def _paragraph_text(article: StoredArticle, number: int) -> str:
+    start, end = article.paragraphs[number - 1]
+    return article.text[start:end]
+
+
+__all__ = ["ABSTAIN_MESSAGE", "Engine", "SearchResult", "SourceView", "UnknownCitationError"]

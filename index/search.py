@@ -1,0 +1,111 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (SQLite FTS5) search, fused by rank.
+
+The question reaches FTS5 only as quoted words, never as query syntax, so `"`, `*`, `(`, `:`,
+`-`, AND, OR, NOT and NEAR in a question are plain text. FTS5's tokenizer ignores case and
+accents, so "lety perez" finds "Lety Pérez".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.reader import IndexReader
+
+Retriever = Literal["hybrid", "dense", "lexical"]
+RETRIEVERS: tuple[Retriever, ...] = ("hybrid", "dense", "lexical")
+
+# Reciprocal rank fusion constant (Cormack et al., 2009).
+RRF_K = 60
+# The title column counts for less than the passage body in lexical ranking.
+_BM25_WEIGHTS = (1.0, 0.4)
+_WORD = re.compile(r"\w+")
+
+_STOPWORD_TEXT = """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself near no nor not now of off on once
+    only or other our ours out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom whose why will with would you your
+    yours yourself tell know
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """Ranked passage ids with their scores, best first."""
+
+    ids: NDArray[np.int64]
+    scores: NDArray[np.float32]
+
+    @classmethod
+    def empty(cls) -> Hits:
+        """No hits."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: how FTS5 compares words, and how citebot does too."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def content_words(text: str) -> list[str]:
+    """The folded words of `text` that carry meaning (no stopwords), in order, once each."""
+    words = dict.fromkeys(w for w in _WORD.findall(fold(text)) if w not in STOPWORDS)
+    return list(words)
+
+
+def lexical_query(question: str) -> str | None:
+    """An FTS5 query matching any content word of the question, each quoted as a string."""
+    words = content_words(question) or list(dict.fromkeys(_WORD.findall(fold(question))))
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def lexical_search(reader: IndexReader, question: str, k: int) -> Hits:
+    """BM25 over passage words and titles; higher scores are better."""
+    query = lexical_query(question)
+    if query is None:
+        return Hits.empty()
+    rows = reader.query(
+        "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
+        " WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
+        (*_BM25_WEIGHTS, query, k),
+    )
+    if not rows:
+        return Hits.empty()
+    ids, scores = zip(*rows, strict=True)
+    return Hits(np.asarray(ids, dtype=np.int64), -np.asarray(scores, dtype=np.float32))
+
+
+def dense_search(reader: IndexReader, query_vector: NDArray[np.float32], k: int) -> Hits:
+    """Cosine similarity (inner product of unit vectors) over all passages."""
+    if reader.vectors.ntotal == 0:
+        return Hits.empty()
+    scores, ids = reader.vectors.search(query_vector.reshape(1, -1), min(k, reader.vectors.ntotal))
+    keep = ids[0] >= 0
+    return Hits(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
+
+
+def fuse(rankings: list[Hits], k: int) -> Hits:
+    """Reciprocal rank fusion: each list adds 1 / (RRF_K + rank) to a passage's score."""
+    fused: dict[int, float] = {}
+    for hits in rankings:
+        for rank, passage_id in enumerate(hits.ids.tolist(), start=1):
+            fused[passage_id] = fused.get(passage_id, 0.0) + 1.0 / (RRF_K + rank)
+    if not fused:
+        return Hits.empty()
+    ids = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
+    scores = np.fromiter(fused.values(), dtype=np.float32, count=len(fused))
+    order = np.argsort(-scores, kind="stable")[:k]
+    return Hits(ids[order], scores[order])

@@ -1,0 +1,1 @@
+"""citebot test suite."""

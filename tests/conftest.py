@@ -1,0 +1,63 @@
+"""Shared fixtures: a fast deterministic embedder, and indexes built from the shipped seeds."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.config import Settings
+from index.embed import Vectors
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+SHARED = REPO.parent / "shared"
+BBC = SHARED / "data" / "bbc_news.jsonl"
+XQUAD = SHARED / "data" / "xquad_en_dev.json"
+SEED_ARTICLE = SEEDS / "000_ebb75e01f9bd3751.txt"
+
+
+class FakeEmbedder:
+    """Hashes words into a small vector: texts sharing words are near each other. Fast and
+    deterministic, for unit tests only; integration tests use the real model."""
+
+    name = "fake-hashing-embedder"
+    backend = "fake"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(len(texts))
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.casefold()):
+                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+                vectors[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
+            vectors[row, 0] += 1e-3
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with the index in a fresh temporary directory and no .env file."""
+    return Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def seed_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
+    """The shipped seeds, indexed with the fake embedder."""
+    build_index([SEEDS], settings, embedder=fake_embedder)
+    return settings

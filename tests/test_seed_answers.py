@@ -1,0 +1,65 @@
+"""Acceptance: the questions issue #3 names, on the shipped seed, with the real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.config import Settings
+from index.engine import Engine
+from tests.conftest import SEEDS
+
+LETY = (
+    "Guatemalan migrant Lety Pérez crouches in front of the soldier, crying and holding on"
+    " to her young son, Anthony."
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def seed_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    settings = Settings(_env_file=None, index_dir=tmp_path_factory.mktemp("seed") / "index")  # type: ignore[call-arg]
+    build_index([SEEDS], settings)
+    return Engine(settings)
+
+
+@pytest.mark.parametrize("question", ["who is Lety Pérez", "lety perez", "Who is LETY PEREZ?"])
+def test_lety_perez_is_quoted_with_its_paragraph(seed_engine: Engine, question: str) -> None:
+    answer = seed_engine.ask(question)
+    assert not answer.abstained
+    assert answer.answer[0].text == LETY
+    citation = answer.citations[0]
+    assert citation.paragraph == 3
+    article = seed_engine.reader().article(citation.article_id)
+    assert article is not None
+    assert article.text[citation.start : citation.end] == LETY
+
+
+def test_calderon_quote_is_what_he_wrote(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("What did Felipe Calderón write?")
+    quoted = " ".join(part.text for part in answer.answer)
+    assert "What a shame!" in quoted
+
+
+def test_unrelated_question_abstains(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("What is the capital of Australia?")
+    assert answer.abstained
+    assert answer.answer == []
+    assert answer.closest_titles
+
+
+def test_boilerplate_is_never_quoted(seed_engine: Engine) -> None:
+    for question in ["advertisement", "Donald John Trump MORE", "Sanders impeachment trial"]:
+        for part in seed_engine.ask(question).answer:
+            assert "ADVERTISEMENT" not in part.text
+            assert "MORE" not in part.text
+            assert "Sanders" not in part.text
+
+
+def test_seed_file_is_shipped_unchanged() -> None:
+    shipped = SEEDS / "000_ebb75e01f9bd3751.txt"
+    original = Path(__file__).resolve().parents[2] / "shared" / "seeds" / shipped.name
+    assert shipped.read_bytes() == original.read_bytes()
