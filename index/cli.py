@@ -240,7 +240,9 @@ def ask(question: str, index: Path | None, retriever: str, as_json: bool) -> Non
     """
     from index.answer import ABSTAIN_MESSAGE
 
-    answer = _engine(index).ask(question, retriever=retriever)
+    engine = _engine(index)
+    engine.warm_up()
+    answer = engine.ask(question, retriever=retriever)
     if as_json:
         print_json(answer.as_json())
         return
@@ -338,4 +340,6 @@ def source(citation_id: str, index: Path | None, context: int, as_json: bool) ->
 
 
 def _shorten(text: str, width: int = 240) -> str:
-    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + " …"
+    """One line of at most `width` characters, cut at a word."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1].rsplit(" ", 1)[0] + " …"

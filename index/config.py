@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(default=2_000_000, ge=1_000)
 
     # Answering
-    min_score: float = Field(default=0.35, ge=0.0, le=1.0)
+    min_score: float = Field(default=0.45, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
 
     # Discord

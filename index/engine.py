@@ -30,7 +30,7 @@ from index.config import Settings
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import InputError, ModelMismatchError
 from index.model import resolve_model
-from index.reader import IndexReader, StoredArticle
+from index.reader import IndexReader, StoredArticle, StoredPassage
 from index.search import (
     Hits,
     Retriever,
@@ -235,35 +235,64 @@ class Engine:
     def search(
         self, query: str, *, k: int = 10, retriever: Retriever = "hybrid"
     ) -> list[SearchResult]:
-        """The best passages for `query`, adjacent passages of one article merged."""
+        """The best passages for `query`; passages of one article that sit side by side are
+        merged into one result."""
         text, _ = self.clean_question(query)
         reader = self.reader()
-        fused, dense, lexical = self.retrieve(text, retriever, k)
+        fused, dense, lexical = self.retrieve(text, retriever, 2 * k)
         dense_ranks = {int(i): r for r, i in enumerate(dense.ids.tolist(), start=1)}
         lexical_ranks = {int(i): r for r, i in enumerate(lexical.ids.tolist(), start=1)}
         passages = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
         articles = reader.articles(sorted({p.article_id for p in passages.values()}))
-        results: list[SearchResult] = []
+        groups: list[list[tuple[StoredPassage, float]]] = []
         for passage_id, score in zip(fused.ids.tolist(), fused.scores.tolist(), strict=True):
             passage = passages[passage_id]
-            article = articles[passage.article_id]
-            results.append(
-                SearchResult(
-                    rank=len(results) + 1,
-                    id=citation_id(article, passage.start, passage.end),
-                    article_id=article.id,
-                    title=article.title,
-                    paragraph_first=passage.paragraph_first,
-                    paragraph_last=passage.paragraph_last,
-                    start=passage.start,
-                    end=passage.end,
-                    text=article.text[passage.start : passage.end],
-                    score=round(score, 5),
-                    dense_rank=dense_ranks.get(passage_id),
-                    lexical_rank=lexical_ranks.get(passage_id),
-                )
+            neighbours = next(
+                (
+                    group
+                    for group in groups
+                    if group[0][0].article_id == passage.article_id
+                    and any(abs(p.ordinal - passage.ordinal) <= 1 for p, _ in group)
+                ),
+                None,
             )
-        return results
+            if neighbours is not None:
+                neighbours.append((passage, score))
+            elif len(groups) < k:
+                groups.append([(passage, score)])
+        return [
+            self._search_result(rank, group, articles, dense_ranks, lexical_ranks)
+            for rank, group in enumerate(groups, start=1)
+        ]
+
+    @staticmethod
+    def _search_result(
+        rank: int,
+        group: list[tuple[StoredPassage, float]],
+        articles: dict[str, StoredArticle],
+        dense_ranks: dict[int, int],
+        lexical_ranks: dict[int, int],
+    ) -> SearchResult:
+        """One result from adjacent passages of one article, scored by its best passage."""
+        article = articles[group[0][0].article_id]
+        start = min(p.start for p, _ in group)
+        end = max(p.end for p, _ in group)
+        found_dense = [dense_ranks[p.id] for p, _ in group if p.id in dense_ranks]
+        found_lexical = [lexical_ranks[p.id] for p, _ in group if p.id in lexical_ranks]
+        return SearchResult(
+            rank=rank,
+            id=citation_id(article, start, end),
+            article_id=article.id,
+            title=article.title,
+            paragraph_first=min(p.paragraph_first for p, _ in group),
+            paragraph_last=max(p.paragraph_last for p, _ in group),
+            start=start,
+            end=end,
+            text=article.text[start:end],
+            score=round(max(score for _, score in group), 5),
+            dense_rank=min(found_dense, default=None),
+            lexical_rank=min(found_lexical, default=None),
+        )
 
     # -- sources ---------------------------------------------------------------------------
 

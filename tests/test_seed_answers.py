@@ -1,4 +1,5 @@
-"""Acceptance: the questions issue #3 names, on the shipped seed, with the real model."""
+"""Acceptance: the questions issue #3 names, with the real model, on the shipped seed alone and
+on the seed indexed together with the 2,225 BBC articles."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
-from tests.conftest import SEEDS
+from tests.conftest import BBC, SEEDS
 
 LETY = (
     "Guatemalan migrant Lety Pérez crouches in front of the soldier, crying and holding on"
@@ -19,10 +20,14 @@ LETY = (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def seed_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    settings = Settings(_env_file=None, index_dir=tmp_path_factory.mktemp("seed") / "index")  # type: ignore[call-arg]
-    build_index([SEEDS], settings)
+CORPORA = {"seed": [SEEDS], "seed+bbc": [SEEDS, BBC]}
+
+
+@pytest.fixture(scope="module", params=list(CORPORA))
+def seed_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    index_dir = tmp_path_factory.mktemp(request.param) / "index"
+    settings = Settings(_env_file=None, index_dir=index_dir)  # type: ignore[call-arg]
+    build_index(CORPORA[request.param], settings)
     return Engine(settings)
 
 
