@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from index.config import Settings, get_settings
+from index.config import Retriever, Settings, get_settings
 from index.errors import CitebotError
 
 P = ParamSpec("P")
@@ -219,9 +219,8 @@ def _engine(index: Path | None) -> Any:
 retriever_option = click.option(
     "--retriever",
     type=click.Choice(["hybrid", "dense", "lexical"]),
-    default="hybrid",
-    show_default=True,
-    help="Which search finds the passages.",
+    default=None,
+    help="Which search finds the passages (default: CITEBOT_RETRIEVER, else hybrid).",
 )
 
 
@@ -231,7 +230,7 @@ retriever_option = click.option(
 @retriever_option
 @json_option
 @reports_errors
-def ask(question: str, index: Path | None, retriever: str, as_json: bool) -> None:
+def ask(question: str, index: Path | None, retriever: Retriever | None, as_json: bool) -> None:
     """Answer QUESTION with verbatim quotes from the articles and numbered sources.
 
     \b
@@ -276,7 +275,9 @@ def ask(question: str, index: Path | None, retriever: str, as_json: bool) -> Non
 @retriever_option
 @json_option
 @reports_errors
-def search(query: str, index: Path | None, k: int, retriever: str, as_json: bool) -> None:
+def search(
+    query: str, index: Path | None, k: int, retriever: Retriever | None, as_json: bool
+) -> None:
     """Rank passages for QUERY, showing ids, scores and which search found them.
 
     \b
@@ -343,3 +344,93 @@ def _shorten(text: str, width: int = 240) -> str:
     """One line of at most `width` characters, cut at a word."""
     line = " ".join(text.split())
     return line if len(line) <= width else line[: width - 1].rsplit(" ", 1)[0] + " …"
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@index_option
+@click.option(
+    "-k",
+    "--k",
+    "k",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Passages retrieved per question for hit@k and MRR.",
+)
+@click.option("--compare", is_flag=True, help="Measure lexical, dense and hybrid side by side.")
+@json_option
+@reports_errors
+def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: bool) -> None:
+    """Measure answer quality and speed on questions with gold answers.
+
+    FILE is SQuAD-format JSON (its contexts are indexed into a temporary index unless --index
+    is given) or JSONL of {"question", "answers": [...], "article_id"?}; a question without
+    answers should be abstained on.
+
+    \b
+    Example:
+        citebot eval ../shared/data/xquad_en_dev.json --compare
+    """
+    import tempfile
+
+    from index.build import build_index
+    from index.engine import Engine
+    from index.evaluate import evaluate_retriever, load_questions_jsonl, load_squad
+
+    if not file.is_file():
+        raise click.BadParameter(f"{file}: no such file", param_hint="FILE")
+    settings = settings_for(index)
+    retrievers: list[Retriever] = (
+        ["lexical", "dense", "hybrid"] if compare else [settings.retriever]
+    )
+    with tempfile.TemporaryDirectory(prefix="citebot-eval-") as scratch:
+        if file.suffix.lower() == ".jsonl":
+            questions = load_questions_jsonl(file)
+        else:
+            squad = load_squad(file)
+            questions = squad.questions
+            if index is None:
+                corpus = Path(scratch) / "articles.jsonl"
+                corpus.write_text(
+                    "".join(
+                        json.dumps({"id": a.id, "title": a.title, "text": a.text}) + "\n"
+                        for a in squad.articles
+                    ),
+                    "utf-8",
+                )
+                settings = settings.model_copy(update={"index_dir": Path(scratch) / "index"})
+                click.echo(f"Indexing {len(squad.articles)} articles from {file} ...", err=True)
+                build_index([corpus], settings)
+        engine = Engine(settings)
+        engine.warm_up()
+        reports = {name: evaluate_retriever(engine, questions, name, k) for name in retrievers}
+    if as_json:
+        print_json(
+            {
+                "questions": len(questions),
+                "retrievers": {name: report.as_json() for name, report in reports.items()},
+            }
+        )
+        return
+    columns = {
+        "hit@1": "hit@1",
+        "hit@5": "hit@5",
+        "hit@10": "hit@10",
+        "mrr@10": "mrr@10",
+        "answer@1": "answer@1",
+        "answer@3": "answer@3",
+        "abstain_precision": "abstain P",
+        "abstain_recall": "abstain R",
+        "p50_ms": "p50 ms",
+        "p95_ms": "p95 ms",
+    }
+    click.echo(f"{len(questions)} questions, k={k}\n")
+    click.echo("  ".join(["retriever", *columns.values()]))
+    for name, report in reports.items():
+        values = report.as_json()
+        cells = [
+            f"{'-' if values[key] is None else format(values[key], '.3f'):>{len(header)}}"
+            for key, header in columns.items()
+        ]
+        click.echo("  ".join([f"{name:<9}", *cells]))

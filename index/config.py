@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Backend = Literal["torch"]
+Retriever = Literal["hybrid", "dense", "lexical"]
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(default=2_000_000, ge=1_000)
 
     # Answering
+    retriever: Retriever = "hybrid"
     min_score: float = Field(default=0.45, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
 

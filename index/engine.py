@@ -26,14 +26,13 @@ from index.answer import (
     select_quotes,
     word_weights,
 )
-from index.config import Settings
+from index.config import Retriever, Settings
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import InputError, ModelMismatchError
 from index.model import resolve_model
 from index.reader import IndexReader, StoredArticle, StoredPassage
 from index.search import (
     Hits,
-    Retriever,
     dense_search,
     fuse,
     lexical_search,
@@ -199,9 +198,13 @@ class Engine:
         rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
         return fuse(rankings[retriever], k), dense, lexical
 
-    def ask(self, question: str, *, retriever: Retriever = "hybrid") -> Answer:
-        """Answer with one to three verified quotes, or abstain with the closest titles."""
+    def ask(self, question: str, *, retriever: Retriever | None = None) -> Answer:
+        """Answer with one to three verified quotes, or abstain with the closest titles.
+
+        `retriever` defaults to the configured one (CITEBOT_RETRIEVER).
+        """
         started = time.perf_counter()
+        retriever = retriever or self.settings.retriever
         text, notice = self.clean_question(question)
         reader = self.reader()
         fused, _, _ = self.retrieve(text, retriever, PASSAGES_READ)
@@ -233,10 +236,11 @@ class Engine:
         return answer
 
     def search(
-        self, query: str, *, k: int = 10, retriever: Retriever = "hybrid"
+        self, query: str, *, k: int = 10, retriever: Retriever | None = None
     ) -> list[SearchResult]:
         """The best passages for `query`; passages of one article that sit side by side are
         merged into one result."""
+        retriever = retriever or self.settings.retriever
         text, _ = self.clean_question(query)
         reader = self.reader()
         fused, dense, lexical = self.retrieve(text, retriever, 2 * k)

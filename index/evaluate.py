@@ -7,9 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from index.config import Retriever
+from index.engine import Engine
 from index.errors import InputError
 from index.models import SourceArticle
+from index.reader import IndexReader
 from index.search import fold
+
+HIT_CUTOFFS = (1, 5, 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +67,133 @@ def contains_answer(texts: Sequence[str], answers: Sequence[str]) -> bool:
     """True when a gold answer appears in the texts, ignoring case and accents."""
     folded = fold(" ".join(texts))
     return any(fold(answer) in folded for answer in answers)
+
+
+def load_questions_jsonl(path: Path) -> list[EvalQuestion]:
+    """Read `{"question", "answers": [...], "article_id"?}` lines; no answers: should abstain."""
+    questions: list[EvalQuestion] = []
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path} cannot be read as UTF-8 text") from error
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            question = record["question"]
+            answers = tuple(str(a) for a in record.get("answers") or ())
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(
+                f'{path}:{number}: expected {{"question": ..., "answers": [...]}}'
+            ) from error
+        if not isinstance(question, str) or not question.strip():
+            raise InputError(f"{path}:{number}: 'question' must be a non-empty string")
+        article_id = record.get("article_id")
+        questions.append(EvalQuestion(question, answers, str(article_id) if article_id else None))
+    if not questions:
+        raise InputError(f"{path} holds no questions")
+    return questions
+
+
+@dataclass
+class RetrieverReport:
+    """Quality and speed of one retriever over a question set."""
+
+    questions: int
+    hits: dict[int, float]
+    mrr_at_10: float
+    answer_at_1: float
+    answer_at_3: float
+    abstain_precision: float | None
+    abstain_recall: float | None
+    p50_ms: float
+    p95_ms: float
+
+    def as_json(self) -> dict[str, float | None]:
+        """The report under the documented keys."""
+        return {
+            **{f"hit@{k}": round(v, 4) for k, v in self.hits.items()},
+            "mrr@10": round(self.mrr_at_10, 4),
+            "answer@1": round(self.answer_at_1, 4),
+            "answer@3": round(self.answer_at_3, 4),
+            "abstain_precision": _round(self.abstain_precision),
+            "abstain_recall": _round(self.abstain_recall),
+            "p50_ms": round(self.p50_ms, 1),
+            "p95_ms": round(self.p95_ms, 1),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def evaluate_retriever(
+    engine: Engine, questions: Sequence[EvalQuestion], retriever: Retriever, k: int = 10
+) -> RetrieverReport:
+    """Ask every question with one retriever and measure passages found and quotes given."""
+    reader = engine.reader()
+    reciprocal_ranks: list[float] = []
+    hit_counts = dict.fromkeys(HIT_CUTOFFS, 0)
+    quoted_first = quoted_three = 0
+    abstained_right = abstained_wrong = answered_wrong = 0
+    latencies: list[float] = []
+    for question in questions:
+        answer = engine.ask(question.question, retriever=retriever)
+        latencies.append(answer.took_ms)
+        if not question.answers:
+            abstained_right += answer.abstained
+            answered_wrong += not answer.abstained
+            continue
+        abstained_wrong += answer.abstained
+        quotes = [part.text for part in answer.answer]
+        quoted_first += contains_answer(quotes[:1], question.answers)
+        quoted_three += contains_answer(quotes[:3], question.answers)
+        rank = _gold_rank(engine, reader, question, retriever, k)
+        reciprocal_ranks.append(1.0 / rank if rank and rank <= 10 else 0.0)
+        for cutoff in HIT_CUTOFFS:
+            hit_counts[cutoff] += bool(rank and rank <= cutoff)
+    answerable = max(len(reciprocal_ranks), 1)
+    has_unanswerable = abstained_right + answered_wrong > 0
+    abstained = abstained_right + abstained_wrong
+    return RetrieverReport(
+        questions=len(questions),
+        hits={cutoff: count / answerable for cutoff, count in hit_counts.items()},
+        mrr_at_10=sum(reciprocal_ranks) / answerable,
+        answer_at_1=quoted_first / answerable,
+        answer_at_3=quoted_three / answerable,
+        abstain_precision=(abstained_right / abstained if abstained else 0.0)
+        if has_unanswerable
+        else None,
+        abstain_recall=abstained_right / (abstained_right + answered_wrong)
+        if has_unanswerable
+        else None,
+        p50_ms=float(np.percentile(latencies, 50)),
+        p95_ms=float(np.percentile(latencies, 95)),
+    )
+
+
+def _gold_rank(
+    engine: Engine,
+    reader: IndexReader,
+    question: EvalQuestion,
+    retriever: Retriever,
+    k: int,
+) -> int | None:
+    """Rank (1-based) of the first retrieved passage holding a gold answer, or None."""
+    text, _ = engine.clean_question(question.question)
+    fused, _, _ = engine.retrieve(text, retriever, k)
+    passages = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
+    articles = reader.articles(sorted({p.article_id for p in passages.values()}))
+    for rank, passage_id in enumerate(fused.ids.tolist(), start=1):
+        passage = passages[passage_id]
+        if question.article_id and passage.article_id != question.article_id:
+            continue
+        if question.paragraph and not (
+            passage.paragraph_first <= question.paragraph <= passage.paragraph_last
+        ):
+            continue
+        body = articles[passage.article_id].text[passage.start : passage.end]
+        if contains_answer([body], question.answers):
+            return rank
+    return None

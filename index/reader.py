@@ -103,6 +103,8 @@ class IndexReader:
             )
         import faiss
 
+        # One question at a time: FAISS's own threads would only fight the model for the cores.
+        faiss.omp_set_num_threads(1)
         try:
             vectors = faiss.read_index(str(directory / VECTORS_NAME), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError as error:

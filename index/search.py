@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from index.config import Retriever
 from index.reader import IndexReader
 
-Retriever = Literal["hybrid", "dense", "lexical"]
 RETRIEVERS: tuple[Retriever, ...] = ("hybrid", "dense", "lexical")
 
 # Reciprocal rank fusion constant (Cormack et al., 2009).
