@@ -48,10 +48,11 @@ def main() -> None:
     for question in questions[:10]:
         engine.ask(question)
     reader = engine.reader()
+    embedder = engine.embedder()
     stages: dict[str, list[float]] = {"embed question": [], "dense": [], "lexical": [], "ask": []}
     for question in questions:
-        vector = engine._embed([question])[0]
-        stages["embed question"].append(timed(lambda q=question: engine._embed([q])))
+        vector = embedder.embed([question])[0]
+        stages["embed question"].append(timed(lambda q=question: embedder.embed([q])))
         stages["dense"].append(timed(lambda v=vector: dense_search(reader, v, 50)))
         stages["lexical"].append(timed(lambda q=question: lexical_search(reader, q, 50)))
         stages["ask"].append(engine.ask(question).took_ms)

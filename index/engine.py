@@ -15,10 +15,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from index.answer import (
     ABSTAIN_MESSAGE,
     Answer,
+    ScoredSentence,
     citation_id,
     compose_answer,
     parse_citation_id,
@@ -109,30 +111,40 @@ class Engine:
         self.settings = settings
         self._layout = IndexLayout(settings.index_dir)
         self._injected_embedder = embedder
-        self._embedder: Embedder | None = embedder
-        self._reader: IndexReader | None = None
-        self._word_weight_cache: dict[str, float] = {}
+        self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
 
     # -- the index -------------------------------------------------------------------------
 
-    def reader(self) -> IndexReader:
-        """The live generation, reopened if a build has published a newer one."""
+    def _current(self) -> _Snapshot:
+        """The live generation with its embedder, reopened if a build published a newer one.
+
+        A request takes one snapshot and uses it throughout, so a switch between two of its
+        steps can never mix passages of two generations.
+        """
         live = self._layout.current()
         with self._lock:
-            if self._reader is None or live != self._reader.directory:
+            snapshot = self._snapshot
+            if snapshot is None or live != snapshot.reader.directory:
                 reader = IndexReader.open(self.settings.index_dir)
-                self._embedder = self._embedder_for(reader)
-                self._word_weight_cache = {}
-                if self._reader is not None:
+                embedder = self._embedder_for(reader, snapshot.embedder if snapshot else None)
+                if snapshot is not None:
                     log.info("switched to index generation %s", reader.manifest.generation)
-                self._reader = reader
-            return self._reader
+                snapshot = self._snapshot = _Snapshot(reader, embedder)
+            return snapshot
+
+    def reader(self) -> IndexReader:
+        """The live generation, reopened if a build has published a newer one."""
+        return self._current().reader
+
+    def embedder(self) -> Embedder:
+        """The embedder questions to the live generation need."""
+        return self._current().embedder
 
     def reload(self) -> str:
         """Reopen the index now; return the live generation's name."""
         with self._lock:
-            self._reader = None
+            self._snapshot = None
         return self.reader().manifest.generation
 
     def stats(self) -> IndexStats:
@@ -141,13 +153,12 @@ class Engine:
 
     def warm_up(self) -> None:
         """Open the index and load the model now, so the first question is fast."""
-        reader = self.reader()
-        self._embed([""] if reader.manifest.passages else [])
+        self._current().embedder.embed(["warm up"])
 
-    def _embedder_for(self, reader: IndexReader) -> Embedder:
+    def _embedder_for(self, reader: IndexReader, current: Embedder | None) -> Embedder:
         """Embed questions exactly as the index's passages were embedded."""
         manifest = reader.manifest
-        current = self._embedder
+        current = current or self._injected_embedder
         if current is not None and (current.name, current.backend) == (
             manifest.model,
             manifest.backend,
@@ -169,10 +180,6 @@ class Engine:
             spec, backend=manifest.backend, batch_size=self.settings.embed_batch_size
         )
 
-    def _embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        assert self._embedder is not None
-        return self._embedder.embed(texts)
-
     # -- questions -------------------------------------------------------------------------
 
     def clean_question(self, question: str) -> tuple[str, str | None]:
@@ -189,14 +196,9 @@ class Engine:
 
     def retrieve(self, question: str, retriever: Retriever, k: int) -> tuple[Hits, Hits, Hits]:
         """(fused, dense, lexical) hits for a cleaned question."""
-        reader = self.reader()
-        dense = lexical = Hits.empty()
-        if retriever in ("hybrid", "dense"):
-            dense = dense_search(reader, self._embed([question])[0], max(k, CANDIDATES))
-        if retriever in ("hybrid", "lexical"):
-            lexical = lexical_search(reader, question, max(k, CANDIDATES))
-        rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
-        return fuse(rankings[retriever], k), dense, lexical
+        snapshot = self._current()
+        vector = snapshot.embedder.embed([question])[0] if retriever != "lexical" else None
+        return _retrieve(snapshot.reader, question, vector, retriever, k)
 
     def ask(self, question: str, *, retriever: Retriever | None = None) -> Answer:
         """Answer with one to three verified quotes, or abstain with the closest titles.
@@ -206,24 +208,25 @@ class Engine:
         started = time.perf_counter()
         retriever = retriever or self.settings.retriever
         text, notice = self.clean_question(question)
-        reader = self.reader()
-        fused, _, _ = self.retrieve(text, retriever, PASSAGES_READ)
+        snapshot = self._current()
+        reader = snapshot.reader
+        question_vector = snapshot.embedder.embed([text])[0]
+        fused, _, _ = _retrieve(reader, text, question_vector, retriever, PASSAGES_READ)
         passages_by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
         passages = [passages_by_id[i] for i in fused.ids.tolist() if i in passages_by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        chosen = []
+        chosen: list[ScoredSentence] = []
         if passages:
             sentence_texts = [
                 articles[p.article_id].text[s:e] for p in passages for s, e in p.sentences
             ]
-            vectors = self._embed([text, *sentence_texts])
             scored = score_sentences(
                 text,
                 passages,
                 articles,
-                vectors[0],
-                vectors[1:],
-                word_weights(reader, text, self._word_weight_cache),
+                question_vector,
+                snapshot.embedder.embed(sentence_texts),
+                word_weights(reader, text, snapshot.word_weights),
             )
             chosen = select_quotes(scored, self.settings.min_score)
         answer = compose_answer(text, chosen, articles, reader)
@@ -242,8 +245,10 @@ class Engine:
         merged into one result."""
         retriever = retriever or self.settings.retriever
         text, _ = self.clean_question(query)
-        reader = self.reader()
-        fused, dense, lexical = self.retrieve(text, retriever, 2 * k)
+        snapshot = self._current()
+        reader = snapshot.reader
+        vector = snapshot.embedder.embed([text])[0] if retriever != "lexical" else None
+        fused, dense, lexical = _retrieve(reader, text, vector, retriever, 2 * k)
         dense_ranks = {int(i): r for r, i in enumerate(dense.ids.tolist(), start=1)}
         lexical_ranks = {int(i): r for r, i in enumerate(lexical.ids.tolist(), start=1)}
         passages = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
@@ -366,6 +371,32 @@ class Engine:
     def article(self, article_id: str) -> StoredArticle | None:
         """One article by id."""
         return self.reader().article(article_id)
+
+
+@dataclass
+class _Snapshot:
+    """One generation and the embedder its questions need, used whole by one request."""
+
+    reader: IndexReader
+    embedder: Embedder
+    word_weights: dict[str, float] = field(default_factory=dict)
+
+
+def _retrieve(
+    reader: IndexReader,
+    question: str,
+    vector: NDArray[np.float32] | None,
+    retriever: Retriever,
+    k: int,
+) -> tuple[Hits, Hits, Hits]:
+    """(fused, dense, lexical) hits; `vector` is the question's, needed unless lexical."""
+    dense = lexical = Hits.empty()
+    if retriever != "lexical" and vector is not None:
+        dense = dense_search(reader, vector, max(k, CANDIDATES))
+    if retriever != "dense":
+        lexical = lexical_search(reader, question, max(k, CANDIDATES))
+    rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
+    return fuse(rankings[retriever], k), dense, lexical
 
 
 def _paragraph_text(article: StoredArticle, number: int) -> str:
