@@ -161,8 +161,9 @@ def word_weights(reader: IndexReader, question: str, cache: dict[str, float]) ->
             (frequency,) = reader.query(
                 "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{word}"',)
             )[0]
-            cache[word] = math.log((total + 1) / (frequency + 0.5))
-        weights[word] = max(cache[word], 0.0)
+            # Smoothed, so that on a small index one absent word cannot outweigh the rest.
+            cache[word] = math.log(1 + total / (frequency + 1))
+        weights[word] = cache[word]
     return weights
 
 

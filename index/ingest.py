@@ -227,8 +227,12 @@ def _html_article(html: str, relative: str, origin: str) -> SourceArticle | None
     if not isinstance(document, Document):
         return None
     title = normalise_line(document.title or "")
-    text = document.text or ""
-    if not title or not text.strip():
+    # trafilatura puts one paragraph on each line, often starting with the headline again.
+    paragraphs = [line for line in (document.text or "").splitlines() if line.strip()]
+    if paragraphs and normalise_line(paragraphs[0]) == title:
+        paragraphs = paragraphs[1:]
+    text = "\n\n".join(paragraphs)
+    if not title or not text:
         return None
     url = _optional_str(document.url)
     return SourceArticle(

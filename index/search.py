@@ -33,9 +33,14 @@ _STOPWORD_TEXT = """
     only or other our ours out over own same she should so some such than that the their
     theirs them themselves then there these they this those through to too under until up
     very was we were what when where which while who whom whose why will with would you your
-    yours yourself tell know
+    yours yourself know
 """
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# Verbs that frame a question ("what did she say?") rather than name what it is about.
+_QUESTION_FRAME_TEXT = """
+    say says said saying tell tells told write writes wrote written writing mention mentioned
+    describe described explain explained report reported happen happened think thought mean
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_QUESTION_FRAME_TEXT.split())
 
 
 @dataclass(frozen=True, slots=True)
