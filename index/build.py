@@ -62,6 +62,7 @@ class BuildSummary:
     passages_per_second: float = 0.0
     full_rebuild_reason: str | None = None
     generation: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -102,7 +103,9 @@ def build_index(
     summary = BuildSummary(index_dir=str(settings.index_dir), dry_run=dry_run)
     if not dry_run:
         layout.check_writable()
+    stages = _StageClock(summary)
     corpus = load_corpus(paths, max_chars=settings.max_article_chars, strict=strict)
+    stages.lap("read")
     summary.skipped_files = corpus.skipped_files
     summary.problems = corpus.problems
     summary.skipped = len(corpus.skipped_files) + corpus.skipped_records
@@ -152,7 +155,9 @@ def build_index(
 
     kept = set(unchanged)
     to_chunk = [a for i, a in corpus.articles.items() if i not in kept]
+    stages.lap("compare")
     chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
+    stages.lap("clean_and_chunk")
     new_passages = sum(len(c.passages) for c in chunked)
     if dry_run:
         summary.embedded = new_passages
@@ -172,7 +177,12 @@ def build_index(
                         for c in chunked
                         for p in c.passages
                     ]
+                    stages.lap("copy_unchanged")
+                    if texts:
+                        embedder.embed(texts[:1])  # loads the model: timed apart
+                        stages.lap("load_model")
                     vectors = _embed_sorted(embedder, texts, progress)
+                    stages.lap("embed")
                     for item in chunked:
                         writer.add_article(
                             item.article,
@@ -193,11 +203,12 @@ def build_index(
                         passages=writer.passage_count,
                         built_at=utc_now(),
                     )
-                    writer.finish(all_vectors, manifest)
+                    manifest = writer.finish(all_vectors, manifest, settings.faiss_index)
                 except BaseException:
                     writer.close()
                     raise
             live = layout.publish(draft)
+            stages.lap("store")
         except BaseException:
             layout.discard(draft)
             raise
@@ -205,6 +216,19 @@ def build_index(
     summary.embedded = len(texts)
     summary.generation = live.name
     return _finish(summary, started)
+
+
+class _StageClock:
+    """Records how long each stage of a build took into the summary."""
+
+    def __init__(self, summary: BuildSummary) -> None:
+        self.summary = summary
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.summary.stage_seconds[stage] = round(now - self.last, 3)
+        self.last = now
 
 
 def _finish(summary: BuildSummary, started: float) -> BuildSummary:
@@ -250,11 +274,11 @@ def _chunk(article: SourceArticle, tokenizer: Tokenizer, max_tokens: int) -> _Ch
         text=cleaned.text,
         paragraphs=cleaned.paragraphs,
         passages=chunk_article(cleaned.text, cleaned.paragraphs, tokenizer, max_tokens),
-        title_context=_title_context(article.title, tokenizer),
+        title_context=title_context(article.title, tokenizer),
     )
 
 
-def _title_context(title: str, tokenizer: Tokenizer) -> str:
+def title_context(title: str, tokenizer: Tokenizer) -> str:
     """The title, cut to `TITLE_CONTEXT_TOKENS` word pieces: embedded before each passage."""
     offsets = tokenizer.encode(title, add_special_tokens=False).offsets
     if len(offsets) <= TITLE_CONTEXT_TOKENS:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     model: str = "all-MiniLM-L6-v2"
     backend: Backend = "torch"
     chunk_tokens: int = Field(default=160, ge=16, le=240)
+    faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     max_article_chars: int = Field(default=2_000_000, ge=1_000)
 

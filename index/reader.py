@@ -109,6 +109,9 @@ class IndexReader:
             vectors = faiss.read_index(str(directory / VECTORS_NAME), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError as error:
             raise IndexDamagedError(f"the vector file in {directory} is damaged; {fix}") from error
+        search_depth = manifest.extra.get("search_depth")
+        if search_depth and hasattr(vectors, "hnsw"):
+            vectors.hnsw.efSearch = int(search_depth)
         reader = cls(directory, manifest, vectors)
         try:
             (passages,) = reader._db.execute("SELECT count(*) FROM passages").fetchone()

@@ -23,7 +23,7 @@ import secrets
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from index.errors import IndexBusyError, IndexDamagedError, IndexWriteError
 from index.models import Passage, SourceArticle
+from index.vectors import IndexKind, build_vector_index
 
 FORMAT_VERSION = 1
 MARKER_NAME = "citebot-index.json"
@@ -305,8 +306,11 @@ class GenerationWriter:
             self.passage_count += 1
         self.db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def finish(self, vectors: NDArray[np.float32], manifest: Manifest) -> None:
-        """Index the passages' words, write the vectors and, last, the manifest."""
+    def finish(
+        self, vectors: NDArray[np.float32], manifest: Manifest, index_kind: IndexKind = "auto"
+    ) -> Manifest:
+        """Index the passages' words, write the vectors and, last, the manifest (returned,
+        with the vector index chosen)."""
         import faiss
 
         if len(vectors) != self.passage_count:
@@ -318,13 +322,22 @@ class GenerationWriter:
         )
         self.db.commit()
         self.db.close()
-        index = faiss.IndexFlatIP(manifest.dimension)
-        if len(vectors):
-            index.add(vectors)
-        faiss.write_index(index, str(self.directory / VECTORS_NAME))
+        vectors = vectors.reshape(-1, manifest.dimension)
+        built = build_vector_index(vectors, index_kind)
+        faiss.write_index(built.index, str(self.directory / VECTORS_NAME))
+        manifest = replace(
+            manifest,
+            faiss_index=built.kind,
+            extra={
+                **manifest.extra,
+                "search_depth": built.search_depth,
+                "recall_at_10": round(built.recall_at_10, 4),
+            },
+        )
         (self.directory / MANIFEST_NAME).write_text(
             json.dumps(asdict(manifest), indent=2, ensure_ascii=False) + "\n", "utf-8"
         )
+        return manifest
 
     def close(self) -> None:
         """Close the database if `finish` was never reached."""
