@@ -57,8 +57,9 @@ RULES: tuple[Rule, ...] = (
 
 # Invisible characters that carry no text: removed. (Zero-width joiners stay: emoji need them.)
 _INVISIBLE = re.compile("[\u200b\ufeff\u00ad\u2060]")
-# C0/C1 control characters other than tab and newline: removed.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters that are not whitespace: removed. (Those Python counts as whitespace,
+# such as \x0b, \x0c, \x1c-\x1f and \x85, separate words and become spaces.)
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029\x85]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _WHITESPACE_RUN = re.compile(r"\s+")

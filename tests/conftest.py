@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ SHARED = REPO.parent / "shared"
 BBC = SHARED / "data" / "bbc_news.jsonl"
 XQUAD = SHARED / "data" / "xquad_en_dev.json"
 SEED_ARTICLE = SEEDS / "000_ebb75e01f9bd3751.txt"
+_WATCHED_LOGGERS = {"index", "bot", "discord", "citebot"}
 
 
 class FakeEmbedder:
@@ -43,6 +45,24 @@ class FakeEmbedder:
             vectors[row, 0] += 1e-3
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
+
+
+@pytest.fixture(autouse=True)
+def fail_on_error_logs(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Fail any test during which citebot or discord.py logged an ERROR (such as a quote
+    dropped by verification). Tests that provoke errors on purpose are marked
+    `allow_error_logs`."""
+    yield
+    if request.node.get_closest_marker("allow_error_logs"):
+        return
+    errors = [
+        f"{record.name}: {record.getMessage()}"
+        for record in caplog.get_records("call")
+        if record.levelno >= logging.ERROR and record.name.split(".")[0] in _WATCHED_LOGGERS
+    ]
+    assert not errors, f"errors were logged: {errors}"
 
 
 @pytest.fixture
