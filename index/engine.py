@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -127,10 +128,12 @@ class Engine:
             snapshot = self._snapshot
             if snapshot is None or live != snapshot.reader.directory:
                 reader = IndexReader.open(self.settings.index_dir)
-                embedder = self._embedder_for(reader, snapshot.embedder if snapshot else None)
+                previous = snapshot.loaded_embedder if snapshot else None
                 if snapshot is not None:
                     log.info("switched to index generation %s", reader.manifest.generation)
-                snapshot = self._snapshot = _Snapshot(reader, embedder)
+                snapshot = self._snapshot = _Snapshot(
+                    reader, lambda: self._embedder_for(reader, previous)
+                )
             return snapshot
 
     def reader(self) -> IndexReader:
@@ -373,13 +376,25 @@ class Engine:
         return self.reader().article(article_id)
 
 
-@dataclass
 class _Snapshot:
-    """One generation and the embedder its questions need, used whole by one request."""
+    """One generation and the embedder its questions need, used whole by one request.
 
-    reader: IndexReader
-    embedder: Embedder
-    word_weights: dict[str, float] = field(default_factory=dict)
+    The embedder is made on first use: sources and stats never need the model.
+    """
+
+    def __init__(self, reader: IndexReader, make_embedder: Callable[[], Embedder]) -> None:
+        self.reader = reader
+        self.word_weights: dict[str, float] = {}
+        self.loaded_embedder: Embedder | None = None
+        self._make_embedder = make_embedder
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self.loaded_embedder is None:
+                self.loaded_embedder = self._make_embedder()
+            return self.loaded_embedder
 
 
 def _retrieve(

@@ -1,0 +1,162 @@
+"""Bad input at the command line: one clear line, the right exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from index.build import build_index
+from index.cli import cli
+from index.config import Settings
+from index.store import MANIFEST_NAME, VECTORS_NAME, IndexLayout
+from tests.conftest import FakeEmbedder
+
+BAD_JSONL = '{"title": "Fine", "text": "A fine article."}\n{not json}\n{"title": "No text"}\n'
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """Files for bad-input cases: an empty dir, a foreign dir, a plain file, bad JSONL."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("my own notes", "utf-8")
+    (tmp_path / "a-file").write_text("not a directory", "utf-8")
+    (tmp_path / "bad.jsonl").write_text(BAD_JSONL, "utf-8")
+    (tmp_path / "article.txt").write_text("Title\n\nBody.", "utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "exit_code"),
+    [
+        (["build", "{tmp}/missing"], "missing: no such file or directory", 2),
+        (["build", "{tmp}/empty", "--index", "{tmp}/ix"], "no articles found", 2),
+        (["build", "{tmp}/article.txt", "--index", "{tmp}/a-file"], "is a file", 2),
+        (["build", "{tmp}/article.txt", "--index", "{tmp}/foreign"], "not a citebot index", 2),
+        (
+            ["build", "{tmp}/bad.jsonl", "--strict", "--index", "{tmp}/ix"],
+            "bad.jsonl:2: not valid JSON",
+            2,
+        ),
+        (["stats", "--index", "{tmp}/ix"], "run `citebot build` first", 1),
+        (["ask", "who?", "--index", "{tmp}/ix"], "run `citebot build` first", 1),
+        (["search", "who?", "--index", "{tmp}/ix"], "run `citebot build` first", 1),
+        (["source", "abc", "--index", "{tmp}/ix"], "run `citebot build` first", 1),
+        (["eval", "{tmp}/missing.json"], "no such file", 2),
+        (["eval", "{tmp}/article.txt", "--index", "{tmp}/ix"], "not a SQuAD-format", 2),
+        (["build", "--no-such-option"], "No such option", 2),
+        (["search", "x", "--k", "0"], "Invalid value", 2),
+    ],
+)
+def test_bad_input_gets_one_clear_line(
+    workspace: Path, args: list[str], message: str, exit_code: int
+) -> None:
+    result = CliRunner().invoke(cli, [a.format(tmp=workspace) for a in args])
+    assert result.exit_code == exit_code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert not (workspace / "ix" / "CURRENT").exists(), "nothing half-written"
+
+
+def test_bad_jsonl_lines_are_reported_with_file_and_line_and_counted(workspace: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            str(workspace / "bad.jsonl"),
+            "--dry-run",
+            "--json",
+            "--index",
+            str(workspace / "ix"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["added"] == 1 and summary["skipped"] == 2
+    assert any(
+        "bad.jsonl:2: not valid JSON" in p and p.endswith("skipped") for p in summary["problems"]
+    )
+    assert any("bad.jsonl:3: missing 'text', skipped" in p for p in summary["problems"])
+    assert not (workspace / "ix").exists(), "--dry-run writes nothing"
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_text("One\n\nThe first article says one thing.", "utf-8")
+    settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    return settings
+
+
+def _live(settings: Settings) -> Path:
+    live = IndexLayout(settings.index_dir).current()
+    assert live is not None
+    return live
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncate vectors",
+        "corrupt database",
+        "delete manifest",
+        "other model",
+        "missing generation",
+    ],
+)
+def test_damaged_index_names_the_fix(built: Settings, damage: str) -> None:
+    live = _live(built)
+    if damage == "truncate vectors":
+        path = live / VECTORS_NAME
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "corrupt database":
+        (live / "passages.sqlite").write_bytes(b"this is not sqlite" * 100)
+    elif damage == "delete manifest":
+        (live / MANIFEST_NAME).unlink()
+    elif damage == "other model":
+        manifest = json.loads((live / MANIFEST_NAME).read_text("utf-8"))
+        manifest["dimension"] = 768
+        (live / MANIFEST_NAME).write_text(json.dumps(manifest), "utf-8")
+    else:
+        (built.index_dir / "CURRENT").write_text("gone-generation\n", "utf-8")
+    for command in (["stats"], ["ask", "first article"], ["source", "0123456789ab-0-3"]):
+        result = CliRunner().invoke(cli, [*command, "--index", str(built.index_dir)])
+        assert result.exit_code == 1, result.output
+        assert "citebot build --full" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_source_rejects_malformed_and_unknown_ids_with_the_closest_valid_ones(
+    built: Settings,
+) -> None:
+    for identifier, message in [
+        ("../../etc/passwd", "is not a citation id"),
+        ("%00", "is not a citation id"),
+        ("x" * 5_000, "is not a citation id"),
+        ("0123456789ab-0-3", "no indexed article has the citation id"),
+    ]:
+        result = CliRunner().invoke(cli, ["source", identifier, "--index", str(built.index_dir)])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "closest valid ids:" in result.output
+        assert len(result.output) < 400
+
+
+def test_console_script_errors_have_no_traceback(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "build", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [
+        f"Error: {tmp_path / 'nope'}: no such file or directory"
+    ]
