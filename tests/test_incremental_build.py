@@ -1,0 +1,223 @@
+"""Incremental, atomic builds: reuse what is unchanged, survive being killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.config import Settings
+from index.engine import Engine
+from index.reader import IndexReader
+from index.store import IndexLayout
+from tests.conftest import FakeEmbedder
+
+ARTICLES = {
+    "alpha.txt": "Alpha\n\nThe alpha article is about harbours.\n\nIt has two paragraphs.",
+    "beta.md": "# Beta\n\nThe beta article is about bridges and rivers.",
+    "gamma.txt": "Gamma\n\nThe gamma article is about mountains.",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for name, text in ARTICLES.items():
+        (root / name).write_text(text, "utf-8")
+    return root
+
+
+def vectors_by_article(settings: Settings) -> dict[str, np.ndarray]:
+    reader = IndexReader.open(settings.index_dir)
+    rows = reader.query("SELECT id, article_id FROM passages ORDER BY id")
+    return {
+        article: reader.vectors.reconstruct_batch(np.array([i for i, a in rows if a == article]))
+        for article in {a for _, a in rows}
+    }
+
+
+def generations(settings: Settings) -> list[str]:
+    return sorted(p.name for p in (settings.index_dir / "generations").iterdir())
+
+
+def test_rebuild_reuses_unchanged_and_embeds_only_what_changed(
+    corpus: Path, settings: Settings
+) -> None:
+    embedder = FakeEmbedder()
+    first = build_index([corpus], settings, embedder=embedder)
+    assert (first.added, first.embedded, first.articles) == (3, first.passages, 3)
+    before = vectors_by_article(settings)
+    beta_id = Engine(settings, embedder=embedder).search("bridges rivers", k=1)[0].id
+
+    again = build_index([corpus], settings, embedder=embedder)
+    assert again.up_to_date and again.embedded == 0 and again.unchanged == 3
+    assert len(generations(settings)) == 1, "no new generation when nothing changed"
+
+    (corpus / "alpha.txt").write_text(ARTICLES["alpha.txt"] + "\n\nA third paragraph.", "utf-8")
+    embedder.calls.clear()
+    changed = build_index([corpus], settings, embedder=embedder)
+    alpha_passages = len(IndexReader.open(settings.index_dir).passages_of("alpha.txt"))
+    assert (changed.changed, changed.unchanged, changed.added) == (1, 2, 0)
+    assert changed.embedded == alpha_passages == sum(embedder.calls) - 1  # -1: model warm-up
+    after = vectors_by_article(settings)
+    for article in ("beta.md", "gamma.txt"):
+        np.testing.assert_array_equal(after[article], before[article])
+    engine = Engine(settings, embedder=embedder)
+    assert engine.source(beta_id).quote.startswith("The beta article"), "ids survive rebuilds"
+
+    (corpus / "gamma.txt").unlink()
+    removed = build_index([corpus], settings, embedder=embedder)
+    assert (removed.removed, removed.articles, removed.embedded) == (1, 2, 0)
+    assert IndexReader.open(settings.index_dir).article("gamma.txt") is None
+
+
+def test_setting_changes_and_full_rebuild_everything_and_say_why(
+    corpus: Path, settings: Settings
+) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    rechunked = build_index(
+        [corpus], settings.model_copy(update={"chunk_tokens": 100}), embedder=FakeEmbedder()
+    )
+    assert rechunked.full_rebuild_reason is not None
+    assert "chunker changed" in rechunked.full_rebuild_reason
+    assert rechunked.embedded == rechunked.passages
+    forced = build_index(
+        [corpus],
+        settings.model_copy(update={"chunk_tokens": 100}),
+        full=True,
+        embedder=FakeEmbedder(),
+    )
+    assert forced.full_rebuild_reason == "--full" and forced.embedded == forced.passages
+
+
+def test_dry_run_reports_and_writes_nothing(corpus: Path, settings: Settings) -> None:
+    preview = build_index([corpus], settings, dry_run=True, embedder=FakeEmbedder())
+    assert preview.added == 3 and preview.embedded == preview.passages > 0
+    assert not settings.index_dir.exists()
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    before = generations(settings)
+    (corpus / "delta.txt").write_text("Delta\n\nNew.", "utf-8")
+    preview = build_index([corpus], settings, dry_run=True, embedder=FakeEmbedder())
+    assert preview.added == 1 and generations(settings) == before
+
+
+KILLABLE_BUILD = textwrap.dedent(
+    """
+    import sys, threading
+    from pathlib import Path
+    from index.build import build_index
+    from index.config import Settings
+    from tests.conftest import FakeEmbedder
+
+    class StuckEmbedder(FakeEmbedder):
+        def embed(self, texts):
+            print("embedding", flush=True)
+            threading.Event().wait()  # until killed
+
+    settings = Settings(_env_file=None, index_dir=Path(sys.argv[2]))
+    build_index([Path(sys.argv[1])], settings, embedder=StuckEmbedder())
+    """
+)
+
+
+def test_killed_build_leaves_the_previous_index_answering(corpus: Path, settings: Settings) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    live_before = IndexLayout(settings.index_dir).current()
+    (corpus / "delta.txt").write_text("Delta\n\nA new article about deltas.", "utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE_BUILD, str(corpus), str(settings.index_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "embedding"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+    drafts = list((settings.index_dir / "generations").glob(".tmp-*"))
+    assert drafts, "the killed build had a draft generation"
+    assert IndexLayout(settings.index_dir).current() == live_before
+    engine = Engine(settings, embedder=FakeEmbedder())
+    assert engine.search("harbours", k=1)[0].article_id == "alpha.txt"
+
+    summary = build_index([corpus], settings, embedder=FakeEmbedder())
+    assert summary.added == 1 and summary.unchanged == 3
+    assert not list((settings.index_dir / "generations").glob(".tmp-*")), "drafts cleaned up"
+    assert engine.search("deltas", k=1)[0].article_id == "delta.txt", "engine switched"
+
+
+def test_jsonl_ids_urls_metadata_and_duplicates(tmp_path: Path, settings: Settings) -> None:
+    records = [
+        {"id": 7, "title": "Seven", "text": "Numbered.", "category": "tech"},
+        {"title": "Linked", "text": "Has a url.", "url": "HTTPS://Example.com/a/#top",
+         "published": "2024-03-05T10:00:00Z", "source": "Example", "author": "Ann"},
+        {"title": "Plain", "text": "Neither id nor url."},
+        {"id": "7", "title": "Seven again", "text": "Duplicate id."},
+    ]  # fmt: skip
+    path = tmp_path / "news.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    summary = build_index([path], settings, embedder=FakeEmbedder())
+    reader = IndexReader.open(settings.index_dir)
+    assert {row[0] for row in reader.query("SELECT id FROM articles")} == {
+        "7",
+        "https://example.com/a",
+        "news.jsonl:3",
+    }
+    linked = reader.article("https://example.com/a")
+    assert linked is not None
+    assert (linked.source, linked.author, linked.published) == (
+        "Example",
+        "Ann",
+        "2024-03-05T10:00:00+00:00",
+    )
+    seven = reader.article("7")
+    assert seven is not None and seven.title == "Seven" and seven.metadata == {"category": "tech"}
+    assert summary.skipped == 1
+    assert any("duplicate id '7'" in p and "news.jsonl:1" in p for p in summary.problems)
+
+
+def test_unsupported_empty_binary_and_non_utf8_files_are_reported(
+    tmp_path: Path, settings: Settings
+) -> None:
+    root = tmp_path / "mixed"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "ok.txt").write_text("Fine\n\nA fine article.", "utf-8")
+    (root / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (root / "empty.txt").write_bytes(b"")
+    (root / "binary.txt").write_bytes(b"Title\n\n\x00\x01\x02")
+    (root / "latin.txt").write_bytes("Café\n\nUn article sur le café à Zürich.".encode("cp1252"))
+    (root / ".hidden.txt").write_text("Hidden\n\nIgnored.", "utf-8")
+    summary = build_index([root], settings, embedder=FakeEmbedder())
+    assert summary.articles == 2
+    assert summary.skipped_files == [str(root / "photo.jpg")]
+    assert summary.skipped == 3  # photo, empty, binary
+    problems = "\n".join(summary.problems)
+    assert "empty.txt: empty file, skipped" in problems
+    assert "binary.txt: binary file, skipped" in problems
+    assert "latin.txt: not valid UTF-8, read as Windows-1252" in problems
+    article = IndexReader.open(settings.index_dir).article("latin.txt")
+    assert article is not None and "café à Zürich" in article.text
+
+
+def test_an_article_over_the_size_limit_is_skipped_without_reading_it_whole(
+    tmp_path: Path, settings: Settings
+) -> None:
+    root = tmp_path / "big"
+    root.mkdir()
+    (root / "huge.txt").write_text("Huge\n\n" + "word " * 30_000, "utf-8")
+    (root / "small.txt").write_text("Small\n\nFits.", "utf-8")
+    limited = settings.model_copy(update={"max_article_chars": 10_000})
+    summary = build_index([root], limited, embedder=FakeEmbedder())
+    assert summary.articles == 1 and summary.skipped == 1
+    assert any("huge.txt" in p and "over the article size limit" in p for p in summary.problems)
