@@ -1,0 +1,197 @@
+"""Answer latency and memory at 10k, 100k and 1M passages.
+
+    .venv/bin/python bench/scale.py --base-index DIR [--sizes 100000 1000000]
+
+DIR is an index of the BBC file (about 10k passages, real). Larger indexes are synthetic:
+passages are sentences of words drawn from the BBC vocabulary, and their vectors are real BBC
+passage vectors with noise added (the vector index is what has to scale). Each index is
+measured in a fresh process: resident memory after loading, size on disk, then warm answer
+latency in one thread and with 8 threads at once, broken down by stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from index.config import Settings
+from index.engine import Engine
+from index.evaluate import load_squad
+from index.models import Passage, SourceArticle
+from index.reader import IndexReader
+from index.search import dense_search, fuse, lexical_search
+from index.store import FORMAT_VERSION, GenerationWriter, IndexLayout, Manifest, utc_now
+
+XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en_dev.json"
+PASSAGES_PER_ARTICLE = 10
+QUESTIONS = 200
+
+
+def synthesise(base: Path, target: Path, size: int) -> None:
+    """Write an index of `size` passages built from the base index's words and vectors."""
+    reader = IndexReader.open(base)
+    rng = np.random.default_rng(size)
+    words = np.array(" ".join(row[0] for row in reader.query("SELECT text FROM articles")).split())
+    base_vectors = reader.vectors.reconstruct_n(0, reader.vectors.ntotal)
+    layout = IndexLayout(target)
+    with layout.locked():
+        draft = layout.draft()
+        writer = GenerationWriter(draft)
+        for number in range(size // PASSAGES_PER_ARTICLE):
+            sentences = [
+                " ".join(words[rng.integers(0, len(words), 30)]) + "."
+                for _ in range(PASSAGES_PER_ARTICLE)
+            ]
+            text = "\n\n".join(sentences)
+            spans, offset = [], 0
+            for sentence in sentences:
+                spans.append((offset, offset + len(sentence)))
+                offset += len(sentence) + 2
+            article = SourceArticle(
+                id=f"synthetic/{number}", title=f"Synthetic {number}", text=text, origin="bench"
+            )
+            writer.add_article(
+                article,
+                key=f"{number:012x}",
+                text=text,
+                paragraphs=spans,
+                passages=[
+                    Passage(i, s, e, i + 1, i + 1, ((s, e),), 40) for i, (s, e) in enumerate(spans)
+                ],
+            )
+        picks = base_vectors[rng.integers(0, len(base_vectors), writer.passage_count)]
+        noisy = picks + rng.normal(scale=0.02, size=picks.shape).astype(np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        manifest = Manifest(
+            format=FORMAT_VERSION,
+            generation=draft.name.removeprefix(".tmp-"),
+            model=reader.manifest.model,
+            backend=reader.manifest.backend,
+            dimension=reader.manifest.dimension,
+            chunker=reader.manifest.chunker,
+            articles=size // PASSAGES_PER_ARTICLE,
+            passages=writer.passage_count,
+            built_at=utc_now(),
+        )
+        writer.finish(noisy.astype(np.float32), manifest)
+        layout.publish(draft)
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(index: Path) -> dict[str, object]:
+    """Load `index`, then time answers (run in a fresh process by `main`)."""
+    before = resident_mb()
+    engine = Engine(Settings(_env_file=None, index_dir=index))  # type: ignore[call-arg]
+    engine.warm_up()
+    loaded = resident_mb()
+    reader = engine.reader()
+    embedder = engine.embedder()
+    questions = [q.question for q in load_squad(XQUAD).questions][:QUESTIONS]
+    for question in questions[:10]:
+        engine.ask(question)
+    stages: dict[str, list[float]] = {k: [] for k in ("embed", "lexical", "dense", "fuse", "ask")}
+    for question in questions:
+        started = time.perf_counter()
+        vector = embedder.embed([question])[0]
+        embedded = time.perf_counter()
+        lexical = lexical_search(reader, question, 50)
+        searched_words = time.perf_counter()
+        dense = dense_search(reader, vector, 50)
+        searched_vectors = time.perf_counter()
+        fuse([dense, lexical], 5)
+        fused = time.perf_counter()
+        stages["embed"].append(embedded - started)
+        stages["lexical"].append(searched_words - embedded)
+        stages["dense"].append(searched_vectors - searched_words)
+        stages["fuse"].append(fused - searched_vectors)
+        stages["ask"].append(engine.ask(question).took_ms / 1000)
+    with ThreadPoolExecutor(8) as pool:
+        started = time.perf_counter()
+        concurrent = list(pool.map(lambda q: engine.ask(q).took_ms / 1000, questions))
+        wall = time.perf_counter() - started
+    return {
+        "passages": reader.manifest.passages,
+        "vector_index": reader.manifest.faiss_index,
+        "rss_mb_after_load": round(loaded, 1),
+        "rss_mb_before_load": round(before, 1),
+        "disk_mb": round(reader.size_on_disk() / 1e6, 1),
+        "one_thread_ms": {k: _percentiles(v) for k, v in stages.items()},
+        "eight_threads_ms": _percentiles(concurrent),
+        "eight_threads_answers_per_s": round(len(questions) / wall, 1),
+    }
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    p50, p95, p99 = np.percentile(np.array(seconds) * 1000, [50, 95, 99])
+    return {"p50": round(p50, 1), "p95": round(p95, 1), "p99": round(p99, 1)}
+
+
+def main() -> None:
+    """Synthesise the indexes, measure each in a fresh process, print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-index", type=Path, required=True)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+    with tempfile.TemporaryDirectory(prefix="citebot-scale-") as scratch:
+        indexes = [args.base_index]
+        for size in args.sizes:
+            started = time.perf_counter()
+            target = Path(scratch) / f"synthetic-{size}"
+            synthesise(args.base_index, target, size)
+            print(f"synthesised {size:,} passages in {time.perf_counter() - started:.0f} s")
+            indexes.append(target)
+        for index in indexes:
+            output = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--base-index",
+                    str(args.base_index),
+                    "--measure",
+                    str(index),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            one = result["one_thread_ms"]
+            print(
+                f"\n{result['passages']:,} passages ({result['vector_index']}):"
+                f" {result['rss_mb_after_load']:,} MB resident after loading,"
+                f" {result['disk_mb']:,} MB on disk"
+            )
+            for stage, figures in one.items():
+                print(
+                    f"  one thread  {stage:<8} p50 {figures['p50']:7.1f}  p95 {figures['p95']:7.1f}"
+                    f"  p99 {figures['p99']:7.1f} ms"
+                )
+            eight = result["eight_threads_ms"]
+            print(
+                f"  8 threads   ask      p50 {eight['p50']:7.1f}  p95 {eight['p95']:7.1f}"
+                f"  p99 {eight['p99']:7.1f} ms,"
+                f" {result['eight_threads_answers_per_s']} answers/s"
+            )
+
+
+if __name__ == "__main__":
+    main()
