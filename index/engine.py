@@ -29,7 +29,7 @@ from index.answer import (
     select_quotes,
     word_weights,
 )
-from index.config import Retriever, Settings
+from index.config import Fusion, Retriever, Settings
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import InputError, ModelMismatchError
 from index.model import resolve_model
@@ -38,6 +38,7 @@ from index.search import (
     Hits,
     dense_search,
     fuse,
+    fuse_weighted,
     lexical_search,
 )
 from index.stats import IndexStats, index_stats
@@ -201,7 +202,7 @@ class Engine:
         """(fused, dense, lexical) hits for a cleaned question."""
         snapshot = self._current()
         vector = snapshot.embedder.embed([question])[0] if retriever != "lexical" else None
-        return _retrieve(snapshot.reader, question, vector, retriever, k)
+        return _retrieve(snapshot.reader, question, vector, retriever, k, self.settings.fusion)
 
     def ask(self, question: str, *, retriever: Retriever | None = None) -> Answer:
         """Answer with one to three verified quotes, or abstain with the closest titles.
@@ -214,7 +215,9 @@ class Engine:
         snapshot = self._current()
         reader = snapshot.reader
         question_vector = snapshot.embedder.embed([text])[0]
-        fused, _, _ = _retrieve(reader, text, question_vector, retriever, PASSAGES_READ)
+        fused, _, _ = _retrieve(
+            reader, text, question_vector, retriever, PASSAGES_READ, self.settings.fusion
+        )
         passages_by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
         passages = [passages_by_id[i] for i in fused.ids.tolist() if i in passages_by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
@@ -251,7 +254,9 @@ class Engine:
         snapshot = self._current()
         reader = snapshot.reader
         vector = snapshot.embedder.embed([text])[0] if retriever != "lexical" else None
-        fused, dense, lexical = _retrieve(reader, text, vector, retriever, 2 * k)
+        fused, dense, lexical = _retrieve(
+            reader, text, vector, retriever, 2 * k, self.settings.fusion
+        )
         dense_ranks = {int(i): r for r, i in enumerate(dense.ids.tolist(), start=1)}
         lexical_ranks = {int(i): r for r, i in enumerate(lexical.ids.tolist(), start=1)}
         passages = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
@@ -403,6 +408,7 @@ def _retrieve(
     vector: NDArray[np.float32] | None,
     retriever: Retriever,
     k: int,
+    fusion: Fusion,
 ) -> tuple[Hits, Hits, Hits]:
     """(fused, dense, lexical) hits; `vector` is the question's, needed unless lexical."""
     dense = lexical = Hits.empty()
@@ -410,6 +416,8 @@ def _retrieve(
         dense = dense_search(reader, vector, max(k, CANDIDATES))
     if retriever != "dense":
         lexical = lexical_search(reader, question, max(k, CANDIDATES))
+    if retriever == "hybrid" and fusion == "weighted":
+        return fuse_weighted(dense, lexical, k), dense, lexical
     rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
     return fuse(rankings[retriever], k), dense, lexical
 

@@ -101,12 +101,29 @@ def dense_search(reader: IndexReader, query_vector: NDArray[np.float32], k: int)
     return Hits(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
 
 
+def fuse_weighted(dense: Hits, lexical: Hits, k: int, dense_weight: float = 0.5) -> Hits:
+    """Score fusion: `dense_weight` x cosine + the rest x BM25 divided by the best BM25."""
+    fused: dict[int, float] = {}
+    for hits, weight, scale in (
+        (dense, dense_weight, 1.0),
+        (lexical, 1.0 - dense_weight, float(lexical.scores.max()) if len(lexical.scores) else 1.0),
+    ):
+        for passage_id, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
+            fused[passage_id] = fused.get(passage_id, 0.0) + weight * score / (scale or 1.0)
+    return _top(fused, k)
+
+
 def fuse(rankings: list[Hits], k: int) -> Hits:
     """Reciprocal rank fusion: each list adds 1 / (RRF_K + rank) to a passage's score."""
     fused: dict[int, float] = {}
     for hits in rankings:
         for rank, passage_id in enumerate(hits.ids.tolist(), start=1):
             fused[passage_id] = fused.get(passage_id, 0.0) + 1.0 / (RRF_K + rank)
+    return _top(fused, k)
+
+
+def _top(fused: dict[int, float], k: int) -> Hits:
+    """The k best of a passage-to-score map, best first."""
     if not fused:
         return Hits.empty()
     ids = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
