@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from index.build import build_index
-from index.config import Settings
+from index.config import Settings, get_settings
 from index.embed import Vectors
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +45,14 @@ class FakeEmbedder:
             vectors[row, 0] += 1e-3
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads settings anew (the CLI caches them for the life of a process)."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -252,6 +252,7 @@ async def test_without_message_content_intent_only_mentions_have_content() -> No
         seen = asyncio.create_task(bot.wait_for("message", timeout=5))
         await fake.send_user_message("visible", mention_bot=True)
         assert (await seen).content.endswith("visible")
+        await fake.wait_for_message(lambda m: m.content == "you said: visible")
         fake.assert_clean()
 
 
