@@ -104,43 +104,64 @@ class ScoredSentence:
     coverage: float
 
 
-def score_sentences(
-    question: str,
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence of a retrieved passage, with its coverage of the question's words."""
+
+    article_id: str
+    passage_id: int
+    start: int
+    end: int
+    coverage: float
+
+
+def candidate_sentences(
     passages: Sequence[StoredPassage],
     articles: dict[str, StoredArticle],
-    question_vector: NDArray[np.float32],
-    sentence_vectors: NDArray[np.float32],
     word_weights: dict[str, float],
-) -> list[ScoredSentence]:
-    """Score every sentence of `passages`, best first.
-
-    `sentence_vectors` holds one row per sentence, in passage then sentence order.
-    The score mixes meaning (cosine with the question) and coverage: the share of the
-    question's word weight (rarer words weigh more) found in the sentence.
-    """
-    cosines = sentence_vectors @ question_vector if len(sentence_vectors) else np.zeros(0)
+) -> list[Candidate]:
+    """Every sentence of `passages`, in retrieval order, with its coverage: the share of the
+    question's word weight (rarer words weigh more) found in the sentence."""
     total_weight = sum(word_weights.values())
-    scored: list[ScoredSentence] = []
-    row = 0
+    candidates: list[Candidate] = []
     for passage in passages:
         text = articles[passage.article_id].text
         for start, end in passage.sentences:
             words = set(content_words(text[start:end]))
             covered = sum(w for word, w in word_weights.items() if _covers(words, word))
             coverage = covered / total_weight if total_weight else 0.0
-            dense = float(cosines[row])
-            scored.append(
-                ScoredSentence(
-                    article_id=passage.article_id,
-                    passage_id=passage.id,
-                    start=start,
-                    end=end,
-                    score=DENSE_WEIGHT * dense + COVERAGE_WEIGHT * coverage,
-                    dense=dense,
-                    coverage=coverage,
-                )
-            )
-            row += 1
+            candidates.append(Candidate(passage.article_id, passage.id, start, end, coverage))
+    return candidates
+
+
+def shortlist(candidates: Sequence[Candidate], size: int) -> list[Candidate]:
+    """The `size` candidates worth embedding: most coverage first, then retrieval order."""
+    best = sorted(range(len(candidates)), key=lambda i: (-candidates[i].coverage, i))[:size]
+    return [candidates[i] for i in sorted(best)]
+
+
+def score_sentences(
+    candidates: Sequence[Candidate],
+    question_vector: NDArray[np.float32],
+    sentence_vectors: NDArray[np.float32],
+) -> list[ScoredSentence]:
+    """Score candidates by meaning (cosine with the question) and coverage, best first.
+
+    `sentence_vectors` holds one row per candidate, in the same order.
+    """
+    cosines = sentence_vectors @ question_vector if len(sentence_vectors) else np.zeros(0)
+    scored = [
+        ScoredSentence(
+            article_id=candidate.article_id,
+            passage_id=candidate.passage_id,
+            start=candidate.start,
+            end=candidate.end,
+            score=DENSE_WEIGHT * float(cosine) + COVERAGE_WEIGHT * candidate.coverage,
+            dense=float(cosine),
+            coverage=candidate.coverage,
+        )
+        for candidate, cosine in zip(candidates, cosines, strict=True)
+    ]
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
 

@@ -21,12 +21,13 @@ from numpy.typing import NDArray
 from index.answer import (
     ABSTAIN_MESSAGE,
     Answer,
-    ScoredSentence,
+    candidate_sentences,
     citation_id,
     compose_answer,
     parse_citation_id,
     score_sentences,
     select_quotes,
+    shortlist,
     word_weights,
 )
 from index.config import Fusion, Retriever, Settings
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 CANDIDATES = 50
 # Best fused passages whose sentences are scored for the answer.
 PASSAGES_READ = 5
+# Candidate sentences embedded to score them (the rest have less of the question's words).
+SENTENCES_EMBEDDED = 8
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
 
@@ -221,20 +224,13 @@ class Engine:
         passages_by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
         passages = [passages_by_id[i] for i in fused.ids.tolist() if i in passages_by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        chosen: list[ScoredSentence] = []
-        if passages:
-            sentence_texts = [
-                articles[p.article_id].text[s:e] for p in passages for s, e in p.sentences
-            ]
-            scored = score_sentences(
-                text,
-                passages,
-                articles,
-                question_vector,
-                snapshot.embedder.embed(sentence_texts),
-                word_weights(reader, text, snapshot.word_weights),
-            )
-            chosen = select_quotes(scored, self.settings.min_score)
+        weights = word_weights(reader, text, snapshot.word_weights)
+        candidates = shortlist(candidate_sentences(passages, articles, weights), SENTENCES_EMBEDDED)
+        sentence_vectors = snapshot.embedder.embed(
+            [articles[c.article_id].text[c.start : c.end] for c in candidates]
+        )
+        scored = score_sentences(candidates, question_vector, sentence_vectors)
+        chosen = select_quotes(scored, self.settings.min_score)
         answer = compose_answer(text, chosen, articles, reader)
         answer.notice = notice
         if answer.abstained:
