@@ -434,3 +434,41 @@ def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: boo
             for key, header in columns.items()
         ]
         click.echo("  ".join([f"{name:<9}", *cells]))
+
+
+@cli.command()
+@index_option
+@click.option(
+    "--forget-user",
+    type=int,
+    default=None,
+    metavar="USER_ID",
+    help="Delete every vote of this Discord user id.",
+)
+@json_option
+@reports_errors
+def feedback(index: Path | None, forget_user: int | None, as_json: bool) -> None:
+    """List the 👍 / 👎 votes given to answers in Discord (user ids are stored hashed).
+
+    \b
+    Example:
+        citebot feedback --json
+        citebot feedback --forget-user 123456789012345678
+    """
+    from index.feedback import FeedbackStore
+
+    store = FeedbackStore(settings_for(index).index_dir)
+    if forget_user is not None:
+        click.echo(f"Deleted {store.forget_user(forget_user)} vote(s) of that user.")
+        return
+    entries = store.entries()
+    if as_json:
+        print_json([entry.as_json() for entry in entries])
+        return
+    if not entries:
+        click.echo("No feedback yet.")
+    for entry in entries:
+        vote = "👍" if entry.helpful else "👎"
+        click.echo(
+            f"{entry.at} {vote} {entry.question!r} -> {', '.join(entry.citation_ids) or '-'}"
+        )

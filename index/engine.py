@@ -38,6 +38,7 @@ from index.reader import IndexReader, StoredArticle, StoredPassage
 from index.search import (
     Hits,
     dense_search,
+    fold,
     fuse,
     fuse_weighted,
     lexical_search,
@@ -368,13 +369,28 @@ class Engine:
                 suggestions.append(citation_id(article, passages[0].start, passages[0].end))
         return suggestions
 
-    def titles(self) -> list[tuple[str, str]]:
-        """(article id, title) of every article, sorted by title."""
-        return [(article_id, title) for article_id, _, title in self.reader().titles()]
+    def titles_matching(self, typed: str, limit: int) -> list[tuple[str, str]]:
+        """(article key, title) of articles whose title contains `typed`, ignoring case and
+        accents; titles starting with it first."""
+        wanted = fold(typed.strip())
+        matches = [
+            (not fold(title).startswith(wanted), title, key)
+            for _, key, title in self.reader().titles()
+            if wanted in fold(title)
+        ]
+        return [(key, title) for _, title, key in sorted(matches)[:limit]]
 
-    def article(self, article_id: str) -> StoredArticle | None:
-        """One article by id."""
-        return self.reader().article(article_id)
+    def find_article(self, key_or_title: str) -> StoredArticle | None:
+        """An article by the key autocomplete gives, else by its exact title."""
+        reader = self.reader()
+        found = reader.article_by_key(key_or_title.strip().lower())
+        if found is not None:
+            return found
+        wanted = fold(key_or_title.strip())
+        for article_id, _, title in reader.titles():
+            if fold(title) == wanted:
+                return reader.article(article_id)
+        return None
 
 
 class _Snapshot:

@@ -1,0 +1,146 @@
+"""The citebot Discord bot: one engine, loaded once, shared by the cogs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.format import NONE
+from index.answer import Answer
+from index.config import Settings
+from index.engine import Engine
+from index.errors import CitebotError
+from index.feedback import FeedbackStore
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.ask", "bot.lookup")
+APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+CONVERSATIONS_KEPT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A question and the answer the bot gave, remembered for follow-ups and buttons."""
+
+    question: str
+    answer: Answer
+
+
+class Conversations:
+    """The latest answers, by the id of the bot's message or of the thread they are in."""
+
+    def __init__(self, size: int = CONVERSATIONS_KEPT) -> None:
+        self._items: OrderedDict[int, Exchange] = OrderedDict()
+        self._size = size
+
+    def remember(self, key: int, exchange: Exchange) -> None:
+        """Keep `exchange` under `key`, forgetting the oldest beyond the bound."""
+        self._items[key] = exchange
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def get(self, key: int) -> Exchange | None:
+        """The exchange kept under `key`, if any."""
+        return self._items.get(key)
+
+
+class Cooldown:
+    """At most `rate` questions per user in any `per` seconds."""
+
+    def __init__(self, rate: int, per: float) -> None:
+        self.rate = rate
+        self.per = per
+        self._asked: dict[int, deque[float]] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """0 when the user may ask now (and count the question), else seconds to wait."""
+        now = time.monotonic()
+        asked = self._asked.setdefault(user_id, deque())
+        while asked and now - asked[0] >= self.per:
+            asked.popleft()
+        if len(asked) >= self.rate:
+            return self.per - (now - asked[0])
+        asked.append(now)
+        return 0.0
+
+
+class CitebotBot(commands.Bot):
+    """Answers questions in Discord with the engine over the configured index."""
+
+    def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
+        intents = discord.Intents.default()
+        # Only answer channels need to read messages that do not mention the bot.
+        intents.message_content = bool(settings.discord_answer_channels)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=NONE,
+            **options,
+        )
+        self.settings = settings
+        self.engine = engine or Engine(settings)
+        self.feedback = FeedbackStore(settings.index_dir)
+        self.conversations = Conversations()
+        self.cooldown = Cooldown(
+            settings.discord_cooldown_questions, settings.discord_cooldown_seconds
+        )
+        self.tree.error(self.on_app_command_error)
+
+    async def setup_hook(self) -> None:
+        """Load the index and model once, add the cogs, sync the slash commands."""
+        try:
+            await asyncio.to_thread(self.engine.warm_up)
+        except CitebotError as error:
+            log.warning("cannot answer until the index is fixed: %s", error)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.settings.discord_guild_id:
+            guild = discord.Object(id=self.settings.discord_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: messages are handled by the asking cog's listener."""
+
+    async def on_ready(self) -> None:
+        """Say who the bot is, once connected."""
+        log.info("ready as %s", self.user)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Unexpected errors in events are logged with their details."""
+        log.exception("error in %s", event_method)
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """One path for every slash command and button: a short reply, details in the log."""
+        original = getattr(error, "original", error)
+        await report(interaction, original)
+
+
+async def report(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """Tell the user what went wrong, briefly and privately; log the unexpected."""
+    if isinstance(error, CitebotError):
+        message = str(error)
+    elif isinstance(error, app_commands.CheckFailure):
+        message = str(error) or "You can't use that here."
+    else:
+        log.exception("command failed", exc_info=error)
+        message = APOLOGY
+    if interaction.response.is_done():
+        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
+    else:
+        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE)

@@ -1,0 +1,120 @@
+"""Looking things up: /search, /source, /article, /stats, /reload and /help."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import CitebotBot
+from bot.format import (
+    HELP,
+    NONE,
+    article_embed,
+    format_search,
+    shorten,
+    source_embed,
+    stats_embed,
+)
+
+CHOICES = 25
+CHOICE_NAME_LIMIT = 100
+
+
+class Lookup(commands.Cog):
+    """Sources, passages, articles and the index itself."""
+
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+
+    @app_commands.command()
+    @app_commands.describe(query="Words or a question", count="How many passages to show")
+    async def search(
+        self,
+        interaction: discord.Interaction[Any],
+        query: app_commands.Range[str, 1, 1000],
+        count: app_commands.Range[int, 1, 10] = 5,
+    ) -> None:
+        """The passages that best match a query, each with its citation id."""
+        await interaction.response.defer(thinking=True)
+        results = await asyncio.to_thread(self.bot.engine.search, query, k=count)
+        await interaction.followup.send(format_search(query, results), allowed_mentions=NONE)
+
+    @app_commands.command()
+    @app_commands.describe(
+        id="A citation id from an answer, like 85a1c30ac803-381-493",
+        context="Paragraphs to show on each side",
+    )
+    async def source(
+        self,
+        interaction: discord.Interaction[Any],
+        id: app_commands.Range[str, 1, 100],
+        context: app_commands.Range[int, 0, 5] = 1,
+    ) -> None:
+        """A cited passage with its neighbouring paragraphs and the article's details."""
+        # A lookup by id reads SQLite only: quick enough to answer without deferring, so an
+        # unknown id can be told privately.
+        view = await asyncio.to_thread(self.bot.engine.source, id, context=context)
+        await interaction.response.send_message(embed=source_embed(view), allowed_mentions=NONE)
+
+    @app_commands.command()
+    @app_commands.describe(title="Start typing a title and pick one")
+    async def article(
+        self, interaction: discord.Interaction[Any], title: app_commands.Range[str, 1, 200]
+    ) -> None:
+        """An article's details and lead paragraph."""
+        await interaction.response.defer(thinking=True)
+        found = await asyncio.to_thread(self.bot.engine.find_article, title)
+        if found is None:
+            await interaction.followup.send(
+                f"No article titled “{discord.utils.escape_markdown(shorten(title, 100))}”;"
+                " pick one from the list as you type.",
+                allowed_mentions=NONE,
+            )
+            return
+        await interaction.followup.send(embed=article_embed(found), allowed_mentions=NONE)
+
+    @article.autocomplete("title")
+    async def article_titles(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Titles containing what has been typed (values are article keys)."""
+        matches = await asyncio.to_thread(self.bot.engine.titles_matching, current, CHOICES)
+        return [
+            app_commands.Choice(name=shorten(title, CHOICE_NAME_LIMIT), value=key)
+            for key, title in matches
+        ]
+
+    @app_commands.command()
+    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+        """What the index holds: articles, passages, outlets, dates, model, build time."""
+        await interaction.response.defer(thinking=True)
+        result = await asyncio.to_thread(self.bot.engine.stats)
+        await interaction.followup.send(embed=stats_embed(result), allowed_mentions=NONE)
+
+    @app_commands.command()
+    @app_commands.default_permissions(manage_guild=True)
+    async def reload(self, interaction: discord.Interaction[Any]) -> None:
+        """Re-open the index after `citebot build` (Manage Server only)."""
+        if not interaction.permissions.manage_guild:
+            await interaction.response.send_message(
+                "Sorry, only members with the Manage Server permission can reload the index.",
+                ephemeral=True,
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        generation = await asyncio.to_thread(self.bot.engine.reload)
+        await interaction.followup.send(f"Reloaded the index (generation {generation}).")
+
+    @app_commands.command(name="help")
+    async def help_command(self, interaction: discord.Interaction[Any]) -> None:
+        """How to ask citebot questions and look up its sources."""
+        await interaction.response.send_message(HELP, ephemeral=True)
+
+
+async def setup(bot: CitebotBot) -> None:
+    """Add the lookup cog."""
+    await bot.add_cog(Lookup(bot))
