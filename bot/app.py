@@ -78,6 +78,7 @@ class CitebotBot(commands.Bot):
     """Answers questions in Discord with the engine over the configured index."""
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
+        discord.VoiceClient.warn_nacl = False  # citebot never joins voice
         intents = discord.Intents.default()
         # Only answer channels need to read messages that do not mention the bot.
         intents.message_content = bool(settings.discord_answer_channels)

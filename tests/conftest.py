@@ -14,6 +14,7 @@ import pytest
 from index.build import build_index
 from index.config import Settings, get_settings
 from index.embed import Vectors
+from index.engine import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -82,6 +83,27 @@ def fake_embedder() -> FakeEmbedder:
 def settings(tmp_path: Path) -> Settings:
     """Settings with the index in a fresh temporary directory and no .env file."""
     return Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The shipped seeds indexed once with the real model (read-only: tests that change an
+    index build their own). A generous cooldown: tests ask many questions as one user."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        index_dir=tmp_path_factory.mktemp("seed") / "index",
+        discord_cooldown_questions=100,
+    )
+    build_index([SEEDS], settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def seed_engine(seed_settings: Settings) -> Engine:
+    """An engine over `seed_settings`, warmed up (model loaded), shared by the bot tests."""
+    engine = Engine(seed_settings)
+    engine.warm_up()
+    return engine
 
 
 @pytest.fixture

@@ -4,77 +4,29 @@ from a real index with the real model."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import re
+import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from bot.app import CitebotBot
+from bot.cli import cli
+from index.answer import Answer, AnswerPart, Citation
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
-from tests.conftest import SEEDS
-from tests.discord_fake import DEFAULT_PERMISSIONS, BotMessage, FakeDiscord, running_bot
+from index.feedback import FeedbackStore
+from tests.botkit import CITATION_ID, LETY, answered, citebot, replying_to, unescape
+from tests.discord_fake import DEFAULT_PERMISSIONS, BotMessage, FakeDiscord
 
 pytestmark = pytest.mark.slow
 
-LETY = (
-    "Guatemalan migrant Lety Pérez crouches in front of the soldier, crying and holding on"
-    " to her young son, Anthony."
-)
 MANAGE_GUILD = 1 << 5
-CITATION_ID = re.compile(r"`([0-9a-f]{12}-\d+-\d+)`")
-
-
-@pytest.fixture(scope="module")
-def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("bot")
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, index_dir=root / "index", discord_cooldown_questions=100
-    )
-    build_index([SEEDS], settings)
-    return settings
-
-
-@pytest.fixture(scope="module")
-def seed_engine(seed_settings: Settings) -> Engine:
-    engine = Engine(seed_settings)
-    engine.warm_up()
-    return engine
-
-
-@asynccontextmanager
-async def citebot(
-    settings: Settings, engine: Engine | None = None
-) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
-    fake = FakeDiscord()
-    await fake.start()
-    try:
-        bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05)
-        async with running_bot(bot, fake):
-            yield fake, bot
-            fake.assert_clean()
-    finally:
-        await fake.stop()
-
-
-def unescape(text: str) -> str:
-    return text.replace("\\", "")
-
-
-def replying_to(message_id: str) -> Callable[[BotMessage], bool]:
-    """Matches the bot's reply to one message."""
-
-    def matches(message: BotMessage) -> bool:
-        reference = message.message_reference or {}
-        return int(reference.get("message_id", 0)) == int(message_id)
-
-    return matches
+ALICE_ID, BOB_ID = 803245671234567890, 803245671234567891
 
 
 async def test_mention_is_answered_with_the_quote_and_its_citation(
@@ -101,15 +53,6 @@ async def test_dm_is_answered(seed_settings: Settings, seed_engine: Engine) -> N
         exchange = await fake.send_user_message("lety perez", dm=True)
         reply = await exchange.message()
         assert LETY in unescape(reply.content)
-
-
-async def answered(bot: CitebotBot, fake: FakeDiscord, question: str) -> BotMessage:
-    """Mention the bot with a question; return its reply once the bot has remembered it
-    (a person cannot click or reply faster than that; a test can)."""
-    remembered = asyncio.ensure_future(bot.wait_for("citebot_answered", timeout=30))
-    reply = await (await fake.send_user_message(question, mention_bot=True)).message(timeout=30)
-    assert int(await remembered) == int(reply.id)
-    return reply
 
 
 async def test_reply_to_an_answer_is_a_follow_up(
@@ -256,19 +199,24 @@ async def test_twenty_questions_at_once_keep_the_loop_free(
         assert max(lags) < 0.1, f"event loop blocked for {max(lags):.3f} s"
 
 
+def run_environment(fake: FakeDiscord, settings: Settings, token: str) -> dict[str, str]:
+    """Environment for `citebot run` against the fake, on the index of `settings`."""
+    return {
+        **os.environ,
+        "DISCORD_TOKEN": token,
+        "DISCORD_API_BASE_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "CITEBOT_INDEX_DIR": str(settings.index_dir),
+    }
+
+
 async def test_citebot_run_answers_a_mention(seed_settings: Settings) -> None:
     fake = FakeDiscord()
     await fake.start()
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": "test-token",
-        "DISCORD_API_BASE_URL": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "CITEBOT_INDEX_DIR": str(seed_settings.index_dir),
-    }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from bot.cli import main; main()", "run",
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env=run_environment(fake, seed_settings, fake.token),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         await fake.wait_until(lambda: fake.identify_count, timeout=60, what="gateway login")
@@ -280,4 +228,173 @@ async def test_citebot_run_answers_a_mention(seed_settings: Settings) -> None:
         process.terminate()
         _, stderr = await process.communicate()
         await fake.stop()
-    assert b"test-token" not in stderr, "the token is never logged"
+    assert fake.token.encode() not in stderr, "the token is never logged"
+
+
+def long_answer(question: str) -> Answer:
+    """Three long verbatim quotes from three articles: together over 2,000 characters."""
+    sentences = [f"Sentence {n} of the harbour report. " + "word " * 150 for n in (1, 2, 3)]
+    citations = [
+        Citation(
+            n=n,
+            id=f"{n:012x}-0-{len(text)}",
+            article_id=f"a{n}",
+            title=f"Harbour report {n}",
+            source="The Courier",
+            published="2024-05-01T09:00:00",
+            url=f"https://example.com/{n}",
+            paragraph=1,
+            start=0,
+            end=len(text),
+            quote=text,
+            score=0.9,
+        )
+        for n, text in enumerate(sentences, start=1)
+    ]
+    parts = [AnswerPart(text=c.quote, citations=[c.n]) for c in citations]
+    return Answer(question=question, abstained=False, answer=parts, citations=citations)
+
+
+class LongAnswers:
+    """An engine stand-in whose every answer is `long_answer`."""
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def ask(self, question: str) -> Answer:
+        return long_answer(question)
+
+
+async def test_an_answer_over_the_limit_drops_whole_quotes(seed_settings: Settings) -> None:
+    async with citebot(seed_settings, LongAnswers()) as (fake, _):
+        reply = await (await fake.send_user_message("harbour?", mention_bot=True)).message()
+        full_quotes = [part.text for part in long_answer("harbour?").answer]
+        shown = [
+            line[2:].rsplit(" [", 1)[0] for line in reply.content.splitlines() if line[:2] == "> "
+        ]
+        assert len(reply.content) <= 2000 and 1 <= len(shown) < 3
+        assert all(quote in full_quotes for quote in shown), "quotes are never cut"
+        assert "<https://example.com/1>" in reply.content, "urls show no preview"
+        assert "The Courier · 2024-05-01 · ¶1" in reply.content
+
+
+def test_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
+    env = {**os.environ, "DISCORD_TOKEN": "", "CITEBOT_INDEX_DIR": str(tmp_path / "index")}
+    completed = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "run"],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "discord.com/developers/applications" in completed.stderr
+    assert "MESSAGE CONTENT" in completed.stderr and "applications.commands" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+async def test_run_with_a_rejected_token_exits_2_without_echoing_it(
+    seed_settings: Settings,
+) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from bot.cli import main; main()", "run",
+            env=run_environment(fake, seed_settings, token="wrong-secret-token"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        await fake.stop()
+    assert process.returncode == 2
+    assert stderr.decode().strip().splitlines()[-1] == (
+        "Error: Discord rejected DISCORD_TOKEN; reset it in the developer portal."
+    )
+    assert b"wrong-secret-token" not in stdout + stderr and b"Traceback" not in stderr
+
+
+def test_feedback_is_listed_and_a_user_can_be_forgotten(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path)
+    for user_id, helpful in ((ALICE_ID, True), (BOB_ID, False), (ALICE_ID, False)):
+        store.record(
+            user_id=user_id, helpful=helpful, question="who is Lety Pérez?",
+            answer="Guatemalan migrant ...", citation_ids=["85a1c30ac803-381-493"],
+        )  # fmt: skip
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["feedback", "--index", str(tmp_path), "--json"])
+    entries = json.loads(listed.output)
+    assert [e["helpful"] for e in entries] == [True, False, False]
+    assert all(e["citation_ids"] == ["85a1c30ac803-381-493"] for e in entries)
+    assert not {str(ALICE_ID), str(BOB_ID)} & {e["user_hash"] for e in entries}
+    assert str(ALICE_ID).encode() not in (tmp_path / "feedback.sqlite").read_bytes()
+    forgot = runner.invoke(
+        cli, ["feedback", "--index", str(tmp_path), "--forget-user", str(ALICE_ID)]
+    )
+    assert forgot.exit_code == 0 and "Deleted 2 vote(s)" in forgot.output
+    assert [e.helpful for e in store.entries()] == [False]
+    text = runner.invoke(cli, ["feedback", "--index", str(tmp_path)]).output
+    assert "👎 'who is Lety Pérez?' -> 85a1c30ac803-381-493" in text
+
+
+async def test_answer_channel_opens_a_thread_and_follow_ups_there(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    fake = FakeDiscord()
+    settings = seed_settings.model_copy(update={"discord_answer_channels": [int(fake.channel_id)]})
+    async with citebot(settings, seed_engine, fake) as (_, bot):
+        assert bot.intents.message_content, "answer channels need the message content intent"
+        asked = await fake.send_user_message("who is Lety Pérez?")
+        answer = await asked.message(timeout=30)
+        assert answer.channel_id == asked.id, "the answer opens a thread on the question"
+        assert LETY in unescape(answer.content)
+        await bot.wait_for("citebot_answered", check=lambda sent: sent == int(answer.id))
+        follow_up = await fake.send_user_message(
+            "and what is her son's name?", channel_id=answer.channel_id
+        )
+        reply = await follow_up.message(timeout=30)
+        assert reply.channel_id == answer.channel_id and "Anthony" in reply.content
+
+
+async def test_without_answer_channels_no_message_content_intent(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (_, bot):
+        assert not bot.intents.message_content
+
+
+async def test_commands_sync_to_the_development_guild(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    fake = FakeDiscord()
+    settings = seed_settings.model_copy(update={"discord_guild_id": int(fake.guild_id)})
+    async with citebot(settings, seed_engine, fake):
+        synced = {command["name"] for command in fake.commands[fake.guild_id]}
+        assert synced == {"ask", "search", "source", "article", "stats", "reload", "help"}
+        assert None not in fake.commands, "nothing is synced globally"
+
+
+async def test_abstention_is_short_and_offers_the_closest_titles(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (fake, _):
+        exchange = await fake.send_user_message(
+            "What is the melting point of tungsten?", mention_bot=True
+        )
+        reply = await exchange.message(timeout=30)
+        assert reply.content.startswith("I couldn't find that in the articles.")
+        assert "Photo of Mexican National Guard" in reply.content
+        assert len(reply.content) < 400 and reply.components == []
+
+
+async def test_cooldown_says_when_to_retry(seed_settings: Settings, seed_engine: Engine) -> None:
+    settings = seed_settings.model_copy(
+        update={"discord_cooldown_questions": 1, "discord_cooldown_seconds": 30}
+    )
+    async with citebot(settings, seed_engine) as (fake, _):
+        first = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        assert LETY in unescape((await first.message(timeout=30)).content)
+        second = await fake.send_user_message("who is Anthony?", mention_bot=True)
+        refused = await second.message(timeout=30)
+        assert "try again in 30 s" in refused.content
+        other_user = await fake.send_user_message("lety perez", mention_bot=True, author="bob")
+        assert LETY in unescape((await other_user.message(timeout=30)).content)
+        slash = await fake.invoke_slash("ask", {"question": "who is Anthony?"})
+        assert "try again in" in (await slash.message()).content

@@ -1,0 +1,60 @@
+"""Helpers for end-to-end bot tests: the bot on the loopback fake Discord, and matchers."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.app import CitebotBot
+from index.config import Settings
+from index.engine import Engine
+from tests.discord_fake import BotMessage, FakeDiscord, running_bot
+
+LETY = (
+    "Guatemalan migrant Lety Pérez crouches in front of the soldier, crying and holding on"
+    " to her young son, Anthony."
+)
+CITATION_ID = re.compile(r"`([0-9a-f]{12}-\d+-\d+)`")
+
+
+@asynccontextmanager
+async def citebot(
+    settings: Settings, engine: Engine | Any | None = None, fake: FakeDiscord | None = None
+) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
+    """The bot logged into a fresh (or the given) fake Discord; the fake must end clean."""
+    fake = fake or FakeDiscord()
+    await fake.start()
+    try:
+        bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05)
+        async with running_bot(bot, fake):
+            yield fake, bot
+            fake.assert_clean()
+    finally:
+        await fake.stop()
+
+
+def unescape(text: str) -> str:
+    """Reply text without the backslashes that escape markdown."""
+    return text.replace("\\", "")
+
+
+def replying_to(message_id: str) -> Callable[[BotMessage], bool]:
+    """Matches the bot's reply to one message."""
+
+    def matches(message: BotMessage) -> bool:
+        reference = message.message_reference or {}
+        return int(reference.get("message_id", 0)) == int(message_id)
+
+    return matches
+
+
+async def answered(bot: CitebotBot, fake: FakeDiscord, question: str) -> BotMessage:
+    """Mention the bot with a question; return its reply once the bot has remembered it
+    (a person cannot click or reply faster than that; a test can)."""
+    remembered = asyncio.ensure_future(bot.wait_for("citebot_answered", timeout=30))
+    reply = await (await fake.send_user_message(question, mention_bot=True)).message(timeout=30)
+    assert int(await remembered) == int(reply.id)
+    return reply
