@@ -15,7 +15,7 @@ from tokenizers import Tokenizer
 from index.chunk import chunk_article
 from index.clean import CLEANER_VERSION, clean_body
 from index.config import Settings
-from index.embed import Embedder, SentenceTransformerEmbedder, Vectors
+from index.embed import Embedder, Vectors, load_embedder
 from index.errors import IndexDamagedError, InputError
 from index.ingest import load_corpus
 from index.model import ModelSpec, load_tokenizer, resolve_model
@@ -116,8 +116,11 @@ def build_index(
     spec = resolve_model(settings.model)
     tokenizer = load_tokenizer(spec.path)
     _check_token_budget(settings, spec)
-    embedder = embedder or SentenceTransformerEmbedder(
-        spec, backend=settings.backend, batch_size=settings.embed_batch_size
+    embedder = embedder or load_embedder(
+        spec,
+        settings.backend,
+        batch_size=settings.embed_batch_size,
+        cache_dir=settings.cache_dir,
     )
     chunker = {
         "chunk_tokens": settings.chunk_tokens,

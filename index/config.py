@@ -5,6 +5,7 @@ Every setting is listed with its default and a comment in `.env.example`.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Backend = Literal["torch"]
+Backend = Literal["torch", "onnx", "onnx-int8"]
 Retriever = Literal["hybrid", "dense", "lexical"]
 Fusion = Literal["rrf", "weighted"]
 
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     index_dir: Path = Path("citebot-index")
     model: str = "all-MiniLM-L6-v2"
     backend: Backend = "torch"
+    cache_dir: Path = Field(default_factory=lambda: _user_cache_dir() / "citebot")
     chunk_tokens: int = Field(default=160, ge=16, le=240)
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
@@ -87,10 +89,15 @@ class Settings(BaseSettings):
         """An empty `DISCORD_GUILD_ID=` means no development guild."""
         return None if value == "" else value
 
-    @field_validator("index_dir", mode="after")
+    @field_validator("index_dir", "cache_dir", mode="after")
     @classmethod
-    def _expand_index_dir(cls, value: Path) -> Path:
+    def _expand_paths(cls, value: Path) -> Path:
         return value.expanduser()
+
+
+def _user_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME`, else `~/.cache`."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 @lru_cache

@@ -1,7 +1,8 @@
-"""Turning text into normalised vectors with sentence-transformers.
+"""Turning text into normalised vectors: sentence-transformers on torch, or onnxruntime.
 
 Importing sentence-transformers (and torch) takes seconds, so it happens on first use only:
-commands that never embed, such as `citebot stats`, never pay for it.
+commands that never embed, such as `citebot stats`, never pay for it. The ONNX backends
+(`index.onnx_backend`) need torch only once, to export the model.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from index.errors import InputError
 from index.model import ModelSpec
 
 if TYPE_CHECKING:
@@ -97,3 +100,17 @@ class SentenceTransformerEmbedder:
                 model.max_seq_length = self.spec.max_seq_length
                 self._model = model
             return self._model
+
+
+def load_embedder(spec: ModelSpec, backend: str, *, batch_size: int, cache_dir: Path) -> Embedder:
+    """The embedder for `backend` (torch, onnx or onnx-int8); the model loads on first use.
+
+    Raises `InputError` for a backend this version does not know.
+    """
+    if backend == "torch":
+        return SentenceTransformerEmbedder(spec, backend=backend, batch_size=batch_size)
+    from index.onnx_backend import ONNX_BACKENDS, OnnxEmbedder
+
+    if backend in ONNX_BACKENDS:
+        return OnnxEmbedder(spec, backend=backend, cache_dir=cache_dir, batch_size=batch_size)
+    raise InputError(f"unknown embedding backend {backend!r}; use torch, onnx or onnx-int8")

@@ -31,7 +31,7 @@ from index.answer import (
     word_weights,
 )
 from index.config import Fusion, Retriever, Settings
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.embed import Embedder, load_embedder
 from index.errors import InputError, ModelMismatchError
 from index.model import resolve_model
 from index.reader import IndexReader, StoredArticle, StoredPassage
@@ -173,20 +173,25 @@ class Engine:
         ):
             return current
         if self._injected_embedder is not None:
+            injected = self._injected_embedder
             raise ModelMismatchError(
                 f"the index was built with {manifest.model} ({manifest.backend}), not"
-                f" {self._injected_embedder.name}; run `citebot build --full`"
+                f" {injected.name} ({injected.backend}); rebuild it with"
+                " `citebot build --full`"
             )
         try:
-            spec = resolve_model(manifest.model)
+            return load_embedder(
+                resolve_model(manifest.model),
+                manifest.backend,
+                batch_size=self.settings.embed_batch_size,
+                cache_dir=self.settings.cache_dir,
+            )
         except InputError as error:
             raise ModelMismatchError(
-                f"the index was built with {manifest.model}, which is not available here;"
-                " run `citebot build --full` to rebuild it with the configured model"
+                f"the index was built with {manifest.model} ({manifest.backend}), which is not"
+                " available here; rebuild it with the configured model and backend:"
+                " `citebot build --full`"
             ) from error
-        return SentenceTransformerEmbedder(
-            spec, backend=manifest.backend, batch_size=self.settings.embed_batch_size
-        )
 
     # -- questions -------------------------------------------------------------------------
 
