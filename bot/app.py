@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("bot.ask", "bot.lookup")
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 CONVERSATIONS_KEPT = 2000
+# What the bot needs in a channel: read it, answer (in threads too), open a thread in an answer
+# channel and show embeds.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    read_message_history=True,
+    embed_links=True,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +88,8 @@ class CitebotBot(commands.Bot):
     """Answers questions in Discord with the engine over the configured index."""
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
-        discord.VoiceClient.warn_nacl = False  # citebot never joins voice
+        # citebot never joins voice: no warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         # Only answer channels need to read messages that do not mention the bot.
         intents.message_content = bool(settings.discord_answer_channels)
@@ -117,8 +128,8 @@ class CitebotBot(commands.Bot):
         """No prefix commands: messages are handled by the asking cog's listener."""
 
     async def on_ready(self) -> None:
-        """Say who the bot is, once connected."""
-        log.info("ready as %s", self.user)
+        """Say who the bot is and how to invite it, once connected."""
+        log.info("ready as %s; invite it with %s", self.user, invite_url(self.application_id))
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Unexpected errors in events are logged with their details."""
@@ -130,6 +141,15 @@ class CitebotBot(commands.Bot):
         """One path for every slash command and button: a short reply, details in the log."""
         original = getattr(error, "original", error)
         await report(interaction, original)
+
+
+def invite_url(application_id: int | None) -> str:
+    """The link that adds the bot to a server with its slash commands and permissions."""
+    return discord.utils.oauth_url(
+        application_id or "APPLICATION_ID",
+        permissions=INVITE_PERMISSIONS,
+        scopes=("bot", "applications.commands"),
+    )
 
 
 async def report(interaction: discord.Interaction[Any], error: BaseException) -> None:

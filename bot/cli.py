@@ -19,7 +19,7 @@ citebot needs a Discord bot token to run. To get one:
      DISCORD_ANSWER_CHANNELS (mentions, DMs and slash commands work without it).
   4. Invite the bot with the scopes bot and applications.commands and the permissions
      View Channels, Send Messages, Send Messages in Threads, Create Public Threads,
-     Read Message History, Embed Links and Add Reactions (see README, "Discord").
+     Read Message History and Embed Links (see README, "Discord").
 Then run `citebot run` again."""
 
 
@@ -45,8 +45,13 @@ def run(index: Path | None) -> None:
     discord.http.Route.BASE = settings.discord_api_base_url.rstrip("/")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
     bot = CitebotBot(settings)
+    # A bot is a service: say what it does (ready, reconnects, index switches) through the
+    # one handler `citebot` set up, not a second one of discord.py's.
+    logging.getLogger().setLevel(logging.INFO)
+    for chatty in ("faiss.loader", "sentence_transformers"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
-        bot.run(token, log_level=logging.INFO, root_logger=True)
+        bot.run(token, log_handler=None)
     except discord.LoginFailure:
         click.echo(
             "Error: Discord rejected DISCORD_TOKEN; reset it in the developer portal.", err=True

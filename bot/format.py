@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import discord
 
@@ -23,6 +24,8 @@ EMBED_DESCRIPTION_LIMIT = 4096
 EMBED_FIELD_LIMIT = 1024
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
+# Longer links are not shown (Discord refuses embed urls past about this length).
+URL_LIMIT = 2048
 TITLE_SHOWN = 120
 # Outlet, date and author are cut to this (three such fields keep an embed under 6,000).
 METADATA_SHOWN = 200
@@ -40,12 +43,57 @@ HELP = (
 
 # <@id>, <@!id>, <@&role>, <#channel>: a zero-width space after "<" keeps them as plain text.
 _MENTION_SYNTAX = re.compile(r"<(?=[@#])")
+# Markup in article text, made plain with a backslash (Discord shows a backslashed
+# punctuation mark as the mark alone): the characters of bold, italics, strikethrough,
+# spoilers, code and masked links anywhere, and a quote, heading or list mark (`>`, `#`, `-`)
+# that starts a line. Web addresses are left whole: Discord links everything up to a space
+# or "<" and would show a backslash inside one. (discord.utils.escape_markdown leaves the
+# second of two masked links on a line live, and escapes inside a web address after one.)
+_MARKUP = re.compile(
+    r"(?P<url>https?://[^\s<]+[^<.,:;\"')\]\s])"
+    r"|(?P<indent>(?<![^\r\n])[ \t]*)(?P<mark>[>#-])"
+    r"|[\\*_~|`\[]"
+)
+# What Discord takes for a line break: a quote's next line must start with "> " again.
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+# A plain web address: Discord refuses other schemes in embeds, and "<", ">" or a space would
+# end the `<url>` it is shown in, letting the rest be read as markdown.
+_WEB_LINK = re.compile(r"https?://[^\s<>\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 def safe(text: str) -> str:
     """Article or user text made inert: no markdown, no mentions of anyone or anything."""
     text = _MENTION_SYNTAX.sub("<\u200b", discord.utils.escape_mentions(text))
-    return discord.utils.escape_markdown(text)
+    return _MARKUP.sub(_escape_markup, text)
+
+
+def _escape_markup(match: re.Match[str]) -> str:
+    if match["url"]:
+        return match["url"]
+    if match["mark"]:
+        return f"{match['indent']}\\{match['mark']}"
+    return "\\" + match.group()
+
+
+def quote_block(text: str) -> str:
+    """`text` made inert and block-quoted: every line of it starts with `> `, so no line of
+    it can leave the quote. Its characters are all kept."""
+    return "> " + _LINE_BREAK.sub(lambda line_break: line_break.group() + "> ", safe(text))
+
+
+def web_link(url: str | None) -> str | None:
+    """`url` when it is a plain http(s) address that is safe to show and link; else None."""
+    if not url or len(url) > URL_LIMIT or not _WEB_LINK.fullmatch(url):
+        return None
+    try:
+        return url if urlsplit(url).hostname else None
+    except ValueError:  # a malformed host, such as "http://[::1"
+        return None
+
+
+def label(text: str, limit: int) -> str:
+    """A title or other metadata on one line, cut to `limit` characters, made inert."""
+    return safe(shorten(" ".join(text.split()), limit))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -59,12 +107,11 @@ def source_line(citation: Citation) -> str:
     if citation.published:
         details.insert(0, citation.published[:10])
     if citation.source:
-        details.insert(0, safe(citation.source))
-    line = (
-        f"**[{citation.n}]** {safe(shorten(citation.title, TITLE_SHOWN))} — {' · '.join(details)}"
-    )
-    if citation.url:
-        line += f" · <{citation.url}>"
+        details.insert(0, label(citation.source, METADATA_SHOWN))
+    line = f"**[{citation.n}]** {label(citation.title, TITLE_SHOWN)} — {' · '.join(details)}"
+    link = web_link(citation.url)
+    if link:
+        line += f" · <{link}>"
     return line
 
 
@@ -77,7 +124,7 @@ def format_answer(answer: Answer) -> str:
     quotes: list[str] = []
     sources: list[str] = []
     for part in answer.answer:
-        quote = f"> {safe(part.text)} " + "".join(f"[{n}]" for n in part.citations)
+        quote = f"{quote_block(part.text)} " + "".join(f"[{n}]" for n in part.citations)
         lines = [source_line(by_number[n]) for n in part.citations]
         candidate = _compose(notice, [*quotes, quote], [*sources, *lines])
         if len(candidate) <= CONTENT_LIMIT:
@@ -87,7 +134,7 @@ def format_answer(answer: Answer) -> str:
         first = answer.citations[0]
         return shorten(
             f"{notice}The best passage is too long to quote here; see `/source id:{first.id}`"
-            f" ({safe(shorten(first.title, TITLE_SHOWN))}).",
+            f" ({label(first.title, TITLE_SHOWN)}).",
             CONTENT_LIMIT,
         )
     return _compose(notice, quotes, sources)
@@ -101,7 +148,7 @@ def format_abstention(answer: Answer) -> str:
     """A short, friendly 'not found', with the closest article titles."""
     text = ABSTAIN_MESSAGE
     if answer.closest_titles:
-        titles = "; ".join(f"*{safe(shorten(t, TITLE_SHOWN))}*" for t in answer.closest_titles)
+        titles = "; ".join(f"*{label(t, TITLE_SHOWN)}*" for t in answer.closest_titles)
         text += f" The closest articles I have: {titles}."
     return shorten(text, CONTENT_LIMIT)
 
@@ -114,12 +161,12 @@ def passage_embeds(views: Sequence[SourceView]) -> list[discord.Embed]:
         cited = [p for p in view.paragraphs if p["cited"]]
         body = "\n\n".join(safe(p["text"]) for p in cited)
         if len(body) > EMBED_DESCRIPTION_LIMIT:
-            body = safe(view.quote)
+            body = shorten(safe(view.quote), EMBED_DESCRIPTION_LIMIT)
         title = shorten(view.title, EMBED_TITLE_LIMIT)
         size = len(body) + len(title) + len(view.id) + 20
-        if len(body) > EMBED_DESCRIPTION_LIMIT or total + size > EMBED_TOTAL_LIMIT:
+        if total + size > EMBED_TOTAL_LIMIT:
             continue
-        embed = discord.Embed(title=title, description=body, url=view.url or None)
+        embed = discord.Embed(title=title, description=body, url=web_link(view.url))
         embed.set_footer(text=f"{view.id} · ¶{view.paragraph}")
         embeds.append(embed)
         total += size
@@ -129,12 +176,12 @@ def passage_embeds(views: Sequence[SourceView]) -> list[discord.Embed]:
 def format_search(query: str, results: Sequence[SearchResult]) -> str:
     """Ranked passages with their citation ids, within 2,000 characters."""
     if not results:
-        return f"No passages found for “{safe(shorten(query, 100))}”."
+        return f"No passages found for “{label(query, 100)}”."
     lines: list[str] = []
     for result in results:
         preview = safe(shorten(" ".join(result.text.split()), 200))
         line = (
-            f"**{result.rank}.** {safe(shorten(result.title, 90))} ¶{result.paragraph_first}"
+            f"**{result.rank}.** {label(result.title, 90)} ¶{result.paragraph_first}"
             f" · `{result.id}`\n{preview}"
         )
         if len("\n".join([*lines, line])) > CONTENT_LIMIT:
@@ -144,22 +191,33 @@ def format_search(query: str, results: Sequence[SearchResult]) -> str:
 
 
 def source_embed(view: SourceView) -> discord.Embed:
-    """A cited span with its neighbouring paragraphs and the article's metadata."""
-    embed = discord.Embed(title=shorten(view.title, EMBED_TITLE_LIMIT), url=view.url or None)
-    budget = EMBED_DESCRIPTION_LIMIT
-    parts: list[str] = []
-    for paragraph in view.paragraphs:
-        text = safe(paragraph["text"])
-        block = (
-            f"**¶{paragraph['number']}** {text}"
+    """A cited span with its neighbouring paragraphs and the article's metadata.
+
+    The cited paragraphs are always shown (the cited span alone, cut, if they cannot fit);
+    neighbouring paragraphs are added while they fit.
+    """
+    embed = discord.Embed(title=shorten(view.title, EMBED_TITLE_LIMIT), url=web_link(view.url))
+    blocks = [
+        (
+            f"**¶{paragraph['number']}** {safe(paragraph['text'])}"
             if paragraph["cited"]
-            else f"¶{paragraph['number']} {text}"
+            else f"¶{paragraph['number']} {safe(paragraph['text'])}",
+            bool(paragraph["cited"]),
         )
-        if len(block) + 2 > budget:
-            continue
-        parts.append(block)
-        budget -= len(block) + 2
-    embed.description = "\n\n".join(parts) or safe(shorten(view.quote, EMBED_DESCRIPTION_LIMIT))
+        for paragraph in view.paragraphs
+    ]
+    budget = EMBED_DESCRIPTION_LIMIT - sum(len(block) + 2 for block, cited in blocks if cited)
+    if budget < 0:
+        embed.description = shorten(safe(view.quote), EMBED_DESCRIPTION_LIMIT)
+    else:
+        parts: list[str] = []
+        for block, cited in blocks:
+            if not cited:
+                if len(block) + 2 > budget:
+                    continue
+                budget -= len(block) + 2
+            parts.append(block)
+        embed.description = "\n\n".join(parts)
     add_metadata_fields(embed, view.source, view.published, view.author)
     embed.set_footer(text=f"{view.id} · article {shorten(view.article_id, 150)}")
     return embed
@@ -177,11 +235,11 @@ def add_metadata_fields(
 def article_embed(article: StoredArticle) -> discord.Embed:
     """An article's metadata and lead paragraph."""
     start, end = article.paragraphs[0] if article.paragraphs else (0, 0)
-    lead = article.text[start:end]
+    lead = safe(article.text[start:end])
     embed = discord.Embed(
         title=shorten(article.title, EMBED_TITLE_LIMIT),
-        url=article.url or None,
-        description=safe(lead) if len(safe(lead)) <= EMBED_DESCRIPTION_LIMIT else None,
+        url=web_link(article.url),
+        description=shorten(lead, EMBED_DESCRIPTION_LIMIT),
     )
     add_metadata_fields(embed, article.source, article.published, article.author)
     embed.add_field(name="Paragraphs", value=str(len(article.paragraphs)), inline=True)
@@ -195,14 +253,18 @@ def stats_embed(stats: IndexStats) -> discord.Embed:
     dates = (
         f"{stats.first_published} to {stats.last_published}" if stats.first_published else "unknown"
     )
-    outlets = ", ".join(stats.outlets[:10]) or "unknown"
+    outlets = ", ".join(o for o in stats.outlets[:10] if o.strip()) or "unknown"
     for name, value in (
         ("Articles", f"{stats.articles:,}"),
         ("Passages", f"{stats.passages:,}"),
-        ("Outlets", safe(shorten(outlets, EMBED_FIELD_LIMIT))),
+        ("Outlets", outlets),
         ("Published", dates),
         ("Model", f"{stats.model} ({stats.backend})"),
-        ("Built at", stats.built_at),
+        ("Built at", stats.built_at or "unknown"),
     ):
-        embed.add_field(name=name, value=value, inline=name not in {"Outlets", "Model"})
+        embed.add_field(
+            name=name,
+            value=shorten(safe(value), EMBED_FIELD_LIMIT),
+            inline=name not in {"Outlets", "Model"},
+        )
     return embed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,7 @@ from index.build import build_index
 from index.config import Settings, get_settings
 from index.embed import Vectors
 from index.engine import Engine
+from index.store import MANIFEST_NAME, VECTORS_NAME, IndexLayout
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -46,6 +48,34 @@ class FakeEmbedder:
             vectors[row, 0] += 1e-3
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
+
+
+DAMAGES = (
+    "truncate vectors",
+    "corrupt database",
+    "delete manifest",
+    "other model",
+    "missing generation",
+)
+
+
+def damage_index(index_dir: Path, damage: str) -> None:
+    """Damage the live generation of the index at `index_dir` in one of the `DAMAGES` ways."""
+    live = IndexLayout(index_dir).current()
+    assert live is not None
+    if damage == "truncate vectors":
+        path = live / VECTORS_NAME
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "corrupt database":
+        (live / "passages.sqlite").write_bytes(b"this is not sqlite" * 100)
+    elif damage == "delete manifest":
+        (live / MANIFEST_NAME).unlink()
+    elif damage == "other model":
+        manifest = json.loads((live / MANIFEST_NAME).read_text("utf-8"))
+        manifest["dimension"] = 768
+        (live / MANIFEST_NAME).write_text(json.dumps(manifest), "utf-8")
+    else:
+        (index_dir / "CURRENT").write_text("gone-generation\n", "utf-8")
 
 
 @pytest.fixture(autouse=True)

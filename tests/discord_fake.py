@@ -93,7 +93,8 @@ class BotMessage:
 
     `kind` is one of: channel, channel_edit, interaction (callback type 4), update (callback
     type 7), followup, original_edit, followup_edit. Content fields reflect the stored message
-    after the operation; `allowed_mentions` is what the request carried.
+    after the operation; `allowed_mentions` is what the request carried; `at` is when the fake
+    stored it (time.monotonic()).
     """
 
     kind: str
@@ -107,6 +108,7 @@ class BotMessage:
     allowed_mentions: JSON | None
     message_reference: JSON | None
     interaction_id: str | None
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def ephemeral(self) -> bool:

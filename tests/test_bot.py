@@ -210,6 +210,17 @@ def run_environment(fake: FakeDiscord, settings: Settings, token: str) -> dict[s
     }
 
 
+async def read_until(stream: asyncio.StreamReader, marker: bytes, timeout: float) -> bytes:
+    """What `stream` gives up to and including the first line holding `marker`."""
+    seen = b""
+    async with asyncio.timeout(timeout):
+        while marker not in seen:
+            line = await stream.readline()
+            assert line, f"the stream ended before {marker!r}:\n{seen.decode()}"
+            seen += line
+    return seen
+
+
 async def test_citebot_run_answers_a_mention(seed_settings: Settings) -> None:
     fake = FakeDiscord()
     await fake.start()
@@ -218,17 +229,21 @@ async def test_citebot_run_answers_a_mention(seed_settings: Settings) -> None:
         env=run_environment(fake, seed_settings, fake.token),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    assert process.stderr is not None
     try:
-        await fake.wait_until(lambda: fake.identify_count, timeout=60, what="gateway login")
+        started = await read_until(process.stderr, b" ready as ", timeout=60)
         exchange = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
         reply = await exchange.message(timeout=30)
         assert LETY in unescape(reply.content)
         fake.assert_clean()
     finally:
         process.terminate()
-        _, stderr = await process.communicate()
+        _, rest = await process.communicate()
         await fake.stop()
-    assert fake.token.encode() not in stderr, "the token is never logged"
+    log = started + rest
+    assert fake.token.encode() not in log, "the token is never logged"
+    assert b"invite it with https://discord.com/oauth2/authorize?client_id=" in log
+    assert b"WARNING" not in log, log.decode()
 
 
 def long_answer(question: str) -> Answer:

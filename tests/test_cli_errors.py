@@ -13,8 +13,7 @@ from click.testing import CliRunner
 from index.build import build_index
 from index.cli import cli
 from index.config import Settings
-from index.store import MANIFEST_NAME, VECTORS_NAME, IndexLayout
-from tests.conftest import FakeEmbedder
+from tests.conftest import DAMAGES, FakeEmbedder, damage_index
 
 BAD_JSONL = '{"title": "Fine", "text": "A fine article."}\n{not json}\n{"title": "No text"}\n'
 
@@ -96,37 +95,9 @@ def built(tmp_path: Path) -> Settings:
     return settings
 
 
-def _live(settings: Settings) -> Path:
-    live = IndexLayout(settings.index_dir).current()
-    assert live is not None
-    return live
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        "truncate vectors",
-        "corrupt database",
-        "delete manifest",
-        "other model",
-        "missing generation",
-    ],
-)
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_damaged_index_names_the_fix(built: Settings, damage: str) -> None:
-    live = _live(built)
-    if damage == "truncate vectors":
-        path = live / VECTORS_NAME
-        path.write_bytes(path.read_bytes()[:40])
-    elif damage == "corrupt database":
-        (live / "passages.sqlite").write_bytes(b"this is not sqlite" * 100)
-    elif damage == "delete manifest":
-        (live / MANIFEST_NAME).unlink()
-    elif damage == "other model":
-        manifest = json.loads((live / MANIFEST_NAME).read_text("utf-8"))
-        manifest["dimension"] = 768
-        (live / MANIFEST_NAME).write_text(json.dumps(manifest), "utf-8")
-    else:
-        (built.index_dir / "CURRENT").write_text("gone-generation\n", "utf-8")
+    damage_index(built.index_dir, damage)
     for command in (["stats"], ["ask", "first article"], ["source", "0123456789ab-0-3"]):
         result = CliRunner().invoke(cli, [*command, "--index", str(built.index_dir)])
         assert result.exit_code == 1, result.output
