@@ -1,6 +1,9 @@
 """Build throughput on the BBC file: from scratch, unchanged, 1% changed, and a plain baseline.
 
-    .venv/bin/python bench/build_speed.py [--backend torch]
+    .venv/bin/python bench/build_speed.py [--backend NAME] [--keep DIR]
+
+`--backend` defaults to citebot's default; `--keep` leaves the BBC index in DIR for the other
+benchmarks.
 
 Beside citebot's build, in the same run, a plain sentence-transformers torch pipeline embeds
 the same passages (the same title-prefixed texts, batch size 32), so the speed-up is a ratio
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +45,8 @@ def describe(label: str, summary: BuildSummary, tokens: int | None = None) -> No
 def main() -> None:
     """Run the builds and the baseline, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--backend", default=Settings.model_fields["backend"].default)
+    parser.add_argument("--keep", type=Path, help="copy the BBC index here at the end")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="citebot-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -55,6 +60,7 @@ def main() -> None:
         (tokens,) = reader.query("SELECT sum(tokens) FROM passages")[0]
         print(
             f"BBC: {len(lines):,} articles, {scratch_build.passages:,} passages, {tokens:,} tokens"
+            f" ({args.backend} backend)"
         )
         print(f"model load {scratch_build.stage_seconds.get('load_model', 0):.1f} s (not counted)")
         describe("from scratch", scratch_build, tokens)
@@ -75,6 +81,8 @@ def main() -> None:
         ours = scratch_build.embedded / scratch_build.stage_seconds["embed"]
         print(f"{'plain torch pipeline':<24} {len(texts) / rate:7.1f} s  {rate:6.1f} passages/s")
         print(f"speed-up of citebot's embedding over the plain pipeline: {ours / rate:.2f}x")
+        if args.keep:
+            shutil.copytree(settings.index_dir, args.keep)
 
 
 def plain_pipeline_texts(reader: IndexReader, settings: Settings) -> list[str]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import discord
 from discord import app_commands
@@ -17,14 +20,29 @@ from bot.format import NONE
 from index.answer import Answer
 from index.config import Settings
 from index.engine import Engine
-from index.errors import CitebotError
+from index.errors import (
+    CitebotError,
+    IndexDamagedError,
+    IndexNotFoundError,
+    ModelMismatchError,
+)
 from index.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.ask", "bot.lookup")
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+INDEX_UNAVAILABLE = (
+    "Sorry, I can't answer until my index is rebuilt; a server admin can run"
+    " `citebot build --full`."
+)
 CONVERSATIONS_KEPT = 2000
+# Threads that run the engine. Answering is CPU-bound and partly holds the GIL: more threads
+# than this 2-core class of machine has only take the GIL from the event loop (and delay the
+# gateway heartbeat) without answering any faster.
+WORKER_THREADS = 2
+P = ParamSpec("P")
+R = TypeVar("R")
 # What the bot needs in a channel: read it, answer (in threads too), open a thread in an answer
 # channel and show embeds.
 INVITE_PERMISSIONS = discord.Permissions(
@@ -108,11 +126,24 @@ class CitebotBot(commands.Bot):
             settings.discord_cooldown_questions, settings.discord_cooldown_seconds
         )
         self.tree.error(self.on_app_command_error)
+        self._workers = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="citebot-worker")
+
+    async def in_worker(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `function` (engine or database work) in a worker thread, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._workers, functools.partial(function, *args, **kwargs)
+        )
+
+    async def close(self) -> None:
+        """Disconnect, then let the worker threads finish."""
+        await super().close()
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     async def setup_hook(self) -> None:
         """Load the index and model once, add the cogs, sync the slash commands."""
         try:
-            await asyncio.to_thread(self.engine.warm_up)
+            await self.in_worker(self.engine.warm_up)
         except CitebotError as error:
             log.warning("cannot answer until the index is fixed: %s", error)
         for extension in EXTENSIONS:
@@ -152,10 +183,20 @@ def invite_url(application_id: int | None) -> str:
     )
 
 
+def explain(error: CitebotError) -> str:
+    """What to tell a Discord user about `error`: a problem with their input as it is; an
+    index that cannot be read as a request to rebuild it, without its paths (the log has
+    those). The bot stays up either way and answers again once the index is rebuilt."""
+    if isinstance(error, IndexNotFoundError | IndexDamagedError | ModelMismatchError):
+        log.warning("cannot answer: %s", error)
+        return INDEX_UNAVAILABLE
+    return str(error)
+
+
 async def report(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Tell the user what went wrong, briefly and privately; log the unexpected."""
     if isinstance(error, CitebotError):
-        message = str(error)
+        message = explain(error)
     elif isinstance(error, app_commands.CheckFailure):
         message = str(error) or "You can't use that here."
     else:

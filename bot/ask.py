@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from typing import Any
@@ -11,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import APOLOGY, CitebotBot, Exchange, report
+from bot.app import APOLOGY, CitebotBot, Exchange, explain, report
 from bot.format import HELP, NONE, format_answer, passage_embeds
 from index.answer import Answer
 from index.errors import CitebotError
@@ -41,7 +40,7 @@ class AnswerView(discord.ui.View):
             await interaction.response.send_message(OLD_ANSWER, ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        views = await asyncio.to_thread(
+        views = await self.bot.in_worker(
             lambda: [self.bot.engine.source(c.id, context=0) for c in exchange.answer.citations]
         )
         await interaction.followup.send(
@@ -67,7 +66,7 @@ class AnswerView(discord.ui.View):
         if exchange is None:
             await interaction.response.send_message(OLD_ANSWER, ephemeral=True)
             return
-        await asyncio.to_thread(
+        await self.bot.in_worker(
             self.bot.feedback.record,
             user_id=interaction.user.id,
             helpful=helpful,
@@ -141,9 +140,9 @@ class Ask(commands.Cog):
             return
         try:
             async with message.channel.typing():
-                answer = await asyncio.to_thread(self.bot.engine.ask, question)
+                answer = await self.bot.in_worker(self.bot.engine.ask, question)
         except CitebotError as error:
-            await message.reply(str(error), mention_author=False, allowed_mentions=NONE)
+            await message.reply(explain(error), mention_author=False, allowed_mentions=NONE)
             return
         except Exception:
             log.exception("answering message %s failed", message.id)
@@ -184,7 +183,7 @@ class Ask(commands.Cog):
             await interaction.response.send_message(_cooldown_text(wait), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
-        answer = await asyncio.to_thread(self.bot.engine.ask, question)
+        answer = await self.bot.in_worker(self.bot.engine.ask, question)
         sent = await interaction.followup.send(
             format_answer(answer), wait=True, allowed_mentions=NONE, view=self._buttons(answer)
         )

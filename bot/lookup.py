@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import discord
@@ -40,7 +39,7 @@ class Lookup(commands.Cog):
     ) -> None:
         """The passages that best match a query, each with its citation id."""
         await interaction.response.defer(thinking=True)
-        results = await asyncio.to_thread(self.bot.engine.search, query, k=count)
+        results = await self.bot.in_worker(self.bot.engine.search, query, k=count)
         await interaction.followup.send(format_search(query, results), allowed_mentions=NONE)
 
     @app_commands.command()
@@ -57,7 +56,7 @@ class Lookup(commands.Cog):
         """A cited passage with its neighbouring paragraphs and the article's details."""
         # A lookup by id reads SQLite only: quick enough to answer without deferring, so an
         # unknown id can be told privately.
-        view = await asyncio.to_thread(self.bot.engine.source, id, context=context)
+        view = await self.bot.in_worker(self.bot.engine.source, id, context=context)
         await interaction.response.send_message(embed=source_embed(view), allowed_mentions=NONE)
 
     @app_commands.command()
@@ -67,7 +66,7 @@ class Lookup(commands.Cog):
     ) -> None:
         """An article's details and lead paragraph."""
         await interaction.response.defer(thinking=True)
-        found = await asyncio.to_thread(self.bot.engine.find_article, title)
+        found = await self.bot.in_worker(self.bot.engine.find_article, title)
         if found is None:
             await interaction.followup.send(
                 f"No article titled “{discord.utils.escape_markdown(shorten(title, 100))}”;"
@@ -82,7 +81,7 @@ class Lookup(commands.Cog):
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         """Titles containing what has been typed (values are article keys)."""
-        matches = await asyncio.to_thread(self.bot.engine.titles_matching, current, CHOICES)
+        matches = await self.bot.in_worker(self.bot.engine.titles_matching, current, CHOICES)
         return [
             app_commands.Choice(name=shorten(title, CHOICE_NAME_LIMIT), value=key)
             for key, title in matches
@@ -92,7 +91,7 @@ class Lookup(commands.Cog):
     async def stats(self, interaction: discord.Interaction[Any]) -> None:
         """What the index holds: articles, passages, outlets, dates, model, build time."""
         await interaction.response.defer(thinking=True)
-        result = await asyncio.to_thread(self.bot.engine.stats)
+        result = await self.bot.in_worker(self.bot.engine.stats)
         await interaction.followup.send(embed=stats_embed(result), allowed_mentions=NONE)
 
     @app_commands.command()
@@ -106,7 +105,7 @@ class Lookup(commands.Cog):
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        generation = await asyncio.to_thread(self.bot.engine.reload)
+        generation = await self.bot.in_worker(self.bot.engine.reload)
         await interaction.followup.send(f"Reloaded the index (generation {generation}).")
 
     @app_commands.command(name="help")

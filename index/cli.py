@@ -358,7 +358,12 @@ def _shorten(text: str, width: int = 240) -> str:
     show_default=True,
     help="Passages retrieved per question for hit@k and MRR.",
 )
-@click.option("--compare", is_flag=True, help="Measure lexical, dense and hybrid side by side.")
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Measure lexical, dense and hybrid side by side (and, on SQuAD files without --index,"
+    " each embedding backend).",
+)
 @json_option
 @reports_errors
 def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: bool) -> None:
@@ -366,17 +371,26 @@ def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: boo
 
     FILE is SQuAD-format JSON (its contexts are indexed into a temporary index unless --index
     is given) or JSONL of {"question", "answers": [...], "article_id"?}; a question without
-    answers should be abstained on.
+    answers should be abstained on. With --compare on SQuAD JSON and no --index, the contexts
+    are indexed once per embedding backend, and the other backends' rows are named like
+    `hybrid:onnx-int8`.
 
     \b
     Example:
         citebot eval ../shared/data/xquad_en_dev.json --compare
     """
     import tempfile
+    import typing
 
     from index.build import build_index
+    from index.config import Backend
     from index.engine import Engine
-    from index.evaluate import evaluate_retriever, load_questions_jsonl, load_squad
+    from index.evaluate import (
+        RetrieverReport,
+        evaluate_retriever,
+        load_questions_jsonl,
+        load_squad,
+    )
 
     if not file.is_file():
         raise click.BadParameter(f"{file}: no such file", param_hint="FILE")
@@ -384,7 +398,9 @@ def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: boo
     retrievers: list[Retriever] = (
         ["lexical", "dense", "hybrid"] if compare else [settings.retriever]
     )
+    reports: dict[str, RetrieverReport] = {}
     with tempfile.TemporaryDirectory(prefix="citebot-eval-") as scratch:
+        corpus: Path | None = None
         if file.suffix.lower() == ".jsonl":
             questions = load_questions_jsonl(file)
         else:
@@ -399,16 +415,29 @@ def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: boo
                     ),
                     "utf-8",
                 )
-                settings = settings.model_copy(update={"index_dir": Path(scratch) / "index"})
-                click.echo(f"Indexing {len(squad.articles)} articles from {file} ...", err=True)
-                build_index([corpus], settings)
-        engine = Engine(settings)
-        engine.warm_up()
-        reports = {name: evaluate_retriever(engine, questions, name, k) for name in retrievers}
+        backends: list[Backend] = [settings.backend]
+        if compare and corpus is not None:
+            backends += [b for b in typing.get_args(Backend) if b != settings.backend]
+        for backend in backends:
+            backend_settings = settings
+            if corpus is not None:
+                backend_settings = settings.model_copy(
+                    update={"index_dir": Path(scratch) / backend, "backend": backend}
+                )
+                click.echo(f"Indexing {file} with the {backend} backend ...", err=True)
+                build_index([corpus], backend_settings)
+            engine = Engine(backend_settings)
+            engine.warm_up()
+            for name in retrievers:
+                if backend == settings.backend:
+                    reports[name] = evaluate_retriever(engine, questions, name, k)
+                elif name != "lexical":  # lexical search embeds nothing: one row is enough
+                    reports[f"{name}:{backend}"] = evaluate_retriever(engine, questions, name, k)
     if as_json:
         print_json(
             {
                 "questions": len(questions),
+                "backend": settings.backend,
                 "retrievers": {name: report.as_json() for name, report in reports.items()},
             }
         )
@@ -426,14 +455,15 @@ def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: boo
         "p95_ms": "p95 ms",
     }
     click.echo(f"{len(questions)} questions, k={k}\n")
-    click.echo("  ".join(["retriever", *columns.values()]))
-    for name, report in reports.items():
+    width = max(len("retriever"), *map(len, reports))
+    click.echo("  ".join([f"{'retriever':<{width}}", *columns.values()]))
+    for row, report in reports.items():
         values = report.as_json()
         cells = [
             f"{'-' if values[key] is None else format(values[key], '.3f'):>{len(header)}}"
             for key, header in columns.items()
         ]
-        click.echo("  ".join([f"{name:<9}", *cells]))
+        click.echo("  ".join([f"{row:<{width}}", *cells]))
 
 
 @cli.command()

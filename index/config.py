@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # Index and model
     index_dir: Path = Path("citebot-index")
     model: str = "all-MiniLM-L6-v2"
-    backend: Backend = "torch"
+    backend: Backend = "onnx-int8"
     cache_dir: Path = Field(default_factory=lambda: _user_cache_dir() / "citebot")
     chunk_tokens: int = Field(default=160, ge=16, le=240)
     faiss_index: Literal["auto", "flat", "hnsw"] = "auto"

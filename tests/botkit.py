@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ async def citebot(
     await fake.start()
     try:
         bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05)
-        async with running_bot(bot, fake):
+        async with running_bot(bot, fake, fake.token):
             yield fake, bot
             fake.assert_clean()
     finally:
@@ -58,3 +59,25 @@ async def answered(bot: CitebotBot, fake: FakeDiscord, question: str) -> BotMess
     reply = await (await fake.send_user_message(question, mention_bot=True)).message(timeout=30)
     assert int(await remembered) == int(reply.id)
     return reply
+
+
+def run_environment(fake: FakeDiscord, settings: Settings, token: str) -> dict[str, str]:
+    """Environment for `citebot run` against the fake, on the index of `settings`."""
+    return {
+        **os.environ,
+        "DISCORD_TOKEN": token,
+        "DISCORD_API_BASE_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "CITEBOT_INDEX_DIR": str(settings.index_dir),
+    }
+
+
+async def read_until(stream: asyncio.StreamReader, marker: bytes, timeout: float) -> bytes:
+    """What `stream` gives up to and including the first line holding `marker`."""
+    seen = b""
+    async with asyncio.timeout(timeout):
+        while marker not in seen:
+            line = await stream.readline()
+            assert line, f"the stream ended before {marker!r}:\n{seen.decode()}"
+            seen += line
+    return seen

@@ -78,6 +78,15 @@ def damage_index(index_dir: Path, damage: str) -> None:
         (index_dir / "CURRENT").write_text("gone-generation\n", "utf-8")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One cache of exported ONNX models for the test session (and the processes it starts),
+    not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CITEBOT_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
     """Each test reads settings anew (the CLI caches them for the life of a process)."""

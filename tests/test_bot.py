@@ -20,7 +20,16 @@ from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from index.feedback import FeedbackStore
-from tests.botkit import CITATION_ID, LETY, answered, citebot, replying_to, unescape
+from tests.botkit import (
+    CITATION_ID,
+    LETY,
+    answered,
+    citebot,
+    read_until,
+    replying_to,
+    run_environment,
+    unescape,
+)
 from tests.discord_fake import DEFAULT_PERMISSIONS, BotMessage, FakeDiscord
 
 pytestmark = pytest.mark.slow
@@ -197,28 +206,6 @@ async def test_twenty_questions_at_once_keep_the_loop_free(
         assert len({r.id for r in replies}) == 20
         assert all(LETY in unescape(r.content) for r in replies)
         assert max(lags) < 0.1, f"event loop blocked for {max(lags):.3f} s"
-
-
-def run_environment(fake: FakeDiscord, settings: Settings, token: str) -> dict[str, str]:
-    """Environment for `citebot run` against the fake, on the index of `settings`."""
-    return {
-        **os.environ,
-        "DISCORD_TOKEN": token,
-        "DISCORD_API_BASE_URL": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "CITEBOT_INDEX_DIR": str(settings.index_dir),
-    }
-
-
-async def read_until(stream: asyncio.StreamReader, marker: bytes, timeout: float) -> bytes:
-    """What `stream` gives up to and including the first line holding `marker`."""
-    seen = b""
-    async with asyncio.timeout(timeout):
-        while marker not in seen:
-            line = await stream.readline()
-            assert line, f"the stream ended before {marker!r}:\n{seen.decode()}"
-            seen += line
-    return seen
 
 
 async def test_citebot_run_answers_a_mention(seed_settings: Settings) -> None:

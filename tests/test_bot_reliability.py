@@ -4,7 +4,11 @@ and the token kept out of everything it prints or sends."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import gc
+import json
+import logging
 import math
 import statistics
 import time
@@ -13,10 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from pydantic import SecretStr
 
+from bot.app import APOLOGY, INDEX_UNAVAILABLE
+from index.answer import Answer
+from index.build import build_index
+from index.cli import cli
 from index.config import Settings
 from index.engine import Engine
-from tests.botkit import citebot
+from tests.botkit import LETY, citebot, unescape
+from tests.conftest import DAMAGES, SEEDS, FakeEmbedder, damage_index
 from tests.discord_fake import BotMessage, FakeDiscord
 
 pytestmark = pytest.mark.slow
@@ -59,15 +70,23 @@ class Asked:
         return (self.reply.at - self.sent_at) * 1000
 
 
-async def burst(fake: FakeDiscord, users: list[str], per_user: int) -> list[Asked]:
-    """Every user asks `per_user` questions, all at once; each question's one reply."""
+async def burst(
+    fake: FakeDiscord, users: list[str], per_user: int, round_seconds: float = 0.0
+) -> list[Asked]:
+    """Every user asks `per_user` questions, in rounds that start `round_seconds` apart (in
+    each round every user asks at once); each question's one reply."""
     sent: list[tuple[str, str, float]] = []
+    replies_before = len(fake.messages)
+    start = time.monotonic()
     for round_number in range(per_user):
+        # The load's schedule: the next round starts on time, however busy the bot is.
+        await asyncio.sleep(max(0.0, start + round_number * round_seconds - time.monotonic()))
         for user_number, user in enumerate(users):
             question = QUESTIONS[(round_number + user_number) % len(QUESTIONS)]
             exchange = await fake.send_user_message(question, mention_bot=True, author=user)
+            await asyncio.sleep(0)  # the fake shares the bot's event loop: let the bot run too
             sent.append((exchange.id, user, time.monotonic()))
-    expected = len(fake.messages) + len(sent)
+    expected = replies_before + len(sent)
     await fake.wait_until(lambda: len(fake.messages) >= expected, timeout=240, what="replies")
     replies = {str((m.message_reference or {}).get("message_id")): m for m in fake.messages}
     return [Asked(user, at, replies[question_id]) for question_id, user, at in sent]
@@ -88,7 +107,7 @@ async def test_a_burst_of_500_questions_from_50_users(
         heartbeats_before = len(fake.heartbeats)
         replies_before = len(fake.messages)
         started = time.monotonic()
-        asked = await burst(fake, users, 10)
+        asked = await burst(fake, users, 10, round_seconds=0.4)
         took = time.monotonic() - started
         gc.collect()
         memory_after = resident_mb()
@@ -108,12 +127,239 @@ async def test_a_burst_of_500_questions_from_50_users(
             f"memory grew {memory_after - memory_before:.0f} MB over the burst"
         )
 
-    latencies = [a.latency_ms for a in asked]
+    gaps = fake.heartbeat_gaps()
     with capsys.disabled():
         print(
-            f"\nburst: 500 questions from 50 users in {took:.1f} s ({500 / took:.0f}/s);"
-            f" {len(answered)} answered, {len(cooled)} told to wait;"
-            f" latency p50 {statistics.median(latencies):.0f} ms,"
-            f" p95 {percentile(latencies, 95):.0f} ms, p99 {percentile(latencies, 99):.0f} ms;"
-            f" resident memory {memory_before:.0f} -> {memory_after:.0f} MB"
+            f"\nburst: 500 questions from 50 users in {took:.1f} s ({500 / took:.0f}/s):"
+            f" {len(answered)} answered ({len(answered) / took:.1f}/s), {len(cooled)} told to"
+            f" wait; {latency_summary(answered)} to an answer, {latency_summary(cooled)} to a"
+            f" cooldown reply; resident memory {memory_before:.0f} -> {memory_after:.0f} MB;"
+            f" heartbeat gaps median {statistics.median(gaps):.2f} s, longest {max(gaps):.2f} s"
+            " (interval 0.5 s)"
         )
+
+
+def latency_summary(asked: list[Asked]) -> str:
+    """p50 / p95 / p99 of the replies' latencies."""
+    latencies = [a.latency_ms for a in asked]
+    return (
+        " / ".join(f"{percentile(latencies, q):.0f}" for q in (50, 95, 99))
+        + " ms (p50 / p95 / p99)"
+    )
+
+
+FAULTS = ("429 on send", "500 on send", "gateway disconnect", "invalid session")
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_after_a_discord_fault_the_next_questions_are_answered(
+    seed_settings: Settings, seed_engine: Engine, fault: str
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (fake, bot):
+        if fault in {"429 on send", "500 on send"}:
+            status = int(fault[:3])
+            fake.fail_next(r"POST /channels/\d+/messages", status=status, count=2)
+        elif fault == "gateway disconnect":
+            resumed = asyncio.ensure_future(bot.wait_for("resumed", timeout=30))
+            await fake.disconnect_gateway(4000)
+        else:
+            ready_again = asyncio.ensure_future(bot.wait_for("ready", timeout=30))
+            fake.invalidate_session_next()
+            await fake.disconnect_gateway(4000)
+            await ready_again
+        first = await (await fake.send_user_message(QUESTIONS[0], mention_bot=True)).message(
+            timeout=30
+        )
+        second = await (await fake.send_user_message(QUESTIONS[1], mention_bot=True)).message(
+            timeout=30
+        )
+        assert LETY in unescape(first.content)
+        assert "Felipe Calderón" in unescape(second.content)
+        if fault == "gateway disconnect":
+            await resumed
+            assert (fake.identify_count, fake.resume_count) == (1, 1)
+        elif fault == "invalid session":
+            assert fake.identify_count == 2
+        else:
+            sends = [
+                r.status for r in fake.requests if r.method == "POST" and "/messages" in r.path
+            ]
+            assert sends[:3] == [status, status, 200]
+        assert len(fake.messages) == 2, "each question answered once"
+
+
+HOSTILE_QUESTIONS = (
+    "NEAR(lety perez)",
+    '"lety" AND NOT perez*',
+    "'; DROP TABLE articles; --",
+    "**who** is `lety` > ~~pérez~~ ||spoiler||",
+    "@everyone @here <@123> <@&456> who is Lety Pérez?",
+    "https://discord.gg/invite [free nitro](https://evil.example) who?",
+    "lety\x00pérez\u202e\u200d",
+    "x" * 5000,
+)
+# The longest id Discord lets through is the 100 characters /source declares.
+HOSTILE_IDS = ("../../etc/passwd", "%00", "85a1c30ac803-381-493/../../x", "9" * 100)
+
+
+def pings_no_one(allowed_mentions: dict[str, object] | None) -> bool:
+    """Whether a message's allowed_mentions lets nothing in it ping anyone."""
+    allowed = allowed_mentions or {}
+    return (
+        allowed.get("parse") == []
+        and not allowed.get("users")
+        and not allowed.get("roles")
+        and not allowed.get("replied_user")
+    )
+
+
+async def test_hostile_questions_and_ids_are_plain_data(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (fake, _):
+        for identifier in HOSTILE_IDS:
+            reply = await (await fake.invoke_slash("source", {"id": identifier})).message()
+            assert "is not a citation id" in reply.content, reply.content
+        for question in HOSTILE_QUESTIONS[:3]:
+            await (await fake.invoke_slash("ask", {"question": question})).message()
+        for question in HOSTILE_QUESTIONS:
+            await fake.send_user_message(question, mention_bot=True)
+        expected = len(HOSTILE_QUESTIONS) + 3 + len(HOSTILE_IDS)
+        await fake.wait_until(lambda: len(fake.messages) >= expected, what="every reply")
+        after = await (await fake.send_user_message(QUESTIONS[0], mention_bot=True)).message()
+    assert len(fake.messages) == expected + 1, "one reply each"
+    pings = [m for m in fake.messages if not pings_no_one(m.allowed_mentions)]
+    assert not pings, pings
+    assert not any(m.content == APOLOGY for m in fake.messages)
+    assert LETY in unescape(after.content), "the index is untouched"
+
+
+def new_article(directory: Path) -> Path:
+    """A folder with one article the seed does not have."""
+    directory.mkdir()
+    (directory / "harbour.txt").write_text(
+        "New pier for the harbour\n\nThe harbour master, Ines Okafor, said the new pier would"
+        " open to ferries in May after two years of work.\n",
+        "utf-8",
+    )
+    return directory
+
+
+async def test_a_rebuild_while_answering_fails_no_question(tmp_path: Path) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, index_dir=tmp_path / "index", discord_cooldown_questions=1000
+    )
+    build_index([SEEDS], settings)
+    engine = Engine(settings)
+    extra = new_article(tmp_path / "extra")
+    async with citebot(settings, engine) as (fake, _):
+        rebuilt = asyncio.ensure_future(asyncio.to_thread(build_index, [SEEDS, extra], settings))
+        replies: list[BotMessage] = []
+        while not rebuilt.done() or len(replies) < 10:
+            question = QUESTIONS[len(replies) % len(QUESTIONS)]
+            exchange = await fake.send_user_message(question, mention_bot=True)
+            replies.append(await exchange.message(timeout=30))
+        summary = await rebuilt
+        after = await (
+            await fake.send_user_message("Who is the harbour master?", mention_bot=True)
+        ).message(timeout=30)
+    assert summary.added == 1
+    assert all("[1]" in reply.content for reply in replies), [r.content for r in replies]
+    assert "Ines Okafor" in unescape(after.content), after.content
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+async def test_a_damaged_index_is_explained_and_the_bot_stays_up(
+    tmp_path: Path, damage: str
+) -> None:
+    settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+    embedder = FakeEmbedder()
+    build_index([SEEDS], settings, embedder=embedder)
+    damage_index(settings.index_dir, damage)
+    async with citebot(settings, Engine(settings, embedder=embedder)) as (fake, _):
+        asked = await (await fake.send_user_message(QUESTIONS[0], mention_bot=True)).message()
+        stats = await (await fake.invoke_slash("stats")).message()
+        assert asked.content == INDEX_UNAVAILABLE
+        assert stats.content == INDEX_UNAVAILABLE
+        assert str(tmp_path) not in asked.content + stats.content, "no server paths shown"
+
+        build_index([SEEDS], settings, full=True, embedder=embedder)
+        repaired = await (await fake.send_user_message(QUESTIONS[0], mention_bot=True)).message()
+        assert LETY in unescape(repaired.content)
+
+
+class FailingEngine:
+    """An engine stand-in whose answers fail with an error message that carries `secret`."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def ask(self, question: str) -> Answer:
+        raise RuntimeError(f"connection failed for {self.secret}")
+
+
+@pytest.mark.allow_error_logs
+async def test_an_unexpected_failure_is_an_apology_and_a_logged_error(
+    seed_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with citebot(seed_settings, FailingEngine("the details")) as (fake, _):
+        mention = await (await fake.send_user_message("who?", mention_bot=True)).message()
+        command = await (await fake.invoke_slash("ask", {"question": "who?"})).message()
+    assert mention.content == APOLOGY and command.content == APOLOGY
+    assert "the details" in caplog.text, "the log has what the user is spared"
+
+
+SECRET_TOKEN = "MTA5OTk5OTk5OTk5OTk5OTk5OQ.GsEcRt.citebot-token-must-never-show-0123456789"
+
+
+async def test_the_token_appears_in_no_log_reply_or_output(
+    seed_settings: Settings,
+    seed_engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = FakeDiscord(token=SECRET_TOKEN)
+    async with citebot(seed_settings, seed_engine, fake) as (_, bot):
+        await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        for command, options in (
+            ("ask", {"question": "What did Felipe Calderón write?"}),
+            ("search", {"query": "lety perez"}),
+            ("source", {"id": "../../etc/passwd%00"}),
+            ("stats", {}),
+            ("help", {}),
+        ):
+            await (await fake.invoke_slash(command, options)).message()
+        resumed = asyncio.ensure_future(bot.wait_for("resumed", timeout=30))
+        await fake.disconnect_gateway(4000)
+        await resumed
+        await fake.wait_until(lambda: len(fake.messages) >= 6, what="every reply")
+    monkeypatch.setenv("DISCORD_TOKEN", SECRET_TOKEN)
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(seed_settings.index_dir))
+    outputs = [
+        CliRunner().invoke(cli, arguments).output
+        for arguments in (
+            ["stats"],
+            ["stats", "--json"],
+            ["ask", "who is Lety Pérez?", "--json"],
+            ["source", "../x"],
+            ["build", str(seed_settings.index_dir / "no-such-folder")],
+        )
+    ]
+    settings = Settings(_env_file=None, discord_token=SecretStr(SECRET_TOKEN))  # type: ignore[call-arg]
+    everything = "\n".join(
+        [
+            caplog.text,
+            *(json.dumps(dataclasses.asdict(message), default=str) for message in fake.messages),
+            *outputs,
+            repr(settings),
+            str(settings),
+            settings.model_dump_json(),
+        ]
+    )
+    assert "discord.gateway" in caplog.text and "Lety" in everything, "the scan saw it all"
+    assert SECRET_TOKEN not in everything
+    assert SECRET_TOKEN.split(".")[-1] not in everything

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every benchmark in one run, with citebot's defaults: the figures in docs/benchmarks.md.
+#
+#   bash bench/run_all.sh 2>&1 | tee bench.log     (about 40 minutes on 2 cores)
+#
+# Run it on a quiet machine: anything else running makes the timings worse.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python=.venv/bin/python
+
+echo "== machine"
+lscpu | grep -E "^(Model name|CPU\(s\)|Flags)" | cut -c1-120
+grep MemTotal /proc/meminfo
+"$python" -c "import platform; print(platform.python_version(), platform.platform())"
+git log -1 --format="commit %h %s"
+
+echo "== quality on XQuAD: citebot eval --compare"
+.venv/bin/citebot eval ../shared/data/xquad_en_dev.json --compare
+
+echo "== build: bench/build_speed.py"
+"$python" bench/build_speed.py --keep "$work/bbc"
+
+echo "== warm answers at 10k, 100k and 1M passages: bench/scale.py"
+"$python" bench/scale.py --base-index "$work/bbc"
+
+echo "== cold start: bench/cold_start.py"
+"$python" bench/cold_start.py --index "$work/bbc"

@@ -1,0 +1,86 @@
+"""`citebot eval` with the real model: SQuAD JSON compared across retrievers and backends, and
+question JSONL with unanswerable questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from index.build import build_index
+from index.cli import cli
+from index.config import Settings
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.slow
+
+XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en_dev.json"
+METRICS = {
+    "hit@1", "hit@5", "hit@10", "mrr@10", "answer@1", "answer@3",
+    "abstain_precision", "abstain_recall", "p50_ms", "p95_ms",
+}  # fmt: skip
+
+
+@pytest.fixture
+def squad_slice(tmp_path: Path) -> Path:
+    """Two XQuAD articles with their first eight questions each."""
+    data = json.loads(XQUAD.read_text("utf-8"))
+    for article in data["data"][:2]:
+        for number, paragraph in enumerate(article["paragraphs"]):
+            paragraph["qas"] = paragraph["qas"] if number < 2 else []
+    path = tmp_path / "slice.json"
+    path.write_text(json.dumps({"version": data["version"], "data": data["data"][:2]}), "utf-8")
+    return path
+
+
+def test_compare_measures_each_retriever_and_backend(
+    squad_slice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITEBOT_BACKEND", "torch")
+    result = CliRunner().invoke(cli, ["eval", str(squad_slice), "--compare", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = report["retrievers"]
+    assert set(rows) == {
+        "lexical", "dense", "hybrid", "dense:onnx", "hybrid:onnx",
+        "dense:onnx-int8", "hybrid:onnx-int8",
+    }  # fmt: skip
+    assert report["backend"] == "torch" and report["questions"] >= 10
+    for row in rows.values():
+        assert set(row) == METRICS
+        assert row["hit@1"] <= row["hit@5"] <= row["hit@10"] <= 1
+        assert row["abstain_precision"] is None, "every SQuAD question has an answer"
+    assert rows["hybrid"]["hit@5"] >= 0.8
+    # fp32 ONNX computes the same vectors as torch: the same passages are found.
+    assert rows["dense:onnx"]["hit@5"] == rows["dense"]["hit@5"]
+
+    table = CliRunner().invoke(cli, ["eval", str(squad_slice)])
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[2].split()[:2] == ["retriever", "hit@1"]
+    assert table.stdout.splitlines()[3].startswith("hybrid ")
+
+
+def test_jsonl_questions_measure_abstention(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+    build_index([SEEDS], settings)
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        "".join(
+            json.dumps(q) + "\n"
+            for q in (
+                {"question": "who is Lety Pérez?", "answers": ["Guatemalan migrant"]},
+                {"question": "What did Felipe Calderón write?", "answers": ["What a shame"]},
+                {"question": "What is the boiling point of tungsten?", "answers": []},
+            )
+        ),
+        "utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["eval", str(questions), "--index", str(settings.index_dir), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    hybrid = json.loads(result.stdout)["retrievers"]["hybrid"]
+    assert hybrid["answer@3"] == 1.0
+    assert (hybrid["abstain_precision"], hybrid["abstain_recall"]) == (1.0, 1.0)
