@@ -205,8 +205,11 @@ class IndexLayout:
         shutil.rmtree(draft, ignore_errors=True)
 
     def _remove_drafts(self) -> None:
+        """Remove what a killed build left: draft generations and half-written pointers."""
         for path in self.generations.glob(f"{_DRAFT_PREFIX}*"):
             shutil.rmtree(path, ignore_errors=True)
+        for path in self.root.glob(f".{CURRENT_NAME}.*"):
+            path.unlink(missing_ok=True)
 
     def _remove_old_generations(self, live: Path) -> None:
         """Keep the live generation and the one before it (a reader may still be on it)."""

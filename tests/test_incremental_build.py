@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +157,74 @@ def test_killed_build_leaves_the_previous_index_answering(corpus: Path, settings
     assert summary.added == 1 and summary.unchanged == 3
     assert not list((settings.index_dir / "generations").glob(".tmp-*")), "drafts cleaned up"
     assert engine.search("deltas", k=1)[0].article_id == "delta.txt", "engine switched"
+
+
+BUILD = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from index.build import build_index
+    from index.config import Settings
+    from tests.conftest import FakeEmbedder
+
+    settings = Settings(_env_file=None, index_dir=Path(sys.argv[2]))
+    print("building", flush=True)
+    build_index([Path(sys.argv[1])], settings, embedder=FakeEmbedder())
+    """
+)
+
+
+def start_build(corpus: Path, settings: Settings) -> tuple[subprocess.Popen[str], float]:
+    """A build in a new process, and the time it started building (after its imports)."""
+    repo = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-c", BUILD, str(corpus), str(settings.index_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "building"
+    return process, time.monotonic()
+
+
+def test_builds_killed_at_random_points_never_break_the_index(
+    corpus: Path, settings: Settings
+) -> None:
+    for number in range(40):
+        (corpus / f"filler-{number}.txt").write_text(
+            f"Filler {number}\n\n" + f"Sentence {number} about ports and ferries. " * 200,
+            "utf-8",
+        )
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    # How long a build of one changed article takes, from its start to its exit.
+    (corpus / "alpha.txt").write_text(ARTICLES["alpha.txt"] + "\n\nEdited.", "utf-8")
+    process, started = start_build(corpus, settings)
+    process.wait(timeout=60)
+    duration = time.monotonic() - started
+    randomness = random.Random(20261125)
+    killed = 0
+    for attempt in range(8):
+        (corpus / "alpha.txt").write_text(ARTICLES["alpha.txt"] + f"\n\nEdit {attempt}.", "utf-8")
+        process, started = start_build(corpus, settings)
+        kill_at = started + randomness.uniform(0, duration)
+        try:
+            process.wait(timeout=max(0.0, kill_at - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+            killed += 1
+        engine = Engine(settings, embedder=FakeEmbedder())
+        assert engine.search("harbours", k=1)[0].article_id == "alpha.txt", f"attempt {attempt}"
+        assert engine.reader().manifest.articles == len(ARTICLES) + 40
+
+    assert killed >= 4, f"only {killed} of 8 builds were killed before they finished"
+    summary = build_index([corpus], settings, embedder=FakeEmbedder())
+    assert summary.passages > 0
+    assert not list((settings.index_dir / "generations").glob(".tmp-*")), "no drafts left"
+    assert not list(settings.index_dir.glob(".CURRENT.*")), "no half-written pointers left"
+    assert len(generations(settings)) <= 2, "old generations do not pile up"
 
 
 def test_jsonl_ids_urls_metadata_and_duplicates(tmp_path: Path, settings: Settings) -> None:
