@@ -48,14 +48,14 @@ class Embedder(Protocol):
         ...
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded once on first use and safe to share by threads."""
+class LocalModelEmbedder:
+    """What the embedders of a local model directory share: the model, how it runs, the batch
+    size, and a lock under which the model loads once, on first use."""
 
-    def __init__(self, spec: ModelSpec, *, backend: str = "torch", batch_size: int = 32) -> None:
+    def __init__(self, spec: ModelSpec, *, backend: str, batch_size: int) -> None:
         self.spec = spec
         self._backend = backend
         self.batch_size = batch_size
-        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
     @property
@@ -65,6 +65,14 @@ class SentenceTransformerEmbedder:
     @property
     def backend(self) -> str:
         return self._backend
+
+
+class SentenceTransformerEmbedder(LocalModelEmbedder):
+    """A sentence-transformers model, loaded once on first use and safe to share by threads."""
+
+    def __init__(self, spec: ModelSpec, *, backend: str = "torch", batch_size: int = 32) -> None:
+        super().__init__(spec, backend=backend, batch_size=batch_size)
+        self._model: SentenceTransformer | None = None
 
     @property
     def dimension(self) -> int:

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,13 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tokenizers import Tokenizer
 
+from index.embed import LocalModelEmbedder, Vectors
 from index.errors import InputError
 from index.model import ModelSpec
 
 if TYPE_CHECKING:
     import onnxruntime
-
-    from index.embed import Vectors
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +40,7 @@ ONNX_BACKENDS = ("onnx", "onnx-int8")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(LocalModelEmbedder):
     """The model on onnxruntime (`onnx`: fp32, `onnx-int8`: dynamic int8), safe for threads."""
 
     def __init__(
@@ -51,21 +49,10 @@ class OnnxEmbedder:
         if backend not in ONNX_BACKENDS:
             raise InputError(f"unknown ONNX backend {backend!r}; use one of {ONNX_BACKENDS}")
         _check_mean_pooling(spec)
-        self.spec = spec
-        self._backend = backend
+        super().__init__(spec, backend=backend, batch_size=batch_size)
         self.cache_dir = cache_dir
-        self.batch_size = batch_size
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: Tokenizer | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def backend(self) -> str:
-        return self._backend
 
     @property
     def dimension(self) -> int:
