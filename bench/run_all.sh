@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark in one run, with citebot's defaults: the figures in docs/benchmarks.md.
 #
-#   bash bench/run_all.sh 2>&1 | tee bench.log     (about 40 minutes on 2 cores)
+#   bash bench/run_all.sh 2>&1 | tee bench.log     (about 25 minutes on 2 cores)
 #
 # Run it on a quiet machine: anything else running makes the timings worse.
 set -euo pipefail
