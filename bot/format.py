@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 import discord
@@ -223,12 +224,17 @@ def source_embed(view: SourceView) -> discord.Embed:
     return embed
 
 
+def known(value: str | None) -> TypeGuard[str]:
+    """Whether a metadata value says anything: Discord refuses a blank embed field."""
+    return bool(value and value.strip())
+
+
 def add_metadata_fields(
     embed: discord.Embed, source: str | None, published: str | None, author: str | None
 ) -> None:
     """Outlet, date and author as inline fields, each when known."""
     for name, value in (("Outlet", source), ("Published", published), ("Author", author)):
-        if value:
+        if known(value):
             embed.add_field(name=name, value=shorten(safe(value), METADATA_SHOWN), inline=True)
 
 
@@ -253,14 +259,14 @@ def stats_embed(stats: IndexStats) -> discord.Embed:
     dates = (
         f"{stats.first_published} to {stats.last_published}" if stats.first_published else "unknown"
     )
-    outlets = ", ".join(o for o in stats.outlets[:10] if o.strip()) or "unknown"
+    outlets = ", ".join(o for o in stats.outlets[:10] if known(o)) or "unknown"
     for name, value in (
         ("Articles", f"{stats.articles:,}"),
         ("Passages", f"{stats.passages:,}"),
         ("Outlets", outlets),
         ("Published", dates),
         ("Model", f"{stats.model} ({stats.backend})"),
-        ("Built at", stats.built_at or "unknown"),
+        ("Built at", stats.built_at if known(stats.built_at) else "unknown"),
     ):
         embed.add_field(
             name=name,

@@ -293,6 +293,7 @@ def source_view(
     meta=st.one_of(st.none(), TEXT),
     copies=st.integers(1, 12),
 )
+@example(quote="@everyone", context=[], title="", url=None, meta=" ", copies=1)  # blank outlet
 def test_source_and_passage_embeds_fit(
     quote: str, context: list[str], title: str, url: str | None, meta: str | None, copies: int
 ) -> None:
@@ -331,6 +332,7 @@ def test_article_embeds_fit(title: str, lead: str, url: str | None, meta: str | 
 
 @settings(max_examples=60, deadline=None)
 @given(outlets=st.lists(TEXT, max_size=12), model=TEXT, built_at=TEXT)
+@example(outlets=[" "], model="", built_at=" ")  # blank outlet and build time
 def test_stats_embeds_fit(outlets: list[str], model: str, built_at: str) -> None:
     stats = IndexStats(
         index_dir="/tmp/index",
