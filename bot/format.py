@@ -180,7 +180,7 @@ def format_search(query: str, results: Sequence[SearchResult]) -> str:
         return f"No passages found for “{label(query, 100)}”."
     lines: list[str] = []
     for result in results:
-        preview = safe(shorten(" ".join(result.text.split()), 200))
+        preview = label(result.text, 200)
         line = (
             f"**{result.rank}.** {label(result.title, 90)} ¶{result.paragraph_first}"
             f" · `{result.id}`\n{preview}"

@@ -14,6 +14,7 @@ from bot.format import (
     NONE,
     article_embed,
     format_search,
+    label,
     shorten,
     source_embed,
     stats_embed,
@@ -69,8 +70,7 @@ class Lookup(commands.Cog):
         found = await self.bot.in_worker(self.bot.engine.find_article, title)
         if found is None:
             await interaction.followup.send(
-                f"No article titled “{discord.utils.escape_markdown(shorten(title, 100))}”;"
-                " pick one from the list as you type.",
+                f"No article titled “{label(title, 100)}”; pick one from the list as you type.",
                 allowed_mentions=NONE,
             )
             return

@@ -56,12 +56,11 @@ class OnnxEmbedder(LocalModelEmbedder):
 
     @property
     def dimension(self) -> int:
-        shape = self._load()[0].get_outputs()[0].shape
-        return int(shape[-1])
+        return _dimension(self._load()[0])
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         session, tokenizer = self._load()
-        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        vectors = np.empty((len(texts), _dimension(session)), dtype=np.float32)
         wanted = {i.name for i in session.get_inputs()}
         for first in range(0, len(texts), self.batch_size):
             encodings = tokenizer.encode_batch(list(texts[first : first + self.batch_size]))
@@ -81,6 +80,11 @@ class OnnxEmbedder(LocalModelEmbedder):
                 self._tokenizer = _padded_tokenizer(self.spec)
                 self._session = load_session(self.spec, self._backend, self.cache_dir)
             return self._session, self._tokenizer
+
+
+def _dimension(session: onnxruntime.InferenceSession) -> int:
+    """The length of the vectors the model's session gives."""
+    return int(session.get_outputs()[0].shape[-1])
 
 
 def _padded_tokenizer(spec: ModelSpec) -> Tokenizer:
