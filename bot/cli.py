@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from index.cli import cli, index_option, settings_for
+from index.cli import cli, index_option, reports_errors, settings_for
 
 TOKEN_HELP = """\
 citebot needs a Discord bot token to run. To get one:
@@ -25,6 +25,7 @@ Then run `citebot run` again."""
 
 @cli.command()
 @index_option
+@reports_errors
 def run(index: Path | None) -> None:
     """Start the Discord bot on the index (needs DISCORD_TOKEN).
 

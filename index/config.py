@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from index.errors import InputError
 
 Backend = Literal["torch", "onnx", "onnx-int8"]
 Retriever = Literal["hybrid", "dense", "lexical"]
@@ -100,7 +102,22 @@ def _user_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
+def environment_name(field: str) -> str:
+    """The environment variable (or `.env` line) that sets the `Settings` field `field`."""
+    alias = Settings.model_fields[field].validation_alias
+    return str(alias.choices[0]) if isinstance(alias, AliasChoices) else f"CITEBOT_{field.upper()}"
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once.
+
+    Raises `InputError` naming the first setting that is not valid.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = str(first["loc"][0]) if first["loc"] else ""
+        name = environment_name(where) if where in Settings.model_fields else where
+        raise InputError(f"{name}={first['input']!r} is not valid: {first['msg']}") from None

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli import cli
 from index.build import build_index
-from index.cli import cli
 from index.config import Settings
 from tests.conftest import DAMAGES, FakeEmbedder, damage_index
 
@@ -61,6 +61,31 @@ def test_bad_input_gets_one_clear_line(
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
     assert not (workspace / "ix" / "CURRENT").exists(), "nothing half-written"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "CITEBOT_BACKEND",
+            "tensorflow",
+            "CITEBOT_BACKEND='tensorflow' is not valid: Input should be",
+        ),
+        ("CITEBOT_CHUNK_TOKENS", "5", "CITEBOT_CHUNK_TOKENS='5' is not valid"),
+        ("DISCORD_GUILD_ID", "my-server", "DISCORD_GUILD_ID='my-server' is not valid"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token")
+    for command in ("stats", "run"):
+        result = CliRunner().invoke(cli, [command, "--index", str(tmp_path / "ix")])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"Error: {message}")
+        assert len(result.output.strip().splitlines()) == 1
+        assert "Traceback" not in result.output
 
 
 def test_bad_jsonl_lines_are_reported_with_file_and_line_and_counted(workspace: Path) -> None:

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import AliasChoices
 
-from index.config import Settings
+from index.config import Settings, environment_name
 from tests.conftest import REPO
 
 ENV_EXAMPLE = REPO / ".env.example"
-
-
-def environment_names() -> set[str]:
-    """The environment variable that sets each field of `Settings`."""
-    names = set()
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        names.add(
-            str(alias.choices[0]) if isinstance(alias, AliasChoices) else f"CITEBOT_{name.upper()}"
-        )
-    return names
 
 
 def test_every_setting_is_in_env_example_with_a_comment() -> None:
@@ -29,7 +17,7 @@ def test_every_setting_is_in_env_example_with_a_comment() -> None:
         for number, line in enumerate(lines)
         if line and not line.startswith("#")
     }
-    assert set(listed) == environment_names()
+    assert set(listed) == {environment_name(field) for field in Settings.model_fields}
     for name, number in listed.items():
         assert lines[number - 1].startswith("# "), f"{name} has no comment above it"
 
