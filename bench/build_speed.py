@@ -21,7 +21,7 @@ from pathlib import Path
 
 from index.build import BuildSummary, build_index, title_context
 from index.config import Settings
-from index.model import load_tokenizer, resolve_model
+from index.embed.model import load_tokenizer, resolve_model
 from index.reader import IndexReader
 
 BBC = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc_news.jsonl"
@@ -57,7 +57,7 @@ def main() -> None:
 
         scratch_build = build_index([corpus], settings)
         reader = IndexReader.open(settings.index_dir)
-        (tokens,) = reader.query("SELECT sum(tokens) FROM passages")[0]
+        tokens = sum(passage.tokens for passage in reader.all_passages())
         print(
             f"BBC: {len(lines):,} articles, {scratch_build.passages:,} passages, {tokens:,} tokens"
             f" ({args.backend} backend)"
@@ -88,11 +88,13 @@ def main() -> None:
 def plain_pipeline_texts(reader: IndexReader, settings: Settings) -> list[str]:
     """The texts citebot embedded: title context, newline, passage."""
     tokenizer = load_tokenizer(resolve_model(settings.model).path)
-    rows = reader.query(
-        "SELECT a.title, substr(a.text, p.start + 1, p.end - p.start)"
-        " FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.id"
-    )
-    return [f"{title_context(title, tokenizer)}\n{text}" for title, text in rows]
+    passages = list(reader.all_passages())
+    articles = reader.articles(sorted({passage.article_id for passage in passages}))
+    return [
+        f"{title_context(articles[p.article_id].title, tokenizer)}\n"
+        f"{articles[p.article_id].text[p.start : p.end]}"
+        for p in passages
+    ]
 
 
 def plain_torch_rate(texts: list[str], settings: Settings) -> float:

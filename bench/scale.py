@@ -25,8 +25,8 @@ import numpy as np
 from index.config import Settings
 from index.engine import Engine
 from index.evaluate import load_squad
-from index.models import Passage, SourceArticle
 from index.reader import IndexReader
+from index.records import Passage, SourceArticle
 from index.search import dense_search, fuse, lexical_search
 from index.store import FORMAT_VERSION, GenerationWriter, IndexLayout, Manifest, utc_now
 
@@ -39,7 +39,7 @@ def synthesise(base: Path, target: Path, size: int) -> None:
     """Write an index of `size` passages built from the base index's words and vectors."""
     reader = IndexReader.open(base)
     rng = np.random.default_rng(size)
-    words = np.array(" ".join(row[0] for row in reader.query("SELECT text FROM articles")).split())
+    words = np.array(" ".join(reader.article_texts()).split())
     base_vectors = reader.vectors.reconstruct_n(0, reader.vectors.ntotal)
     layout = IndexLayout(target)
     with layout.locked():
@@ -72,7 +72,7 @@ def synthesise(base: Path, target: Path, size: int) -> None:
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         manifest = Manifest(
             format=FORMAT_VERSION,
-            generation=draft.name.removeprefix(".tmp-"),
+            generation=layout.generation_name(draft),
             model=reader.manifest.model,
             backend=reader.manifest.backend,
             dimension=reader.manifest.dimension,

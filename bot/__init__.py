@@ -1,1 +1,2 @@
-"""citebot's Discord bot: a thin adapter over the answer engine in `index`."""
+"""The adapters people use: the `citebot` command line (`bot.cli`) and the Discord bot
+(`bot.app`, `bot.ask`, `bot.lookup`, `bot.format`), both thin layers over `index`."""

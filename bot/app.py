@@ -17,7 +17,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.format import NONE
-from index.answer import Answer
 from index.config import Settings
 from index.engine import Engine
 from index.errors import (
@@ -27,6 +26,7 @@ from index.errors import (
     ModelMismatchError,
 )
 from index.feedback import FeedbackStore
+from index.records import Answer
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from discord.ext import commands
 
 from bot.app import APOLOGY, CitebotBot, Exchange, explain, report
 from bot.format import HELP, NONE, format_answer, passage_embeds
-from index.answer import Answer
 from index.errors import CitebotError
+from index.records import Answer
 
 log = logging.getLogger(__name__)
 
@@ -167,17 +167,18 @@ class Ask(commands.Cog):
         self.bot.dispatch("citebot_answered", sent.id)
 
     @app_commands.command()
-    @app_commands.describe(
-        question="What you want to know, e.g. who is Lety Pérez?",
-        private="Only you see the answer.",
-    )
     async def ask(
         self,
         interaction: discord.Interaction[Any],
         question: app_commands.Range[str, 1, 1000],
         private: bool = False,
     ) -> None:
-        """Ask a question; the answer quotes the articles with numbered sources."""
+        """Ask a question; the answer quotes the articles with numbered sources.
+
+        Args:
+            question: What you want to know, e.g. who is Lety Pérez?
+            private: Only you see the answer.
+        """
         wait = self.bot.cooldown.retry_after(interaction.user.id)
         if wait:
             await interaction.response.send_message(_cooldown_text(wait), ephemeral=True)

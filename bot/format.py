@@ -14,10 +14,16 @@ from urllib.parse import urlsplit
 
 import discord
 
-from index.answer import ABSTAIN_MESSAGE, Answer, Citation
-from index.engine import SearchResult, SourceView
-from index.reader import StoredArticle
-from index.stats import IndexStats
+from bot.text import one_line, shorten, stats_rows
+from index.records import (
+    ABSTAIN_MESSAGE,
+    Answer,
+    Citation,
+    IndexStats,
+    SearchResult,
+    SourceView,
+    StoredArticle,
+)
 
 CONTENT_LIMIT = 2000
 EMBED_TITLE_LIMIT = 256
@@ -94,12 +100,7 @@ def web_link(url: str | None) -> str | None:
 
 def label(text: str, limit: int) -> str:
     """A title or other metadata on one line, cut to `limit` characters, made inert."""
-    return safe(shorten(" ".join(text.split()), limit))
-
-
-def shorten(text: str, limit: int) -> str:
-    """A title or label cut to `limit` characters (never used on quotes)."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return safe(one_line(text, limit))
 
 
 def source_line(citation: Citation) -> str:
@@ -159,8 +160,8 @@ def passage_embeds(views: Sequence[SourceView]) -> list[discord.Embed]:
     embeds: list[discord.Embed] = []
     total = 0
     for view in views[:EMBEDS_PER_MESSAGE]:
-        cited = [p for p in view.paragraphs if p["cited"]]
-        body = "\n\n".join(safe(p["text"]) for p in cited)
+        cited = [p for p in view.paragraphs if p.cited]
+        body = "\n\n".join(safe(p.text) for p in cited)
         if len(body) > EMBED_DESCRIPTION_LIMIT:
             body = shorten(safe(view.quote), EMBED_DESCRIPTION_LIMIT)
         title = shorten(view.title, EMBED_TITLE_LIMIT)
@@ -200,10 +201,10 @@ def source_embed(view: SourceView) -> discord.Embed:
     embed = discord.Embed(title=shorten(view.title, EMBED_TITLE_LIMIT), url=web_link(view.url))
     blocks = [
         (
-            f"**¶{paragraph['number']}** {safe(paragraph['text'])}"
-            if paragraph["cited"]
-            else f"¶{paragraph['number']} {safe(paragraph['text'])}",
-            bool(paragraph["cited"]),
+            f"**¶{paragraph.number}** {safe(paragraph.text)}"
+            if paragraph.cited
+            else f"¶{paragraph.number} {safe(paragraph.text)}",
+            paragraph.cited,
         )
         for paragraph in view.paragraphs
     ]
@@ -256,18 +257,7 @@ def article_embed(article: StoredArticle) -> discord.Embed:
 def stats_embed(stats: IndexStats) -> discord.Embed:
     """What the index holds."""
     embed = discord.Embed(title="citebot index")
-    dates = (
-        f"{stats.first_published} to {stats.last_published}" if stats.first_published else "unknown"
-    )
-    outlets = ", ".join(o for o in stats.outlets[:10] if known(o)) or "unknown"
-    for name, value in (
-        ("Articles", f"{stats.articles:,}"),
-        ("Passages", f"{stats.passages:,}"),
-        ("Outlets", outlets),
-        ("Published", dates),
-        ("Model", f"{stats.model} ({stats.backend})"),
-        ("Built at", stats.built_at if known(stats.built_at) else "unknown"),
-    ):
+    for name, value in stats_rows(stats):
         embed.add_field(
             name=name,
             value=shorten(safe(value), EMBED_FIELD_LIMIT),

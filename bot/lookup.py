@@ -15,13 +15,19 @@ from bot.format import (
     article_embed,
     format_search,
     label,
-    shorten,
     source_embed,
     stats_embed,
 )
+from bot.text import shorten
 
 CHOICES = 25
 CHOICE_NAME_LIMIT = 100
+
+Interaction = discord.Interaction[Any]
+Query = app_commands.Range[str, 1, 1000]
+PassageCount = app_commands.Range[int, 1, 10]
+CitationId = app_commands.Range[str, 1, 100]
+ContextParagraphs = app_commands.Range[int, 0, 5]
 
 
 class Lookup(commands.Cog):
@@ -31,30 +37,27 @@ class Lookup(commands.Cog):
         self.bot = bot
 
     @app_commands.command()
-    @app_commands.describe(query="Words or a question", count="How many passages to show")
-    async def search(
-        self,
-        interaction: discord.Interaction[Any],
-        query: app_commands.Range[str, 1, 1000],
-        count: app_commands.Range[int, 1, 10] = 5,
-    ) -> None:
-        """The passages that best match a query, each with its citation id."""
+    async def search(self, interaction: Interaction, query: Query, count: PassageCount = 5) -> None:
+        """The passages that best match a query, each with its citation id.
+
+        Args:
+            query: Words or a question
+            count: How many passages to show
+        """
         await interaction.response.defer(thinking=True)
         results = await self.bot.in_worker(self.bot.engine.search, query, k=count)
         await interaction.followup.send(format_search(query, results), allowed_mentions=NONE)
 
     @app_commands.command()
-    @app_commands.describe(
-        id="A citation id from an answer, like 85a1c30ac803-381-493",
-        context="Paragraphs to show on each side",
-    )
     async def source(
-        self,
-        interaction: discord.Interaction[Any],
-        id: app_commands.Range[str, 1, 100],
-        context: app_commands.Range[int, 0, 5] = 1,
+        self, interaction: Interaction, id: CitationId, context: ContextParagraphs = 1
     ) -> None:
-        """A cited passage with its neighbouring paragraphs and the article's details."""
+        """A cited passage with its neighbouring paragraphs and the article's details.
+
+        Args:
+            id: A citation id from an answer, like 85a1c30ac803-381-493
+            context: Paragraphs to show on each side
+        """
         # A lookup by id reads SQLite only: quick enough to answer without deferring, so an
         # unknown id can be told privately.
         view = await self.bot.in_worker(self.bot.engine.source, id, context=context)
@@ -63,7 +66,7 @@ class Lookup(commands.Cog):
     @app_commands.command()
     @app_commands.describe(title="Start typing a title and pick one")
     async def article(
-        self, interaction: discord.Interaction[Any], title: app_commands.Range[str, 1, 200]
+        self, interaction: Interaction, title: app_commands.Range[str, 1, 200]
     ) -> None:
         """An article's details and lead paragraph."""
         await interaction.response.defer(thinking=True)
@@ -78,7 +81,7 @@ class Lookup(commands.Cog):
 
     @article.autocomplete("title")
     async def article_titles(
-        self, interaction: discord.Interaction[Any], current: str
+        self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Titles containing what has been typed (values are article keys)."""
         matches = await self.bot.in_worker(self.bot.engine.titles_matching, current, CHOICES)
@@ -88,7 +91,7 @@ class Lookup(commands.Cog):
         ]
 
     @app_commands.command()
-    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+    async def stats(self, interaction: Interaction) -> None:
         """What the index holds: articles, passages, outlets, dates, model, build time."""
         await interaction.response.defer(thinking=True)
         result = await self.bot.in_worker(self.bot.engine.stats)
@@ -96,7 +99,7 @@ class Lookup(commands.Cog):
 
     @app_commands.command()
     @app_commands.default_permissions(manage_guild=True)
-    async def reload(self, interaction: discord.Interaction[Any]) -> None:
+    async def reload(self, interaction: Interaction) -> None:
         """Re-open the index after `citebot build` (Manage Server only)."""
         if not interaction.permissions.manage_guild:
             await interaction.response.send_message(
@@ -109,7 +112,7 @@ class Lookup(commands.Cog):
         await interaction.followup.send(f"Reloaded the index (generation {generation}).")
 
     @app_commands.command(name="help")
-    async def help_command(self, interaction: discord.Interaction[Any]) -> None:
+    async def help_command(self, interaction: Interaction) -> None:
         """How to ask citebot questions and look up its sources."""
         await interaction.response.send_message(HELP, ephemeral=True)
 

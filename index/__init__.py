@@ -1,4 +1,6 @@
-"""Everything that knows articles: ingest, clean, chunk, embed, store, search and answer.
+"""citebot's library: everything that knows articles.
 
-This package never imports discord; the bot and the CLI are adapters over it.
+Ingest, clean and chunk articles; embed them; store them in generations; read, search and
+answer with verified quotes. It never imports click or discord: the command line and the
+Discord bot in `bot/` are adapters over it. README's "Where things live" maps the modules.
 """

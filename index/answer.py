@@ -9,99 +9,24 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from index.reader import IndexReader, StoredArticle, StoredPassage
+from index.reader import IndexReader
+from index.records import (
+    Answer,
+    AnswerPart,
+    Citation,
+    StoredArticle,
+    StoredPassage,
+    citation_id,
+)
 from index.search import content_words
 
 log = logging.getLogger(__name__)
-
-ABSTAIN_MESSAGE = "I couldn't find that in the articles."
-MAX_QUOTES = 3
-# Within this fraction of the best sentence's score, a sentence joins the answer.
-QUOTE_SCORE_RATIO = 0.8
-# One article gives at most this many quotes while another article is also relevant.
-QUOTES_PER_ARTICLE = 2
-# Weights of meaning (cosine) and coverage of the question's rare words in a sentence score.
-DENSE_WEIGHT = 0.6
-COVERAGE_WEIGHT = 0.4
-
-_CITATION_ID = re.compile(r"^(?P<key>[0-9a-f]{12})-(?P<start>\d{1,9})-(?P<end>\d{1,9})$")
-
-
-def citation_id(article: StoredArticle, start: int, end: int) -> str:
-    """The stable id of a span: it survives rebuilds while the article is unchanged."""
-    return f"{article.key}-{start}-{end}"
-
-
-def parse_citation_id(text: str) -> tuple[str, int, int] | None:
-    """(article key, start, end) of a well-formed citation id, else None."""
-    match = _CITATION_ID.fullmatch(text.strip().lower())
-    if match is None:
-        return None
-    return match["key"], int(match["start"]), int(match["end"])
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    """One numbered source of a quote."""
-
-    n: int
-    id: str
-    article_id: str
-    title: str
-    source: str | None
-    published: str | None
-    url: str | None
-    paragraph: int
-    start: int
-    end: int
-    quote: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerPart:
-    """A quoted sentence and the numbers of the citations it rests on."""
-
-    text: str
-    citations: list[int]
-
-
-@dataclass
-class Answer:
-    """The answer to one question; `as_json` is the documented `--json` schema."""
-
-    question: str
-    abstained: bool
-    answer: list[AnswerPart] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
-    took_ms: float = 0.0
-    notice: str | None = None
-    closest_titles: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        """The answer as a JSON-ready dict."""
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredSentence:
-    """A candidate sentence with its score and the parts the score is made of."""
-
-    article_id: str
-    passage_id: int
-    start: int
-    end: int
-    score: float
-    dense: float
-    coverage: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +38,25 @@ class Candidate:
     start: int
     end: int
     coverage: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSentence:
+    """A candidate sentence with its score and the meaning part of it (`dense`)."""
+
+    candidate: Candidate
+    score: float
+    dense: float
+
+
+MAX_QUOTES = 3
+# Within this fraction of the best sentence's score, a sentence joins the answer.
+QUOTE_SCORE_RATIO = 0.8
+# One article gives at most this many quotes while another article is also relevant.
+QUOTES_PER_ARTICLE = 2
+# Weights of meaning (cosine) and coverage of the question's rare words in a sentence score.
+DENSE_WEIGHT = 0.6
+COVERAGE_WEIGHT = 0.4
 
 
 def candidate_sentences(
@@ -152,13 +96,9 @@ def score_sentences(
     cosines = sentence_vectors @ question_vector if len(sentence_vectors) else np.zeros(0)
     scored = [
         ScoredSentence(
-            article_id=candidate.article_id,
-            passage_id=candidate.passage_id,
-            start=candidate.start,
-            end=candidate.end,
+            candidate,
             score=DENSE_WEIGHT * float(cosine) + COVERAGE_WEIGHT * candidate.coverage,
             dense=float(cosine),
-            coverage=candidate.coverage,
         )
         for candidate, cosine in zip(candidates, cosines, strict=True)
     ]
@@ -179,9 +119,7 @@ def word_weights(reader: IndexReader, question: str, cache: dict[str, float]) ->
     weights: dict[str, float] = {}
     for word in content_words(question):
         if word not in cache:
-            (frequency,) = reader.query(
-                "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{word}"',)
-            )[0]
+            frequency = reader.document_frequency(f'"{word}"')
             # Smoothed, so that on a small index one absent word cannot outweigh the rest.
             cache[word] = math.log(1 + total / (frequency + 1))
         weights[word] = cache[word]
@@ -195,22 +133,23 @@ def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[Sc
         return []
     floor = max(min_score, scored[0].score * QUOTE_SCORE_RATIO)
     good = [s for s in scored if s.score >= floor]
-    other_articles = len({s.article_id for s in good}) > 1
+    other_articles = len({s.candidate.article_id for s in good}) > 1
     chosen: list[ScoredSentence] = []
     per_article: dict[str, int] = {}
     for sentence in good:
+        article_id = sentence.candidate.article_id
         if len(chosen) == MAX_QUOTES:
             break
-        if other_articles and per_article.get(sentence.article_id, 0) >= QUOTES_PER_ARTICLE:
+        if other_articles and per_article.get(article_id, 0) >= QUOTES_PER_ARTICLE:
             continue
-        if any(_same_text(sentence, c) for c in chosen):
+        if any(_same_text(sentence.candidate, c.candidate) for c in chosen):
             continue
         chosen.append(sentence)
-        per_article[sentence.article_id] = per_article.get(sentence.article_id, 0) + 1
+        per_article[article_id] = per_article.get(article_id, 0) + 1
     return chosen
 
 
-def _same_text(a: ScoredSentence, b: ScoredSentence) -> bool:
+def _same_text(a: Candidate, b: Candidate) -> bool:
     return a.article_id == b.article_id and a.start < b.end and b.start < a.end
 
 
@@ -221,9 +160,10 @@ def compose_answer(
     reader: IndexReader,
 ) -> Answer:
     """Turn chosen sentences into verified quotes with numbered citations."""
-    verified = verify_spans(reader, [(s.article_id, s.start, s.end) for s in chosen])
+    spans = [s.candidate for s in chosen]
+    verified = reader.stored_spans([(s.article_id, s.start, s.end) for s in spans])
     answer = Answer(question=question, abstained=False)
-    for sentence, stored_text in zip(chosen, verified, strict=True):
+    for sentence, scored, stored_text in zip(spans, chosen, verified, strict=True):
         article = articles[sentence.article_id]
         quote = article.text[sentence.start : sentence.end]
         if stored_text != quote:
@@ -248,21 +188,9 @@ def compose_answer(
                 start=sentence.start,
                 end=sentence.end,
                 quote=quote,
-                score=round(sentence.score, 4),
+                score=round(scored.score, 4),
             )
         )
         answer.answer.append(AnswerPart(text=quote, citations=[number]))
     answer.abstained = not answer.answer
     return answer
-
-
-def verify_spans(reader: IndexReader, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
-    """The stored text of each (article id, start, end), read by SQLite, not by Python."""
-    result: list[str | None] = []
-    for article_id, start, end in spans:
-        rows = reader.query(
-            "SELECT substr(text, ? + 1, ? - ?) FROM articles WHERE id = ?",
-            (start, end, start, article_id),
-        )
-        result.append(rows[0][0] if rows else None)
-    return result

@@ -1,11 +1,15 @@
-"""`citebot build`: files in, a new index generation out, re-embedding only what changed."""
+"""Building the index: files in, a new generation out, re-embedding only what changed.
+
+Reads (`index.ingest`), cleans (`index.clean`), chunks (`index.chunk`) and embeds
+(`index.embed`) the articles, and writes them through `index.store`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +20,11 @@ from index.chunk import chunk_article
 from index.clean import CLEANER_VERSION, clean_body
 from index.config import Settings
 from index.embed import Embedder, Vectors, load_embedder
+from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, InputError
 from index.ingest import load_corpus
-from index.model import ModelSpec, load_tokenizer, resolve_model
-from index.models import Passage, SourceArticle, article_key
 from index.reader import IndexReader
+from index.records import BuildSummary, Passage, SourceArticle, article_key
 from index.store import (
     DATABASE_NAME,
     FORMAT_VERSION,
@@ -41,34 +45,6 @@ _RESERVED_TOKENS = 3
 _PROGRESS_STEP = 256
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class BuildSummary:
-    """What a build did; `as_json` is the `--json` output."""
-
-    index_dir: str
-    dry_run: bool = False
-    up_to_date: bool = False
-    added: int = 0
-    changed: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    articles: int = 0
-    passages: int = 0
-    embedded: int = 0
-    seconds: float = 0.0
-    passages_per_second: float = 0.0
-    full_rebuild_reason: str | None = None
-    generation: str | None = None
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    skipped_files: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        """The summary as a JSON-ready dict."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +173,7 @@ def build_index(
                     all_vectors = np.vstack([old_vectors, vectors]) if len(old_vectors) else vectors
                     manifest = Manifest(
                         format=FORMAT_VERSION,
-                        generation=draft.name.removeprefix(".tmp-"),
+                        generation=layout.generation_name(draft),
                         model=embedder.name,
                         backend=embedder.backend,
                         dimension=embedder.dimension,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from tokenizers import Tokenizer
 
-from index.model import count_tokens
-from index.models import Passage, Span
+from index.embed.model import count_tokens
+from index.records import Passage, Span
 from index.segment import sentence_spans
 
 # Word pieces kept free when a sentence is cut inside a word, where re-tokenising the cut

@@ -12,7 +12,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from index.models import Span
+from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
 CLEANER_VERSION = 1
@@ -55,11 +55,11 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-# Invisible characters that carry no text: removed. (Zero-width joiners stay: emoji need them.)
-_INVISIBLE = re.compile("[\u200b\ufeff\u00ad\u2060]")
-# Control characters that are not whitespace: removed. (Those Python counts as whitespace,
-# such as \x0b, \x0c, \x1c-\x1f and \x85, separate words and become spaces.)
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+# Characters that carry no text: control characters that are not whitespace (those Python
+# counts as whitespace, such as \x0b, \x0c, \x1c-\x1f and \x85, separate words and become
+# spaces), invisible ones (zero-width space, byte order mark, soft hyphen, word joiner; the
+# zero-width joiner stays: emoji need it) and lone surrogates (no UTF-8 can hold them).
+_NO_TEXT = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u200b\ufeff\u00ad\u2060\ud800-\udfff]")
 _LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029\x85]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _WHITESPACE_RUN = re.compile(r"\s+")
@@ -74,17 +74,21 @@ class CleanedText:
     removed: Counter[str]
 
 
-def normalise_line(text: str) -> str:
-    """NFC, no control or invisible characters, whitespace runs collapsed to one space."""
-    text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE.sub("", _CONTROL.sub("", text))
+def remove_control_characters(text: str, replacement: str = "") -> str:
+    """`text` with each character that carries no text (controls that are not whitespace,
+    invisible characters, lone surrogates) replaced by `replacement`."""
+    return _NO_TEXT.sub(replacement, text)
+
+
+def normalise_line(text: str, *, control_replacement: str = "") -> str:
+    """NFC, no characters that carry no text, whitespace runs collapsed to one space."""
+    text = remove_control_characters(unicodedata.normalize("NFC", text), control_replacement)
     return _WHITESPACE_RUN.sub(" ", text).strip()
 
 
 def clean_body(raw: str) -> CleanedText:
     """Clean an article body and split it into paragraphs (separated by blank lines)."""
-    text = unicodedata.normalize("NFC", _LINE_BREAKS.sub("\n", raw))
-    text = _INVISIBLE.sub("", _CONTROL.sub("", text))
+    text = remove_control_characters(unicodedata.normalize("NFC", _LINE_BREAKS.sub("\n", raw)))
     removed: Counter[str] = Counter()
     kept: list[str] = []
     for block in _PARAGRAPH_BREAK.split(text):

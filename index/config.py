@@ -1,6 +1,8 @@
 """citebot's settings: one class, read from the environment and `.env`.
 
-Every setting is listed with its default and a comment in `.env.example`.
+Every setting is listed with its default and a comment in `.env.example`. Each choice a
+setting offers (embedding backend, retriever, fusion, vector index kind) and the default model
+are defined here once; the rest of citebot imports them from here.
 """
 
 from __future__ import annotations
@@ -8,16 +10,22 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.errors import InputError
 
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
 Backend = Literal["torch", "onnx", "onnx-int8"]
-Retriever = Literal["hybrid", "dense", "lexical"]
+# In the order `citebot eval --compare` shows them: each alone, then both together.
+Retriever = Literal["lexical", "dense", "hybrid"]
 Fusion = Literal["rrf", "weighted"]
+IndexKind = Literal["auto", "flat", "hnsw"]
+
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
+RETRIEVERS: tuple[Retriever, ...] = get_args(Retriever)
 
 
 class Settings(BaseSettings):
@@ -33,11 +41,11 @@ class Settings(BaseSettings):
 
     # Index and model
     index_dir: Path = Path("citebot-index")
-    model: str = "all-MiniLM-L6-v2"
+    model: str = DEFAULT_MODEL
     backend: Backend = "onnx-int8"
     cache_dir: Path = Field(default_factory=lambda: _user_cache_dir() / "citebot")
     chunk_tokens: int = Field(default=160, ge=16, le=240)
-    faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
+    faiss_index: IndexKind = "auto"
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     max_article_chars: int = Field(default=2_000_000, ge=1_000)
 

@@ -10,104 +10,44 @@ import difflib
 import logging
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import numpy as np
-from numpy.typing import NDArray
 
 from index.answer import (
-    ABSTAIN_MESSAGE,
-    Answer,
     candidate_sentences,
-    citation_id,
     compose_answer,
-    parse_citation_id,
     score_sentences,
     select_quotes,
     shortlist,
     word_weights,
 )
-from index.config import Fusion, Retriever, Settings
+from index.clean import normalise_line
+from index.config import Retriever, Settings
 from index.embed import Embedder, load_embedder
-from index.errors import InputError, ModelMismatchError
-from index.model import resolve_model
-from index.reader import IndexReader, StoredArticle, StoredPassage
-from index.search import (
-    Hits,
-    dense_search,
-    fold,
-    fuse,
-    fuse_weighted,
-    lexical_search,
+from index.embed.model import resolve_model
+from index.errors import InputError, ModelMismatchError, UnknownCitationError
+from index.reader import IndexReader
+from index.records import (
+    Answer,
+    IndexStats,
+    SearchResult,
+    SourceParagraph,
+    SourceView,
+    StoredArticle,
+    StoredPassage,
+    citation_id,
+    parse_citation_id,
 )
-from index.stats import IndexStats, index_stats
+from index.search import Hits, find_passages, fold
 from index.store import IndexLayout
 
 log = logging.getLogger(__name__)
 
-# Passages each retriever proposes before fusion.
-CANDIDATES = 50
 # Best fused passages whose sentences are scored for the answer.
 PASSAGES_READ = 5
 # Candidate sentences embedded to score them (the rest have less of the question's words).
 SENTENCES_EMBEDDED = 8
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
-
-_CONTROL = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    """One ranked passage, with the ranks each retriever gave it (None: not found by it)."""
-
-    rank: int
-    id: str
-    article_id: str
-    title: str
-    paragraph_first: int
-    paragraph_last: int
-    start: int
-    end: int
-    text: str
-    score: float
-    dense_rank: int | None
-    lexical_rank: int | None
-
-
-@dataclass
-class SourceView:
-    """A cited span in its article, with paragraphs around it (`context` each side)."""
-
-    id: str
-    article_id: str
-    title: str
-    source: str | None
-    published: str | None
-    url: str | None
-    author: str | None
-    start: int
-    end: int
-    quote: str
-    paragraph: int
-    paragraphs: list[dict[str, Any]] = field(default_factory=list)
-    article_text: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """The view as a JSON-ready dict."""
-        return asdict(self)
-
-
-class UnknownCitationError(InputError):
-    """A citation id that names no span of any indexed article."""
-
-    def __init__(self, message: str, suggestions: list[str]) -> None:
-        hint = f"; closest valid ids: {', '.join(suggestions)}" if suggestions else ""
-        super().__init__(message + hint)
-        self.suggestions = suggestions
 
 
 class Engine:
@@ -157,7 +97,7 @@ class Engine:
 
     def stats(self) -> IndexStats:
         """What the index holds."""
-        return index_stats(self.reader(), str(self.settings.index_dir))
+        return self.reader().stats(str(self.settings.index_dir))
 
     def warm_up(self) -> None:
         """Open the index and load the model now, so the first question is fast."""
@@ -197,9 +137,7 @@ class Engine:
 
     def clean_question(self, question: str) -> tuple[str, str | None]:
         """The question without control characters, cut to the limit; and a notice if cut."""
-        text = unicodedata.normalize("NFC", question)
-        text = "".join(" " if unicodedata.category(c) in _CONTROL else c for c in text)
-        text = " ".join(text.split())
+        text = normalise_line(question, control_replacement=" ")
         if not text:
             raise InputError("the question is empty; ask something, like `who is Lety Pérez?`")
         limit = self.settings.max_question_chars
@@ -211,7 +149,7 @@ class Engine:
         """(fused, dense, lexical) hits for a cleaned question."""
         snapshot = self._current()
         vector = snapshot.embedder.embed([question])[0] if retriever != "lexical" else None
-        return _retrieve(snapshot.reader, question, vector, retriever, k, self.settings.fusion)
+        return find_passages(snapshot.reader, question, vector, retriever, k, self.settings.fusion)
 
     def ask(self, question: str, *, retriever: Retriever | None = None) -> Answer:
         """Answer with one to three verified quotes, or abstain with the closest titles.
@@ -224,7 +162,7 @@ class Engine:
         snapshot = self._current()
         reader = snapshot.reader
         question_vector = snapshot.embedder.embed([text])[0]
-        fused, _, _ = _retrieve(
+        fused, _, _ = find_passages(
             reader, text, question_vector, retriever, PASSAGES_READ, self.settings.fusion
         )
         passages_by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
@@ -256,7 +194,7 @@ class Engine:
         snapshot = self._current()
         reader = snapshot.reader
         vector = snapshot.embedder.embed([text])[0] if retriever != "lexical" else None
-        fused, dense, lexical = _retrieve(
+        fused, dense, lexical = find_passages(
             reader, text, vector, retriever, 2 * k, self.settings.fusion
         )
         dense_ranks = {int(i): r for r, i in enumerate(dense.ids.tolist(), start=1)}
@@ -349,13 +287,13 @@ class Engine:
             quote=article.text[start:end],
             paragraph=first,
             paragraphs=[
-                {
-                    "number": number,
-                    "start": article.paragraphs[number - 1][0],
-                    "end": article.paragraphs[number - 1][1],
-                    "text": _paragraph_text(article, number),
-                    "cited": first <= number <= last,
-                }
+                SourceParagraph(
+                    number=number,
+                    start=article.paragraphs[number - 1][0],
+                    end=article.paragraphs[number - 1][1],
+                    text=article.paragraph_text(number),
+                    cited=first <= number <= last,
+                )
                 for number in range(low, high + 1)
             ],
             article_text=article.text,
@@ -417,31 +355,3 @@ class _Snapshot:
             if self.loaded_embedder is None:
                 self.loaded_embedder = self._make_embedder()
             return self.loaded_embedder
-
-
-def _retrieve(
-    reader: IndexReader,
-    question: str,
-    vector: NDArray[np.float32] | None,
-    retriever: Retriever,
-    k: int,
-    fusion: Fusion,
-) -> tuple[Hits, Hits, Hits]:
-    """(fused, dense, lexical) hits; `vector` is the question's, needed unless lexical."""
-    dense = lexical = Hits.empty()
-    if retriever != "lexical" and vector is not None:
-        dense = dense_search(reader, vector, max(k, CANDIDATES))
-    if retriever != "dense":
-        lexical = lexical_search(reader, question, max(k, CANDIDATES))
-    if retriever == "hybrid" and fusion == "weighted":
-        return fuse_weighted(dense, lexical, k), dense, lexical
-    rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
-    return fuse(rankings[retriever], k), dense, lexical
-
-
-def _paragraph_text(article: StoredArticle, number: int) -> str:
-    start, end = article.paragraphs[number - 1]
-    return article.text[start:end]
-
-
-__all__ = ["ABSTAIN_MESSAGE", "Engine", "SearchResult", "SourceView", "UnknownCitationError"]

@@ -1,4 +1,7 @@
-"""Errors whose messages are safe to show to users, one line each, saying what to do."""
+"""Every error citebot raises on purpose: one line each, safe to show, saying what to do.
+
+Each carries the exit code the command line uses: 2 for bad usage or input, 1 otherwise.
+"""
 
 from __future__ import annotations
 
@@ -35,3 +38,11 @@ class IndexWriteError(CitebotError):
 
 class ModelMismatchError(CitebotError):
     """A question would be embedded differently from the index it searches."""
+
+
+class UnknownCitationError(InputError):
+    """A citation id that names no span of any indexed article."""
+
+    def __init__(self, message: str, closest_ids: list[str]) -> None:
+        hint = f"; closest valid ids: {', '.join(closest_ids)}" if closest_ids else ""
+        super().__init__(message + hint)

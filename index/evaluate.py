@@ -1,19 +1,26 @@
-"""Evaluation data: SQuAD-format files as articles and questions with gold answers."""
+"""Measuring answers: questions with gold answers asked of an index, scored and timed.
+
+Question files are SQuAD-format JSON (their contexts become the articles) or JSONL of
+`{"question", "answers": [...], "article_id"?}`; a question without answers should be
+abstained on. `evaluate_file` runs a whole `citebot eval`.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from index.config import Retriever
+from index.build import build_index
+from index.config import BACKENDS, RETRIEVERS, Backend, Retriever, Settings
 from index.engine import Engine
 from index.errors import InputError
-from index.models import SourceArticle
 from index.reader import IndexReader
+from index.records import EvalRun, RetrieverReport, SourceArticle
 from index.search import fold
 
 HIT_CUTOFFS = (1, 5, 10)
@@ -96,36 +103,64 @@ def load_questions_jsonl(path: Path) -> list[EvalQuestion]:
     return questions
 
 
-@dataclass
-class RetrieverReport:
-    """Quality and speed of one retriever over a question set."""
+def evaluate_file(
+    file: Path,
+    settings: Settings,
+    *,
+    index_given: bool,
+    k: int = 10,
+    compare: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> EvalRun:
+    """Ask the questions of `file` and measure the answers.
 
-    questions: int
-    hits: dict[int, float]
-    mrr_at_10: float
-    answer_at_1: float
-    answer_at_3: float
-    abstain_precision: float | None
-    abstain_recall: float | None
-    p50_ms: float
-    p95_ms: float
+    Questions are asked of `settings.index_dir` when `index_given` or when the file is JSONL;
+    otherwise the contexts of the SQuAD file are indexed into a temporary index. `compare`
+    measures every retriever and, on a temporary index, every embedding backend (their rows
+    are named `retriever:backend`). `progress` hears what is being indexed.
+    """
+    retrievers: Sequence[Retriever] = RETRIEVERS if compare else [settings.retriever]
+    reports: dict[str, RetrieverReport] = {}
+    with tempfile.TemporaryDirectory(prefix="citebot-eval-") as scratch:
+        corpus: Path | None = None
+        if file.suffix.lower() == ".jsonl":
+            questions = load_questions_jsonl(file)
+        else:
+            squad = load_squad(file)
+            questions = squad.questions
+            if not index_given:
+                corpus = Path(scratch) / "articles.jsonl"
+                write_articles_jsonl(corpus, squad.articles)
+        backends: list[Backend] = [settings.backend]
+        if compare and corpus is not None:
+            backends += [b for b in BACKENDS if b != settings.backend]
+        for backend in backends:
+            backend_settings = settings
+            if corpus is not None:
+                backend_settings = settings.model_copy(
+                    update={"index_dir": Path(scratch) / backend, "backend": backend}
+                )
+                if progress is not None:
+                    progress(f"Indexing {file} with the {backend} backend ...")
+                build_index([corpus], backend_settings)
+            engine = Engine(backend_settings)
+            engine.warm_up()
+            for name in retrievers:
+                if backend == settings.backend:
+                    reports[name] = evaluate_retriever(engine, questions, name, k)
+                elif name != "lexical":  # lexical search embeds nothing: one row is enough
+                    reports[f"{name}:{backend}"] = evaluate_retriever(engine, questions, name, k)
+    return EvalRun(questions=len(questions), backend=settings.backend, reports=reports)
 
-    def as_json(self) -> dict[str, float | None]:
-        """The report under the documented keys."""
-        return {
-            **{f"hit@{k}": round(v, 4) for k, v in self.hits.items()},
-            "mrr@10": round(self.mrr_at_10, 4),
-            "answer@1": round(self.answer_at_1, 4),
-            "answer@3": round(self.answer_at_3, 4),
-            "abstain_precision": _round(self.abstain_precision),
-            "abstain_recall": _round(self.abstain_recall),
-            "p50_ms": round(self.p50_ms, 1),
-            "p95_ms": round(self.p95_ms, 1),
-        }
 
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+def write_articles_jsonl(path: Path, articles: Sequence[SourceArticle]) -> None:
+    """Write articles as `citebot build` reads them from JSONL (id, title, text)."""
+    path.write_text(
+        "".join(
+            json.dumps({"id": a.id, "title": a.title, "text": a.text}) + "\n" for a in articles
+        ),
+        "utf-8",
+    )
 
 
 def evaluate_retriever(

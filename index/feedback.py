@@ -8,14 +8,15 @@ user's rows; deleting `feedback.sqlite` deletes everything.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import sqlite3
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from index.records import FeedbackEntry
 from index.store import utc_now
 
 FEEDBACK_NAME = "feedback.sqlite"
@@ -33,23 +34,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class FeedbackEntry:
-    """One recorded vote."""
-
-    id: int
-    at: str
-    user_hash: str
-    helpful: bool
-    question: str
-    answer: str
-    citation_ids: list[str]
-
-    def as_json(self) -> dict[str, Any]:
-        """The entry as a JSON-ready dict."""
-        return asdict(self)
-
-
 class FeedbackStore:
     """Reads and writes `feedback.sqlite` in an index directory; safe to share by threads."""
 
@@ -57,18 +41,22 @@ class FeedbackStore:
         self.path = index_dir / FEEDBACK_NAME
         self._lock = threading.Lock()
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction, under the store's lock: committed when the block
+        succeeds, rolled back when it fails, closed either way."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path)
-        connection.executescript(_SCHEMA)
-        if connection.execute("SELECT count(*) FROM salt").fetchone()[0] == 0:
-            connection.execute("INSERT INTO salt VALUES (?)", (secrets.token_hex(16),))
-            connection.commit()
-        return connection
+        with self._lock, contextlib.closing(sqlite3.connect(self.path)) as connection:
+            with connection:
+                connection.executescript(_SCHEMA)
+                if connection.execute("SELECT count(*) FROM salt").fetchone()[0] == 0:
+                    connection.execute("INSERT INTO salt VALUES (?)", (secrets.token_hex(16),))
+            with connection:
+                yield connection
 
     def user_hash(self, user_id: int) -> str:
         """The salted hash stored in place of a user id."""
-        with self._lock, self._connect() as db:
+        with self._connect() as db:
             (salt,) = db.execute("SELECT value FROM salt").fetchone()
         return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
 
@@ -77,7 +65,7 @@ class FeedbackStore:
     ) -> None:
         """Store one vote."""
         user_hash = self.user_hash(user_id)
-        with self._lock, self._connect() as db:
+        with self._connect() as db:
             db.execute(
                 "INSERT INTO feedback (at, user_hash, helpful, question, answer, citation_ids)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -88,7 +76,7 @@ class FeedbackStore:
         """Every vote, oldest first."""
         if not self.path.exists():
             return []
-        with self._lock, self._connect() as db:
+        with self._connect() as db:
             rows = db.execute(
                 "SELECT id, at, user_hash, helpful, question, answer, citation_ids"
                 " FROM feedback ORDER BY id"
@@ -100,5 +88,5 @@ class FeedbackStore:
         if not self.path.exists():
             return 0
         user_hash = self.user_hash(user_id)
-        with self._lock, self._connect() as db:
+        with self._connect() as db:
             return db.execute("DELETE FROM feedback WHERE user_hash = ?", (user_hash,)).rowcount

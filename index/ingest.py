@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from index.clean import normalise_line
 from index.errors import InputError
-from index.models import SourceArticle
+from index.records import SourceArticle
 
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
 JSONL_SUFFIXES = frozenset({".jsonl"})

@@ -1,18 +1,20 @@
-"""Read-only access to one generation of the index, safe to share between threads."""
+"""The read side: one generation of the index, opened read-only and shared by threads.
+
+`IndexReader` is the only owner of read SQL: articles and passages by id, full-text search,
+word frequencies, stored spans for verification, and the stats of what is stored.
+"""
 
 from __future__ import annotations
 
-import bisect
 import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.errors import IndexDamagedError, IndexNotFoundError
-from index.models import Span
+from index.records import IndexStats, StoredArticle, StoredPassage
 from index.store import (
     DATABASE_NAME,
     FORMAT_VERSION,
@@ -31,42 +33,6 @@ _ARTICLE_COLUMNS = (
 _PASSAGE_COLUMNS = (
     "id, article_id, ordinal, start, end, paragraph_first, paragraph_last, sentences, tokens"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    """An article as stored: `text` is the cleaned body every offset refers to."""
-
-    id: str
-    key: str
-    title: str
-    text: str
-    paragraphs: tuple[Span, ...]
-    url: str | None
-    published: str | None
-    source: str | None
-    author: str | None
-    metadata: dict[str, Any]
-    content_hash: str
-
-    def paragraph_of(self, offset: int) -> int:
-        """The 1-based number of the paragraph holding character `offset`."""
-        return max(1, bisect.bisect_right([start for start, _ in self.paragraphs], offset))
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPassage:
-    """A passage row: `id` is also its row in the FAISS index."""
-
-    id: int
-    article_id: str
-    ordinal: int
-    start: int
-    end: int
-    paragraph_first: int
-    paragraph_last: int
-    sentences: tuple[Span, ...]
-    tokens: int
 
 
 class IndexReader:
@@ -142,7 +108,7 @@ class IndexReader:
             self._local.db = connection
         return connection
 
-    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query on this thread's connection."""
         try:
             return self._db.execute(sql, parameters).fetchall()
@@ -155,26 +121,26 @@ class IndexReader:
 
     def article_hashes(self) -> dict[str, str]:
         """Content hash of every stored article, by article id."""
-        return dict(self.query("SELECT id, content_hash FROM articles"))
+        return dict(self._rows("SELECT id, content_hash FROM articles"))
 
     def passage_counts(self) -> dict[str, int]:
         """Number of passages of every stored article, by article id."""
-        return dict(self.query("SELECT article_id, count(*) FROM passages GROUP BY article_id"))
+        return dict(self._rows("SELECT article_id, count(*) FROM passages GROUP BY article_id"))
 
     def article(self, article_id: str) -> StoredArticle | None:
         """One article by id."""
-        rows = self.query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
+        rows = self._rows(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
         return _article(rows[0]) if rows else None
 
     def article_by_key(self, key: str) -> StoredArticle | None:
         """One article by the key its citation ids start with."""
-        rows = self.query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,))
+        rows = self._rows(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,))
         return _article(rows[0]) if rows else None
 
     def articles(self, article_ids: Sequence[str]) -> dict[str, StoredArticle]:
         """Several articles by id."""
         marks = ",".join("?" * len(article_ids))
-        rows = self.query(
+        rows = self._rows(
             f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", article_ids
         )
         return {row[0]: _article(row) for row in rows}
@@ -182,7 +148,7 @@ class IndexReader:
     def passages(self, passage_ids: Sequence[int]) -> dict[int, StoredPassage]:
         """Several passages by id."""
         marks = ",".join("?" * len(passage_ids))
-        rows = self.query(
+        rows = self._rows(
             f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks})",
             [int(i) for i in passage_ids],
         )
@@ -190,47 +156,112 @@ class IndexReader:
 
     def passages_of(self, article_id: str) -> list[StoredPassage]:
         """An article's passages in order."""
-        rows = self.query(
+        rows = self._rows(
             f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY ordinal",
             (article_id,),
         )
         return [_passage(row) for row in rows]
 
+    def all_passages(self) -> Iterator[StoredPassage]:
+        """Every passage, in id order (the order of the vectors)."""
+        for row in self._rows(f"SELECT {_PASSAGE_COLUMNS} FROM passages ORDER BY id"):
+            yield _passage(row)
+
     def titles(self) -> Iterator[tuple[str, str, str]]:
         """(article id, key, title) for every article."""
-        for row in self.query("SELECT id, key, title FROM articles ORDER BY title"):
+        for row in self._rows("SELECT id, key, title FROM articles ORDER BY title"):
             yield row[0], row[1], row[2]
 
     def size_on_disk(self) -> int:
         """Bytes used by this generation's files."""
         return sum(p.stat().st_size for p in self.directory.iterdir() if p.is_file())
 
+    def article_texts(self) -> Iterator[str]:
+        """The stored text of every article."""
+        for (text,) in self._rows("SELECT text FROM articles"):
+            yield text
+
+    def lexical_matches(
+        self, fts_query: str, column_weights: tuple[float, float], k: int
+    ) -> list[tuple[int, float]]:
+        """(passage id, BM25) of the `k` best passages for an FTS5 query, best first.
+
+        FTS5's BM25 is lower for better matches; `column_weights` weigh body and title.
+        """
+        return [
+            (int(rowid), float(score))
+            for rowid, score in self._rows(
+                "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
+                " WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
+                (*column_weights, fts_query, k),
+            )
+        ]
+
+    def document_frequency(self, fts_query: str) -> int:
+        """How many passages match an FTS5 query (one quoted word: its document frequency)."""
+        return int(
+            self._rows(
+                "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (fts_query,)
+            )[0][0]
+        )
+
+    def stored_spans(self, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
+        """The stored text of each (article id, start, end), cut by SQLite, not by Python:
+        an independent reading of the store to check quotes against."""
+        result: list[str | None] = []
+        for article_id, start, end in spans:
+            rows = self._rows(
+                "SELECT substr(text, ? + 1, ? - ?) FROM articles WHERE id = ?",
+                (start, end, start, article_id),
+            )
+            result.append(rows[0][0] if rows else None)
+        return result
+
+    def stats(self, index_dir: str) -> IndexStats:
+        """What this generation holds: counts, outlets, dates, model, size, build time."""
+        manifest = self.manifest
+        outlets = [
+            row[0]
+            for row in self._rows(
+                "SELECT source FROM articles WHERE source IS NOT NULL"
+                " GROUP BY source ORDER BY count(*) DESC, source"
+            )
+        ]
+        first, last = self._rows(
+            "SELECT min(substr(published, 1, 10)), max(substr(published, 1, 10)) FROM articles"
+        )[0]
+        return IndexStats(
+            index_dir=index_dir,
+            generation=manifest.generation,
+            articles=manifest.articles,
+            passages=manifest.passages,
+            outlets=outlets,
+            first_published=first,
+            last_published=last,
+            model=manifest.model,
+            backend=manifest.backend,
+            dimension=manifest.dimension,
+            size_bytes=self.size_on_disk(),
+            built_at=manifest.built_at,
+        )
+
 
 def _article(row: tuple[Any, ...]) -> StoredArticle:
+    """An `articles` row (in `_ARTICLE_COLUMNS` order) as a record."""
+    id_, key, title, text, paragraphs, url, published, source, author, metadata, hash_ = row
+    meta = json.loads(metadata)
     return StoredArticle(
-        id=row[0],
-        key=row[1],
-        title=row[2],
-        text=row[3],
-        paragraphs=tuple((s, e) for s, e in json.loads(row[4])),
-        url=row[5],
-        published=row[6],
-        source=row[7],
-        author=row[8],
-        metadata=json.loads(row[9]),
-        content_hash=row[10],
+        id_, key, title, text, _spans(paragraphs), url, published, source, author, meta, hash_
     )
 
 
 def _passage(row: tuple[Any, ...]) -> StoredPassage:
-    return StoredPassage(
-        id=row[0],
-        article_id=row[1],
-        ordinal=row[2],
-        start=row[3],
-        end=row[4],
-        paragraph_first=row[5],
-        paragraph_last=row[6],
-        sentences=tuple((s, e) for s, e in json.loads(row[7])),
-        tokens=row[8],
-    )
+    """A `passages` row (in `_PASSAGE_COLUMNS` order) as a record."""
+    id_, article_id, ordinal, start, end, first, last, sentences, tokens = row
+    spans = _spans(sentences)
+    return StoredPassage(ordinal, start, end, first, last, spans, tokens, id_, article_id)
+
+
+def _spans(stored: str) -> tuple[tuple[int, int], ...]:
+    """Spans stored as a JSON list of [start, end] pairs."""
+    return tuple((start, end) for start, end in json.loads(stored))

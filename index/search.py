@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (SQLite FTS5) search, fused by rank.
+"""Hybrid retrieval: dense (FAISS) and lexical (SQLite FTS5) search, fused by score or rank.
 
 The question reaches FTS5 only as quoted words, never as query syntax, so `"`, `*`, `(`, `:`,
 `-`, AND, OR, NOT and NEAR in a question are plain text. FTS5's tokenizer ignores case and
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from index.config import Retriever
+from index.config import Fusion, Retriever
 from index.reader import IndexReader
 
-RETRIEVERS: tuple[Retriever, ...] = ("hybrid", "dense", "lexical")
-
+# Passages each retriever proposes before fusion.
+CANDIDATES = 50
 # Reciprocal rank fusion constant (Cormack et al., 2009).
 RRF_K = 60
 # The title column counts for less than the passage body in lexical ranking.
@@ -81,11 +81,7 @@ def lexical_search(reader: IndexReader, question: str, k: int) -> Hits:
     query = lexical_query(question)
     if query is None:
         return Hits.empty()
-    rows = reader.query(
-        "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
-        " WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
-        (*_BM25_WEIGHTS, query, k),
-    )
+    rows = reader.lexical_matches(query, _BM25_WEIGHTS, k)
     if not rows:
         return Hits.empty()
     ids, scores = zip(*rows, strict=True)
@@ -99,6 +95,26 @@ def dense_search(reader: IndexReader, query_vector: NDArray[np.float32], k: int)
     scores, ids = reader.vectors.search(query_vector.reshape(1, -1), min(k, reader.vectors.ntotal))
     keep = ids[0] >= 0
     return Hits(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
+
+
+def find_passages(
+    reader: IndexReader,
+    question: str,
+    vector: NDArray[np.float32] | None,
+    retriever: Retriever,
+    k: int,
+    fusion: Fusion,
+) -> tuple[Hits, Hits, Hits]:
+    """(fused, dense, lexical) hits; `vector` is the question's, needed unless lexical."""
+    dense = lexical = Hits.empty()
+    if retriever != "lexical" and vector is not None:
+        dense = dense_search(reader, vector, max(k, CANDIDATES))
+    if retriever != "dense":
+        lexical = lexical_search(reader, question, max(k, CANDIDATES))
+    if retriever == "hybrid" and fusion == "weighted":
+        return fuse_weighted(dense, lexical, k), dense, lexical
+    rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
+    return fuse(rankings[retriever], k), dense, lexical
 
 
 def fuse_weighted(dense: Hits, lexical: Hits, k: int, dense_weight: float = 0.5) -> Hits:

@@ -6,7 +6,7 @@ import re
 
 from sentencex import segment
 
-from index.models import Span
+from index.records import Span
 
 # sentencex leaves an opening quote at the end of the sentence before it ('... NPR. "');
 # such a quote belongs to the next sentence.

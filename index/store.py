@@ -10,6 +10,9 @@
 A build writes a new generation under `generations/.tmp-NAME`, renames it into place, then
 replaces CURRENT in one `os.replace`. A reader therefore sees the old index or the new one,
 never half of one; a build that dies leaves only a `.tmp-*` directory, removed by the next.
+
+This module is the write side, and the one place that knows the layout; `index.reader` is
+the read side.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from index.config import IndexKind
 from index.errors import IndexBusyError, IndexDamagedError, IndexWriteError
-from index.models import Passage, SourceArticle
-from index.vectors import IndexKind, build_vector_index
+from index.files import fsync_dir, fsync_file, write_text_atomically
+from index.records import Passage, SourceArticle
+from index.vectors import build_vector_index
 
 FORMAT_VERSION = 1
 MARKER_NAME = "citebot-index.json"
@@ -43,7 +48,7 @@ GENERATIONS_NAME = "generations"
 MANIFEST_NAME = "manifest.json"
 DATABASE_NAME = "passages.sqlite"
 VECTORS_NAME = "vectors.faiss"
-_DRAFT_PREFIX = ".tmp-"
+DRAFT_PREFIX = ".tmp-"
 _GENERATIONS_KEPT = 2
 
 SCHEMA = """
@@ -164,7 +169,7 @@ class IndexLayout:
         with translate_write_errors(self.root):
             self.generations.mkdir(parents=True, exist_ok=True)
             if not self.is_citebot_index():
-                _write_atomically(
+                write_text_atomically(
                     self.root / MARKER_NAME, json.dumps({"format": FORMAT_VERSION}) + "\n"
                 )
             handle = (self.root / LOCK_NAME).open("a")
@@ -183,20 +188,25 @@ class IndexLayout:
     def draft(self) -> Path:
         """A new, empty directory for a generation being written (call under `locked`)."""
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-        path = self.generations / f"{_DRAFT_PREFIX}{name}"
+        path = self.generations / f"{DRAFT_PREFIX}{name}"
         with translate_write_errors(self.root):
             path.mkdir()
         return path
 
+    @staticmethod
+    def generation_name(draft: Path) -> str:
+        """The name a draft generation will have once published."""
+        return draft.name.removeprefix(DRAFT_PREFIX)
+
     def publish(self, draft: Path) -> Path:
         """Make a finished draft the live generation in one atomic step."""
-        final = self.generations / draft.name.removeprefix(_DRAFT_PREFIX)
+        final = self.generations / self.generation_name(draft)
         with translate_write_errors(self.root):
             for file in draft.iterdir():
-                _fsync_file(file)
+                fsync_file(file)
             draft.rename(final)
-            _fsync_dir(self.generations)
-            _write_atomically(self.root / CURRENT_NAME, final.name + "\n")
+            fsync_dir(self.generations)
+            write_text_atomically(self.root / CURRENT_NAME, final.name + "\n")
         self._remove_old_generations(final)
         return final
 
@@ -206,7 +216,7 @@ class IndexLayout:
 
     def _remove_drafts(self) -> None:
         """Remove what a killed build left: draft generations and half-written pointers."""
-        for path in self.generations.glob(f"{_DRAFT_PREFIX}*"):
+        for path in self.generations.glob(f"{DRAFT_PREFIX}*"):
             shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob(f".{CURRENT_NAME}.*"):
             path.unlink(missing_ok=True)
@@ -214,7 +224,7 @@ class IndexLayout:
     def _remove_old_generations(self, live: Path) -> None:
         """Keep the live generation and the one before it (a reader may still be on it)."""
         finished = sorted(
-            (p for p in self.generations.iterdir() if not p.name.startswith(_DRAFT_PREFIX)),
+            (p for p in self.generations.iterdir() if not p.name.startswith(DRAFT_PREFIX)),
             key=lambda p: p.name,
         )
         keep = {live, *finished[-_GENERATIONS_KEPT:]}
@@ -366,26 +376,3 @@ def translate_write_errors(root: Path) -> Iterator[None]:
         raise IndexWriteError(
             f"cannot write the index at {root}: {reason}; the previous index is unchanged"
         ) from error
-
-
-def _write_atomically(path: Path, content: str) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -9,15 +9,15 @@ own vectors used as queries. The choice and the measured recall go into the mani
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from index.config import IndexKind
+
 if TYPE_CHECKING:
     import faiss
-
-IndexKind = Literal["auto", "flat", "hnsw"]
 
 FLAT_LIMIT = 200_000
 TARGET_RECALL = 0.98

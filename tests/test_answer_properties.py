@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.answer import Answer
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from index.errors import InputError
+from index.records import Answer
 from tests.conftest import FakeEmbedder
 
 VOCABULARY = [

@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from index.answer import Answer, AnswerPart, Citation
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from index.feedback import FeedbackStore
+from index.records import Answer, AnswerPart, Citation
 from tests.botkit import (
     CITATION_ID,
     LETY,

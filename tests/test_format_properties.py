@@ -27,13 +27,20 @@ from bot.format import (
     source_embed,
     stats_embed,
 )
-from index.answer import Answer, AnswerPart, Citation
 from index.build import build_index
 from index.config import Settings
-from index.engine import Engine, SearchResult, SourceView
+from index.engine import Engine
 from index.errors import InputError
-from index.reader import StoredArticle
-from index.stats import IndexStats
+from index.records import (
+    Answer,
+    AnswerPart,
+    Citation,
+    IndexStats,
+    SearchResult,
+    SourceParagraph,
+    SourceView,
+    StoredArticle,
+)
 from tests.conftest import FakeEmbedder
 
 # Discord's limits for one message.
@@ -278,7 +285,7 @@ def source_view(
         quote=quote,
         paragraph=cited + 1,
         paragraphs=[
-            {"number": n, "start": 0, "end": len(t), "text": t, "cited": n == cited + 1}
+            SourceParagraph(number=n, start=0, end=len(t), text=t, cited=n == cited + 1)
             for n, t in enumerate(paragraphs, start=1)
         ],
     )

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli import cli
 from index.build import build_index
-from index.cli import cli
 from index.config import Settings
+from index.embed.model import resolve_model
 from index.engine import Engine
-from index.model import resolve_model
 from index.reader import IndexReader
 from tests.conftest import SEEDS, FakeEmbedder
 

@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import onnx_backend
 from index.build import build_index
 from index.config import Settings
-from index.embed import SentenceTransformerEmbedder, Vectors, load_embedder
+from index.embed import Vectors, load_embedder
+from index.embed import onnx as onnx_backend
+from index.embed.model import ModelSpec, resolve_model
+from index.embed.onnx import OnnxEmbedder, cached_model_path
+from index.embed.sbert import SentenceTransformerEmbedder
 from index.engine import Engine
 from index.errors import ModelMismatchError
-from index.model import ModelSpec, resolve_model
-from index.onnx_backend import OnnxEmbedder, cached_model_path
 from index.store import MANIFEST_NAME, IndexLayout
 from tests.conftest import BBC, REPO, SEEDS, FakeEmbedder
 

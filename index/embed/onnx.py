@@ -16,18 +16,19 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from tokenizers import Tokenizer
 
-from index.embed import LocalModelEmbedder, Vectors
+from index.config import BACKENDS
+from index.embed.base import LocalModelEmbedder, Vectors
+from index.embed.model import ModelSpec
 from index.errors import InputError
-from index.model import ModelSpec
+from index.files import atomic_path
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the exported graph changes, so older cached files are not reused.
 EXPORT_VERSION = 1
-ONNX_BACKENDS = ("onnx", "onnx-int8")
+ONNX_BACKENDS = tuple(b for b in BACKENDS if b.startswith("onnx"))
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -159,25 +160,15 @@ def load_session(spec: ModelSpec, backend: str, cache_dir: Path) -> onnxruntime.
             )
     if backend == "onnx-int8":
         fp32 = cached_model_path(spec, "onnx", cache_dir)
-        _write_atomically(fp32, lambda temp: _export(spec, temp))
-        _write_atomically(path, lambda temp: _quantize(fp32, temp))
+        if not fp32.is_file():
+            with atomic_path(fp32) as temporary:
+                _export(spec, temporary)
+        with atomic_path(path) as temporary:
+            _quantize(fp32, temporary)
     else:
-        _write_atomically(path, lambda temp: _export(spec, temp))
+        with atomic_path(path) as temporary:
+            _export(spec, temporary)
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Have `write` fill a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
-        write(temp)
-        temp.chmod(0o644)
-        temp.replace(path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _export(spec: ModelSpec, target: Path) -> None:

@@ -13,7 +13,7 @@ from tokenizers import Tokenizer
 
 from index.chunk import chunk_article
 from index.clean import clean_body
-from index.model import count_tokens, load_tokenizer, resolve_model
+from index.embed.model import count_tokens, load_tokenizer, resolve_model
 from index.segment import sentence_spans
 from tests.conftest import BBC, SEED_ARTICLE
 

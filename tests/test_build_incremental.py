@@ -40,7 +40,7 @@ def corpus(tmp_path: Path) -> Path:
 
 def vectors_by_article(settings: Settings) -> dict[str, np.ndarray]:
     reader = IndexReader.open(settings.index_dir)
-    rows = reader.query("SELECT id, article_id FROM passages ORDER BY id")
+    rows = [(passage.id, passage.article_id) for passage in reader.all_passages()]
     return {
         article: reader.vectors.reconstruct_batch(np.array([i for i, a in rows if a == article]))
         for article in {a for _, a in rows}
@@ -239,7 +239,7 @@ def test_jsonl_ids_urls_metadata_and_duplicates(tmp_path: Path, settings: Settin
     path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
     summary = build_index([path], settings, embedder=FakeEmbedder())
     reader = IndexReader.open(settings.index_dir)
-    assert {row[0] for row in reader.query("SELECT id FROM articles")} == {
+    assert set(reader.article_hashes()) == {
         "7",
         "https://example.com/a",
         "news.jsonl:3",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.cli import cli
 from index.build import build_index
-from index.cli import cli
 from index.config import Settings
 from tests.conftest import SEEDS
 

@@ -1,0 +1,348 @@
+"""Every record the library hands out, in one place.
+
+Articles in (`SourceArticle`) and their passages (`Passage`); articles and passages as stored
+(`StoredArticle`, `StoredPassage`); answers (`Answer`, `AnswerPart`, `Citation`), search
+results, sources with their paragraphs, index stats, build summaries, feedback entries and
+evaluation reports. Each record with a `--json` form has an `as_json` method giving exactly
+the documented schema.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Span = tuple[int, int]
+
+ABSTAIN_MESSAGE = "I couldn't find that in the articles."
+
+_CITATION_ID = re.compile(r"^(?P<key>[0-9a-f]{12})-(?P<start>\d{1,9})-(?P<end>\d{1,9})$")
+
+
+class JsonRecord:
+    """A dataclass record whose `--json` form is its fields, as they are."""
+
+    __slots__ = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as a JSON-ready dict."""
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+
+# -- articles in -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceArticle:
+    """An article as read from a file, before cleaning.
+
+    `origin` says where it came from (`path` or `path:line`), for messages.
+    """
+
+    id: str
+    title: str
+    text: str
+    origin: str
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+    author: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything stored about the article: it changes when the article does."""
+        payload = json.dumps(
+            [
+                self.title,
+                self.text,
+                self.url,
+                self.published,
+                self.source,
+                self.author,
+                self.metadata,
+            ],
+            ensure_ascii=False,
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A span of an article's cleaned text: `text[start:end]` is the passage, always.
+
+    Paragraph numbers are 1-based; `sentences` are absolute offsets into the same text.
+    """
+
+    ordinal: int
+    start: int
+    end: int
+    paragraph_first: int
+    paragraph_last: int
+    sentences: tuple[Span, ...]
+    tokens: int
+
+
+def article_key(article_id: str, content_hash: str) -> str:
+    """The short key that citation ids start with.
+
+    It changes whenever the article's content does, so an old citation id can never point at
+    text that has moved.
+    """
+    digest = hashlib.sha256(f"{article_id}\0{content_hash}".encode()).hexdigest()
+    return digest[:12]
+
+
+def citation_id(article: StoredArticle, start: int, end: int) -> str:
+    """The stable id of a span, `KEY-START-END`: it survives rebuilds while the article is
+    unchanged."""
+    return f"{article.key}-{start}-{end}"
+
+
+def parse_citation_id(text: str) -> tuple[str, int, int] | None:
+    """(article key, start, end) of a well-formed citation id, else None."""
+    match = _CITATION_ID.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    return match["key"], int(match["start"]), int(match["end"])
+
+
+# -- articles as stored ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored: `text` is the cleaned body every offset refers to."""
+
+    id: str
+    key: str
+    title: str
+    text: str
+    paragraphs: tuple[Span, ...]
+    url: str | None
+    published: str | None
+    source: str | None
+    author: str | None
+    metadata: dict[str, Any]
+    content_hash: str
+
+    def paragraph_of(self, offset: int) -> int:
+        """The 1-based number of the paragraph holding character `offset`."""
+        return max(1, bisect.bisect_right([start for start, _ in self.paragraphs], offset))
+
+    def paragraph_text(self, number: int) -> str:
+        """The text of paragraph `number` (1-based)."""
+        start, end = self.paragraphs[number - 1]
+        return self.text[start:end]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPassage(Passage):
+    """A stored passage of the article `article_id`: `id` is also its row in the FAISS index."""
+
+    id: int
+    article_id: str
+
+
+# -- answers -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One numbered source of a quote."""
+
+    n: int
+    id: str
+    article_id: str
+    title: str
+    source: str | None
+    published: str | None
+    url: str | None
+    paragraph: int
+    start: int
+    end: int
+    quote: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPart:
+    """A quoted sentence and the numbers of the citations it rests on."""
+
+    text: str
+    citations: list[int]
+
+
+@dataclass
+class Answer(JsonRecord):
+    """The answer to one question; `as_json` is the documented `--json` schema."""
+
+    question: str
+    abstained: bool
+    answer: list[AnswerPart] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    took_ms: float = 0.0
+    notice: str | None = None
+    closest_titles: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult(JsonRecord):
+    """One ranked passage, with the ranks each retriever gave it (None: not found by it)."""
+
+    rank: int
+    id: str
+    article_id: str
+    title: str
+    paragraph_first: int
+    paragraph_last: int
+    start: int
+    end: int
+    text: str
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceParagraph:
+    """A paragraph shown around a cited span; `cited` when the span is in it."""
+
+    number: int
+    start: int
+    end: int
+    text: str
+    cited: bool
+
+
+@dataclass
+class SourceView(JsonRecord):
+    """A cited span in its article, with paragraphs around it (`context` each side)."""
+
+    id: str
+    article_id: str
+    title: str
+    author: str | None
+    source: str | None
+    published: str | None
+    url: str | None
+    start: int
+    end: int
+    quote: str
+    paragraph: int
+    paragraphs: list[SourceParagraph] = field(default_factory=list)
+    article_text: str = ""
+
+
+# -- the index and its use ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats(JsonRecord):
+    """Counts, outlets, date range, model and build time of the live index."""
+
+    index_dir: str
+    generation: str
+    articles: int
+    passages: int
+    outlets: list[str]
+    first_published: str | None
+    last_published: str | None
+    model: str
+    backend: str
+    dimension: int
+    size_bytes: int
+    built_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEntry(JsonRecord):
+    """One recorded vote."""
+
+    id: int
+    at: str
+    user_hash: str
+    helpful: bool
+    question: str
+    answer: str
+    citation_ids: list[str]
+
+
+@dataclass
+class BuildSummary(JsonRecord):
+    """What a build did; `as_json` is the `--json` output."""
+
+    index_dir: str
+    dry_run: bool = False
+    up_to_date: bool = False
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    passages_per_second: float = 0.0
+    full_rebuild_reason: str | None = None
+    generation: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    skipped_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RetrieverReport:
+    """Quality and speed of one retriever over a question set."""
+
+    questions: int
+    hits: dict[int, float]
+    mrr_at_10: float
+    answer_at_1: float
+    answer_at_3: float
+    abstain_precision: float | None
+    abstain_recall: float | None
+    p50_ms: float
+    p95_ms: float
+
+    def as_json(self) -> dict[str, float | None]:
+        """The report under the documented keys."""
+        return {
+            **{f"hit@{k}": round(v, 4) for k, v in self.hits.items()},
+            "mrr@10": round(self.mrr_at_10, 4),
+            "answer@1": round(self.answer_at_1, 4),
+            "answer@3": round(self.answer_at_3, 4),
+            "abstain_precision": _round(self.abstain_precision),
+            "abstain_recall": _round(self.abstain_recall),
+            "p50_ms": round(self.p50_ms, 1),
+            "p95_ms": round(self.p95_ms, 1),
+        }
+
+
+@dataclass
+class EvalRun:
+    """An evaluation: how many questions, with which backend, and a report per row
+    (a retriever, or `retriever:backend` for the other backends of a comparison)."""
+
+    questions: int
+    backend: str
+    reports: dict[str, RetrieverReport]
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented `citebot eval --json` object."""
+        return {
+            "questions": self.questions,
+            "backend": self.backend,
+            "retrievers": {name: report.as_json() for name, report in self.reports.items()},
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

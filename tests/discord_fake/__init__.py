@@ -1,0 +1,39 @@
+"""A strict loopback fake of Discord (REST API v10 and Gateway) for end-to-end bot tests.
+
+The real discord.py client logs into it over 127.0.0.1. The fake answers the way Discord does,
+records every request, and collects protocol violations (over-limit payloads, late or duplicate
+interaction responses, unknown endpoints) so that a test can fail on them.
+
+Layout, from the bottom up (each module imports only those above it):
+
+- `payloads`: Discord's flags, permissions and limits as constants, and pure functions checking
+  what the bot sends (`message_problems`, ...) and what a user can type (`command_options`).
+- `state`: the records tests read (`RecordedRequest`, `BotMessage`, `Heartbeat`) and the `World`,
+  the in-memory guild, users, channels, messages and interactions everything else shares.
+- `gateway`: the websocket protocol (`Gateway`): HELLO, heartbeats, IDENTIFY, RESUME, dispatches.
+- `rest`: the REST routes (`RestRoutes`): auth, injected faults, messages, interactions,
+  webhooks, commands, threads, DMs.
+- `driver`: `FakeDiscord`, which owns a World, a Gateway and RestRoutes, serves them on one port,
+  and has the API tests use (send a message, run a slash command, click a button, wait for the
+  bot's replies, inject faults, check heartbeats); `Exchange`; and `running_bot`, which points
+  discord.py at a fake.
+
+Usage: `fake = FakeDiscord(); await fake.start()`, then `async with running_bot(bot, fake):` and
+`reply = await (await fake.send_user_message("hi", mention_bot=True)).message()`; end with
+`fake.assert_clean()` and `await fake.stop()`.
+"""
+
+from tests.discord_fake.driver import Exchange, FakeDiscord, running_bot
+from tests.discord_fake.payloads import DEFAULT_PERMISSIONS, JSON
+from tests.discord_fake.state import BotMessage, Heartbeat, RecordedRequest
+
+__all__ = [
+    "DEFAULT_PERMISSIONS",
+    "JSON",
+    "BotMessage",
+    "Exchange",
+    "FakeDiscord",
+    "Heartbeat",
+    "RecordedRequest",
+    "running_bot",
+]
