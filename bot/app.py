@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import time
 from collections import OrderedDict, deque
@@ -148,6 +149,9 @@ class CitebotBot(commands.Bot):
             log.warning("cannot answer until the index is fixed: %s", error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        # What start-up made (libraries, the model, the index) lives as long as the bot: out
+        # of the garbage collector's reach, a collection never pauses the event loop to scan it.
+        gc.freeze()
         if self.settings.discord_guild_id:
             guild = discord.Object(id=self.settings.discord_guild_id)
             self.tree.copy_global_to(guild=guild)

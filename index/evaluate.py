@@ -128,7 +128,9 @@ def evaluate_file(
         else:
             squad = load_squad(file)
             questions = squad.questions
-            if not index_given:
+            if index_given:
+                questions = against_index(questions, IndexReader.open(settings.index_dir))
+            else:
                 corpus = Path(scratch) / "articles.jsonl"
                 write_articles_jsonl(corpus, squad.articles)
         backends: list[Backend] = [settings.backend]
@@ -151,6 +153,23 @@ def evaluate_file(
                 elif name != "lexical":  # lexical search embeds nothing: one row is enough
                     reports[f"{name}:{backend}"] = evaluate_retriever(engine, questions, name, k)
     return EvalRun(questions=len(questions), backend=settings.backend, reports=reports)
+
+
+def against_index(questions: Sequence[EvalQuestion], reader: IndexReader) -> list[EvalQuestion]:
+    """SQuAD questions as they stand against an index that may not hold their articles: a
+    question whose article is missing is answerable when a gold answer occurs in some indexed
+    article (any article may then answer it), and must be abstained on otherwise."""
+    indexed = set(reader.article_hashes())
+    folded_texts = "\n".join(fold(text) for text in reader.article_texts())
+    result: list[EvalQuestion] = []
+    for question in questions:
+        if question.article_id is None or question.article_id in indexed:
+            result.append(question)
+        elif any(fold(answer) in folded_texts for answer in question.answers):
+            result.append(EvalQuestion(question.question, question.answers))
+        else:
+            result.append(EvalQuestion(question.question, ()))
+    return result
 
 
 def write_articles_jsonl(path: Path, articles: Sequence[SourceArticle]) -> None:

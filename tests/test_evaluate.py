@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
-from tests.conftest import SEEDS
+from index.evaluate import against_index, load_squad, write_articles_jsonl
+from index.reader import IndexReader
+from tests.conftest import SEEDS, FakeEmbedder
 
 pytestmark = pytest.mark.slow
 
@@ -84,3 +86,24 @@ def test_jsonl_questions_measure_abstention(tmp_path: Path) -> None:
     hybrid = json.loads(result.stdout)["retrievers"]["hybrid"]
     assert hybrid["answer@3"] == 1.0
     assert (hybrid["abstain_precision"], hybrid["abstain_recall"]) == (1.0, 1.0)
+
+
+def test_squad_questions_against_an_index_without_their_article(
+    squad_slice: Path, tmp_path: Path
+) -> None:
+    squad = load_squad(squad_slice)
+    first = squad.articles[0]
+    corpus = tmp_path / "first.jsonl"
+    write_articles_jsonl(corpus, [first])
+    settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    judged = against_index(squad.questions, IndexReader.open(settings.index_dir))
+
+    for asked, question in zip(squad.questions, judged, strict=True):
+        if asked.article_id == first.id:
+            assert question == asked, "questions about an indexed article are kept"
+        elif any(answer.lower() in first.text.lower() for answer in asked.answers):
+            assert question.answers == asked.answers and question.article_id is None
+        else:
+            assert question.answers == (), "no indexed article holds the answer: abstain"
+    assert any(q.answers == () for q in judged) and any(q.answers for q in judged)
