@@ -241,8 +241,7 @@ def add_metadata_fields(
 
 def article_embed(article: StoredArticle) -> discord.Embed:
     """An article's metadata and lead paragraph."""
-    start, end = article.paragraphs[0] if article.paragraphs else (0, 0)
-    lead = safe(article.text[start:end])
+    lead = safe(article.paragraph_text(1) if article.paragraphs else "")
     embed = discord.Embed(
         title=shorten(article.title, EMBED_TITLE_LIMIT),
         url=web_link(article.url),
