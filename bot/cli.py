@@ -253,7 +253,7 @@ def ask(question: str, index: Path | None, retriever: Retriever | None, as_json:
         return
     for part in answer.answer:
         markers = "".join(f"[{n}]" for n in part.citations)
-        click.echo(f"“{part.text}” {markers}")
+        click.echo(f"“{_bold_highlight(part.text, part.highlight)}” {markers}")
     click.echo("\nSources:")
     for citation in answer.citations:
         details = ", ".join(
@@ -265,6 +265,15 @@ def ask(question: str, index: Path | None, retriever: Retriever | None, as_json:
         if citation.url:
             click.echo(f"    {citation.url}")
     click.echo(f"\n({answer.took_ms:.0f} ms)", err=True)
+
+
+def _bold_highlight(text: str, highlight: list[int] | None) -> str:
+    """`text` with the answering phrase in bold (on a terminal; click drops the styling
+    elsewhere)."""
+    if not highlight:
+        return text
+    start, end = highlight
+    return text[:start] + click.style(text[start:end], bold=True) + text[end:]
 
 
 @cli.command()

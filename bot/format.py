@@ -61,6 +61,11 @@ _MARKUP = re.compile(
     r"|(?P<indent>(?<![^\r\n])[ \t]*)(?P<mark>[>#-])"
     r"|[\\*_~|`\[]"
 )
+# What may be shown in bold: words, spaces and plain punctuation, next to spaces, quotes,
+# brackets or sentence punctuation.
+_PLAIN_PHRASE = re.compile(r"[\w][\w .,'’&%$€£-]*", re.UNICODE)
+_PLAIN_NEIGHBOURS = "\"“”‘’'().,;!?"
+_ANY_WEB_ADDRESS = re.compile(r"\w+://\S*|www\.\S*", re.IGNORECASE)
 # What Discord takes for a line break: a quote's next line must start with "> " again.
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 # A plain web address: Discord refuses other schemes in embeds, and "<", ">" or a space would
@@ -82,10 +87,29 @@ def _escape_markup(match: re.Match[str]) -> str:
     return "\\" + match.group()
 
 
-def quote_block(text: str) -> str:
+def quote_block(text: str, highlight: Sequence[int] | None = None) -> str:
     """`text` made inert and block-quoted: every line of it starts with `> `, so no line of
-    it can leave the quote. Its characters are all kept."""
-    return "> " + _LINE_BREAK.sub(lambda line_break: line_break.group() + "> ", safe(text))
+    it can leave the quote. Its characters are all kept; the `highlight` [start, end), if
+    any, is shown in bold (the only live markup in it)."""
+    shown = safe(text)
+    if highlight and _can_bold(text, *highlight):
+        start, end = highlight
+        shown = f"{safe(text[:start])}**{safe(text[start:end])}**{safe(text[end:])}"
+    return "> " + _LINE_BREAK.sub(lambda line_break: line_break.group() + "> ", shown)
+
+
+def _can_bold(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` can be shown in bold without changing anything else: a
+    phrase of words and plain punctuation, standing apart from its neighbours, in no web
+    address."""
+    if not (0 <= start < end <= len(text)) or not _PLAIN_PHRASE.fullmatch(text[start:end]):
+        return False
+    outside = text[start - 1 : start] + text[end : end + 1]
+    if any(not (c.isspace() or c in _PLAIN_NEIGHBOURS) for c in outside):
+        return False
+    return not any(
+        url.start() <= end and start <= url.end() for url in _ANY_WEB_ADDRESS.finditer(text)
+    )
 
 
 def web_link(url: str | None) -> str | None:
@@ -126,7 +150,9 @@ def format_answer(answer: Answer) -> str:
     quotes: list[str] = []
     sources: list[str] = []
     for part in answer.answer:
-        quote = f"{quote_block(part.text)} " + "".join(f"[{n}]" for n in part.citations)
+        quote = f"{quote_block(part.text, part.highlight)} " + "".join(
+            f"[{n}]" for n in part.citations
+        )
         lines = [source_line(by_number[n]) for n in part.citations]
         candidate = _compose(notice, [*quotes, quote], [*sources, *lines])
         if len(candidate) <= CONTENT_LIMIT:

@@ -1,5 +1,24 @@
 """Answers: the sentences that answer a question, quoted verbatim, with numbered citations.
 
+Each sentence of the best passages is a candidate, judged in its context by signals that a
+logistic model weighs (`WEIGHTS`, fitted on development questions by
+bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
+
+- `dense`: the cosine of the question and the sentence under its article's title (embedded
+  for a shortlist only);
+- `coverage`: the share of the question's content-word weight (rarer words weigh more) in
+  the sentence, and `context_coverage` in the sentence with its article's title and its
+  neighbouring sentences, so "the photo" can lean on a title that names it;
+- `passage_score` and `article_rank`: how strongly retrieval found its passage and article;
+- `new_words`: the share of its words the question does not contain (a sentence that repeats
+  the question does not answer it);
+- `type_match` / `type_missing`: whether it carries a phrase of the kind the question asks
+  for (`index.question`, `index.phrases`) that the question does not already contain;
+- `lead`: how early in its article it stands (news puts the answer first).
+
+The score is the model's probability that the sentence answers; below the abstention
+threshold (CITEBOT_MIN_SCORE) nothing is quoted. The answering phrase is marked in the quote.
+
 Every quote is checked against the stored article text at the offsets its citation names,
 using SQLite's own `substr` (an independent reading of the store), before it is shown. A
 quote that fails the check is dropped and logged as a bug.
@@ -9,78 +28,193 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from index.phrases import (
+    ANSWERING_KINDS,
+    PhraseKind,
+    find_phrases,
+    names_within_sentences,
+    new_phrases,
+)
+from index.question import Expects, QuestionFrame
 from index.reader import IndexReader
 from index.records import (
     Answer,
     AnswerPart,
     Citation,
+    Span,
     StoredArticle,
     StoredPassage,
     citation_id,
 )
-from index.search import content_words
+from index.search import content_words, fold
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A sentence of a retrieved passage, with its coverage of the question's words."""
-
-    article_id: str
-    passage_id: int
-    start: int
-    end: int
-    coverage: float
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredSentence:
-    """A candidate sentence with its score and the meaning part of it (`dense`)."""
-
-    candidate: Candidate
-    score: float
-    dense: float
-
 
 MAX_QUOTES = 3
 # Within this fraction of the best sentence's score, a sentence joins the answer.
 QUOTE_SCORE_RATIO = 0.8
 # One article gives at most this many quotes while another article is also relevant.
 QUOTES_PER_ARTICLE = 2
-# Weights of meaning (cosine) and coverage of the question's rare words in a sentence score.
-DENSE_WEIGHT = 0.6
-COVERAGE_WEIGHT = 0.4
+
+# The logistic model: weight of each signal, and the intercept. Fitted by
+# bench/fit_answer_weights.py with cross-validation (docs/calibration.md).
+WEIGHTS: Mapping[str, float] = {
+    "dense": 2.674,
+    "coverage": 3.71,
+    "context_coverage": -0.431,
+    "passage_score": 2.347,
+    "article_rank": 2.953,
+    "new_words": 1.049,
+    "type_match": 0.25,
+    "type_missing": -0.543,
+    "answer_in_title": 0.968,
+    "answer_repeated": 0.726,
+    "lead": -0.027,
+}
+INTERCEPT = -10.09
+# The value `dense` is given before it is measured, to shortlist the sentences to embed.
+DENSE_PRIOR = 0.3
+FEATURES = tuple(WEIGHTS)
+# Occurrences in its article past which an answering phrase counts as fully repeated.
+_REPEATS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence of a retrieved passage with its signals (all but `dense`) and the span of
+    the phrase in it that would answer (absolute offsets), if any."""
+
+    article_id: str
+    passage_id: int
+    start: int
+    end: int
+    signals: Mapping[str, float]
+    highlight: Span | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSentence:
+    """A candidate with its measured `dense` signal and its score (a probability)."""
+
+    candidate: Candidate
+    score: float
+    dense: float
 
 
 def candidate_sentences(
+    question: str,
+    frame: QuestionFrame,
     passages: Sequence[StoredPassage],
-    articles: dict[str, StoredArticle],
-    word_weights: dict[str, float],
+    passage_scores: Sequence[float],
+    articles: Mapping[str, StoredArticle],
+    word_weights: Mapping[str, float],
 ) -> list[Candidate]:
-    """Every sentence of `passages`, in retrieval order, with its coverage: the share of the
-    question's word weight (rarer words weigh more) found in the sentence."""
-    total_weight = sum(word_weights.values())
-    candidates: list[Candidate] = []
+    """Every sentence of `passages` (best first, with their retrieval scores), with its
+    signals."""
+    best_score = max(passage_scores, default=0.0) or 1.0
+    article_ranks: dict[str, int] = {}
     for passage in passages:
-        text = articles[passage.article_id].text
-        for start, end in passage.sentences:
-            words = set(content_words(text[start:end]))
-            covered = sum(w for word, w in word_weights.items() if _covers(words, word))
-            coverage = covered / total_weight if total_weight else 0.0
-            candidates.append(Candidate(passage.article_id, passage.id, start, end, coverage))
+        article_ranks.setdefault(passage.article_id, len(article_ranks) + 1)
+    asked = set(content_words(question))
+    kinds = ANSWERING_KINDS[frame.expects]
+    candidates: list[Candidate] = []
+    views = {key: _ArticleView(article) for key, article in articles.items()}
+    for passage, passage_score in zip(passages, passage_scores, strict=True):
+        view = views[passage.article_id]
+        sentence_words = [set(content_words(view.text[s:e])) for s, e in passage.sentences]
+        for number, (start, end) in enumerate(passage.sentences):
+            words = sentence_words[number]
+            context = words | view.title_words
+            for neighbour in (number - 1, number + 1):
+                if 0 <= neighbour < len(sentence_words):
+                    context |= sentence_words[neighbour]
+            answer = view.answering_phrase(start, end, question, kinds)
+            signals = {
+                "coverage": _coverage(words, word_weights),
+                "context_coverage": _coverage(context, word_weights),
+                "passage_score": passage_score / best_score,
+                "article_rank": 1.0 / article_ranks[passage.article_id],
+                "new_words": _new_share(words, asked),
+                "type_match": float(answer is not None),
+                "type_missing": float(frame.expects is not Expects.OTHER and answer is None),
+                "answer_in_title": float(answer is not None and answer.in_title),
+                "answer_repeated": answer.repeated if answer is not None else 0.0,
+                "lead": 1.0 / view.article.paragraph_of(start),
+            }
+            highlight = (answer.start, answer.end) if answer is not None else None
+            candidates.append(
+                Candidate(passage.article_id, passage.id, start, end, signals, highlight)
+            )
     return candidates
 
 
+@dataclass(frozen=True, slots=True)
+class _Answering:
+    """The phrase of a sentence that would answer (absolute offsets), with how salient it is
+    in its article: named in the title, and how often it recurs (0 once, 1 five times)."""
+
+    start: int
+    end: int
+    in_title: bool
+    repeated: float
+
+
+class _ArticleView:
+    """What judging an article's sentences needs, worked out once per article."""
+
+    def __init__(self, article: StoredArticle) -> None:
+        self.article = article
+        self.text = article.text
+        self.title_words = set(content_words(article.title))
+        self.names = names_within_sentences(article.text)
+        self._folded_title = fold(article.title)
+        self._folded_text = fold(article.text)
+
+    def answering_phrase(
+        self, start: int, end: int, question: str, kinds: frozenset[PhraseKind]
+    ) -> _Answering | None:
+        """The most salient phrase of `text[start:end]` of the asked-for kinds that the
+        question does not contain: named in the title first, then the most repeated."""
+        sentence = self.text[start:end]
+        found = [
+            phrase
+            for phrase in new_phrases(sentence, find_phrases(sentence, self.names), question)
+            if phrase.kind in kinds
+        ]
+        best: _Answering | None = None
+        for phrase in found:
+            folded = fold(sentence[phrase.start : phrase.end])
+            candidate = _Answering(
+                start + phrase.start,
+                start + phrase.end,
+                in_title=folded in self._folded_title,
+                repeated=min(self._folded_text.count(folded) - 1, _REPEATS) / _REPEATS,
+            )
+            if best is None or (candidate.in_title, candidate.repeated) > (
+                best.in_title,
+                best.repeated,
+            ):
+                best = candidate
+        return best
+
+
+def probability(signals: Mapping[str, float]) -> float:
+    """The logistic model's probability that a sentence with these signals answers."""
+    z = INTERCEPT + sum(WEIGHTS[name] * signals[name] for name in FEATURES)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 def shortlist(candidates: Sequence[Candidate], size: int) -> list[Candidate]:
-    """The `size` candidates worth embedding: most coverage first, then retrieval order."""
-    best = sorted(range(len(candidates)), key=lambda i: (-candidates[i].coverage, i))[:size]
+    """The `size` candidates worth embedding: the best by every signal but `dense` (taken at
+    `DENSE_PRIOR`), then in retrieval order."""
+    prior = [probability({**c.signals, "dense": DENSE_PRIOR}) for c in candidates]
+    best = sorted(range(len(candidates)), key=lambda i: (-prior[i], i))[:size]
     return [candidates[i] for i in sorted(best)]
 
 
@@ -89,21 +223,31 @@ def score_sentences(
     question_vector: NDArray[np.float32],
     sentence_vectors: NDArray[np.float32],
 ) -> list[ScoredSentence]:
-    """Score candidates by meaning (cosine with the question) and coverage, best first.
+    """Score candidates with the measured `dense` signal, best first.
 
     `sentence_vectors` holds one row per candidate, in the same order.
     """
     cosines = sentence_vectors @ question_vector if len(sentence_vectors) else np.zeros(0)
     scored = [
         ScoredSentence(
-            candidate,
-            score=DENSE_WEIGHT * float(cosine) + COVERAGE_WEIGHT * candidate.coverage,
-            dense=float(cosine),
+            candidate, probability({**candidate.signals, "dense": float(cosine)}), float(cosine)
         )
         for candidate, cosine in zip(candidates, cosines, strict=True)
     ]
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
+
+
+def _coverage(words: set[str], word_weights: Mapping[str, float]) -> float:
+    """The share of the question's word weight that `words` cover."""
+    total = sum(word_weights.values())
+    covered = sum(w for word, w in word_weights.items() if _covers(words, word))
+    return covered / total if total else 0.0
+
+
+def _new_share(words: set[str], asked: set[str]) -> float:
+    """The share of a sentence's content words that the question does not contain."""
+    return sum(1 for word in words if not _covers(asked, word)) / len(words) if words else 0.0
 
 
 def _covers(sentence_words: set[str], word: str) -> bool:
@@ -127,25 +271,31 @@ def word_weights(reader: IndexReader, question: str, cache: dict[str, float]) ->
 
 
 def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[ScoredSentence]:
-    """The one to three best sentences, no two overlapping, not all from one article if
-    another article also has a good one."""
+    """The one to three best sentences, no two overlapping: those within `QUOTE_SCORE_RATIO`
+    of the best, but not all from one article when another article has a sentence above
+    `min_score` (its best then takes the slot the first article would have filled)."""
     if not scored or scored[0].score < min_score:
         return []
     floor = max(min_score, scored[0].score * QUOTE_SCORE_RATIO)
     good = [s for s in scored if s.score >= floor]
-    other_articles = len({s.candidate.article_id for s in good}) > 1
+    relevant = [s for s in scored if s.score >= min_score]
+    other_articles = len({s.candidate.article_id for s in relevant}) > 1
     chosen: list[ScoredSentence] = []
     per_article: dict[str, int] = {}
+    capped = False
     for sentence in good:
         article_id = sentence.candidate.article_id
         if len(chosen) == MAX_QUOTES:
             break
         if other_articles and per_article.get(article_id, 0) >= QUOTES_PER_ARTICLE:
+            capped = True
             continue
         if any(_same_text(sentence.candidate, c.candidate) for c in chosen):
             continue
         chosen.append(sentence)
         per_article[article_id] = per_article.get(article_id, 0) + 1
+    if capped and len(chosen) < MAX_QUOTES:
+        chosen += [s for s in relevant if s.candidate.article_id not in per_article][:1]
     return chosen
 
 
@@ -191,6 +341,16 @@ def compose_answer(
                 score=round(scored.score, 4),
             )
         )
-        answer.answer.append(AnswerPart(text=quote, citations=[number]))
+        answer.answer.append(
+            AnswerPart(text=quote, citations=[number], highlight=_relative(sentence))
+        )
     answer.abstained = not answer.answer
     return answer
+
+
+def _relative(candidate: Candidate) -> list[int] | None:
+    """The answering phrase's [start, end) within the quote, if the sentence has one."""
+    if candidate.highlight is None:
+        return None
+    start, end = candidate.highlight
+    return [start - candidate.start, end - candidate.start]

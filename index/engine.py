@@ -11,8 +11,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from index.answer import (
+    ScoredSentence,
     candidate_sentences,
     compose_answer,
     score_sentences,
@@ -25,6 +27,7 @@ from index.config import Retriever, Settings
 from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError, UnknownCitationError
+from index.question import analyse_question
 from index.reader import IndexReader
 from index.records import (
     Answer,
@@ -43,11 +46,20 @@ from index.store import IndexLayout
 log = logging.getLogger(__name__)
 
 # Best fused passages whose sentences are scored for the answer.
-PASSAGES_READ = 5
+PASSAGES_READ = 8
 # Candidate sentences embedded to score them (the rest have less of the question's words).
 SENTENCES_EMBEDDED = 8
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RankedSentences:
+    """Candidate sentences scored for a question, best first, and where they come from."""
+
+    sentences: list[ScoredSentence]
+    passages: list[StoredPassage]
+    articles: dict[str, StoredArticle]
 
 
 class Engine:
@@ -157,32 +169,69 @@ class Engine:
         `retriever` defaults to the configured one (CITEBOT_RETRIEVER).
         """
         started = time.perf_counter()
-        retriever = retriever or self.settings.retriever
         text, notice = self.clean_question(question)
         snapshot = self._current()
-        reader = snapshot.reader
-        question_vector = snapshot.embedder.embed([text])[0]
-        fused, _, _ = find_passages(
-            reader, text, question_vector, retriever, PASSAGES_READ, self.settings.fusion
-        )
-        passages_by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
-        passages = [passages_by_id[i] for i in fused.ids.tolist() if i in passages_by_id]
-        articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        weights = word_weights(reader, text, snapshot.word_weights)
-        candidates = shortlist(candidate_sentences(passages, articles, weights), SENTENCES_EMBEDDED)
-        sentence_vectors = snapshot.embedder.embed(
-            [articles[c.article_id].text[c.start : c.end] for c in candidates]
-        )
-        scored = score_sentences(candidates, question_vector, sentence_vectors)
-        chosen = select_quotes(scored, self.settings.min_score)
-        answer = compose_answer(text, chosen, articles, reader)
+        ranked = self._rank_sentences(snapshot, text, retriever, SENTENCES_EMBEDDED)
+        chosen = select_quotes(ranked.sentences, self.settings.min_score)
+        answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.notice = notice
         if answer.abstained:
             answer.closest_titles = list(
-                dict.fromkeys(articles[p.article_id].title for p in passages)
+                dict.fromkeys(ranked.articles[p.article_id].title for p in ranked.passages)
             )[:CLOSEST_TITLES]
         answer.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+    def rank_sentences(
+        self, question: str, *, retriever: Retriever | None = None, embedded: int | None = None
+    ) -> RankedSentences:
+        """The scored candidate sentences for `question`, best first, with their passages and
+        articles: what `ask` chooses its quotes from. `embedded` sentences are embedded and
+        scored (default: the shortlist `ask` uses; more, to study the scorer)."""
+        text, _ = self.clean_question(question)
+        return self._rank_sentences(
+            self._current(), text, retriever, embedded or SENTENCES_EMBEDDED
+        )
+
+    def _rank_sentences(
+        self, snapshot: _Snapshot, text: str, retriever: Retriever | None, embedded: int
+    ) -> RankedSentences:
+        reader = snapshot.reader
+        question_vector = snapshot.embedder.embed([text])[0]
+        fused, _, _ = find_passages(
+            reader,
+            text,
+            question_vector,
+            retriever or self.settings.retriever,
+            PASSAGES_READ,
+            self.settings.fusion,
+        )
+        by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
+        found = [
+            (by_id[i], score)
+            for i, score in zip(fused.ids.tolist(), fused.scores.tolist(), strict=True)
+            if i in by_id
+        ]
+        passages = [passage for passage, _ in found]
+        articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
+        weights = word_weights(reader, text, snapshot.word_weights)
+        candidates = candidate_sentences(
+            text,
+            analyse_question(text),
+            passages,
+            [score for _, score in found],
+            articles,
+            weights,
+        )
+        candidates = shortlist(candidates, embedded)
+        sentence_vectors = snapshot.embedder.embed(
+            [
+                f"{articles[c.article_id].title}\n{articles[c.article_id].text[c.start : c.end]}"
+                for c in candidates
+            ]
+        )
+        scored = score_sentences(candidates, question_vector, sentence_vectors)
+        return RankedSentences(scored, passages, articles)
 
     def search(
         self, query: str, *, k: int = 10, retriever: Retriever | None = None

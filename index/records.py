@@ -173,10 +173,12 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class AnswerPart:
-    """A quoted sentence and the numbers of the citations it rests on."""
+    """A quoted sentence, the numbers of the citations it rests on, and the [start, end) of
+    the phrase in it that answers (offsets into `text`), when there is one."""
 
     text: str
     citations: list[int]
+    highlight: list[int] | None = None
 
 
 @dataclass

@@ -24,6 +24,9 @@ RRF_K = 60
 # The title column counts for less than the passage body in lexical ranking.
 _BM25_WEIGHTS = (1.0, 0.4)
 _WORD = re.compile(r"\w+")
+# Combining marks (accents and the like) of the Latin, Greek and Cyrillic scripts and the
+# general combining blocks: what NFKD splits off "é" or "ñ".
+_COMBINING_MARK = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 _STOPWORD_TEXT = """
     a about above after again against all am an and any are as at be because been before
@@ -59,7 +62,7 @@ class Hits:
 def fold(text: str) -> str:
     """Lower case without accents: how FTS5 compares words, and how citebot does too."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return decomposed if decomposed.isascii() else _COMBINING_MARK.sub("", decomposed)
 
 
 def content_words(text: str) -> list[str]:

@@ -38,8 +38,9 @@ async def citebot(
 
 
 def unescape(text: str) -> str:
-    """Reply text without the backslashes that escape markdown."""
-    return text.replace("\\", "")
+    """Reply text as Discord shows it: without the bold around answering phrases and the
+    backslashes that escape markdown."""
+    return re.sub(r"(?<!\\)\*\*", "", text).replace("\\", "")
 
 
 def replying_to(message_id: str) -> Callable[[BotMessage], bool]:

@@ -163,8 +163,8 @@ def assert_fits(content: str | None = None, embeds: Sequence[discord.Embed] = ()
 
 
 def shown_quotes(content: str) -> list[tuple[str, int]]:
-    """(quote as Discord shows it, citation number) for each quote of an answer reply;
-    asserts that every line of the quotes is inside a `> ` block."""
+    """(quote as Discord shows it, with its markdown escapes, citation number) for each
+    quote of an answer reply; asserts that every line of the quotes is inside a `> ` block."""
     body = content.split("\n\n**Sources**\n")[0]
     if body.startswith("*Your question was cut"):
         body = body.split("\n", 1)[1]
@@ -172,13 +172,42 @@ def shown_quotes(content: str) -> list[tuple[str, int]]:
     assert all(line.startswith("> ") for line in lines), f"a line left the quote: {lines!r}"
     unquoted = re.sub(r"(\r\n?|\n)> ", r"\1", body.removeprefix("> "))
     found = re.findall(r"(.*?) \[(\d+)\](?:\n|$)", unquoted, re.DOTALL)
-    for quote, _ in found:
-        assert not live_markup(quote), f"live markup in {quote!r}"
-    return [(unescape(quote), int(number)) for quote, number in found]
+    return [(quote, int(number)) for quote, number in found]
+
+
+def bold_markers(shown: str) -> tuple[str, list[int], str]:
+    """Read a shown quote as Discord does: (the text it shows, the offsets in that text
+    where an unescaped `**` stands, the shown quote without those `**`)."""
+    text: list[str] = []
+    markers: list[int] = []
+    kept: list[str] = []
+    at = 0
+    urls = {url.start(): url.group() for url in _DISCORD_URL.finditer(shown)}
+    while at < len(shown):
+        if at in urls:  # a web address is shown as it is, asterisks and all
+            text.append(urls[at].replace("\u200b", ""))
+            kept.append(urls[at])
+            at += len(urls[at])
+        elif shown[at] == "\u200b":  # shown as nothing: the quotes are compared without it
+            kept.append(shown[at])
+            at += 1
+        elif shown[at] == "\\" and at + 1 < len(shown):
+            text.append(shown[at + 1])
+            kept.append(shown[at : at + 2])
+            at += 2
+        elif shown.startswith("**", at):
+            markers.append(len(text))
+            at += 2
+        else:
+            text.append(shown[at])
+            kept.append(shown[at])
+            at += 1
+    return "".join(text), markers, "".join(kept)
 
 
 def assert_answer_reply(answer: Answer, content: str) -> None:
-    """The reply fits, shows only verbatim quotes in `> ` blocks, and nothing in it is live."""
+    """The reply fits, shows only verbatim quotes in `> ` blocks with nothing live in them
+    but the bold of each answering phrase, exactly where the answer puts it."""
     assert_fits(content)
     if answer.abstained:
         assert content.startswith("I couldn't find that")
@@ -186,10 +215,19 @@ def assert_answer_reply(answer: Answer, content: str) -> None:
     if "too long to quote here" in content:
         return
     by_number = {citation.n: citation for citation in answer.citations}
+    parts = {part.citations[0]: part for part in answer.answer}
     shown = shown_quotes(content)
     assert shown, "an answer shows at least one quote"
     for quote, number in shown:
-        assert quote == by_number[number].quote.replace("\u200b", "")
+        text, markers, without_bold = bold_markers(quote)
+        assert not live_markup(without_bold), f"live markup in {quote!r}"
+        quote_text = by_number[number].quote
+        assert text == quote_text.replace("\u200b", "")
+        highlight = parts[number].highlight
+        if markers or highlight is None:
+            # Bold exactly at the answering phrase (it may be shown plain, never elsewhere).
+            visible = [offset - quote_text[:offset].count("\u200b") for offset in highlight or []]
+            assert markers == visible
     sources = content.split("\n\n**Sources**\n")[1]
     for line in sources.split("\n"):
         assert re.match(r"\*\*\[\d+\]\*\* ", line), line
@@ -214,6 +252,18 @@ def citation(n: int, quote: str, title: str, source: str | None, url: str | None
     )
 
 
+def highlights(draw: st.DrawFn, quotes: list[str]) -> list[list[int] | None]:
+    """A highlight for some quotes: a non-empty range without edge spaces, as answers give."""
+    chosen: list[list[int] | None] = []
+    for quote in quotes:
+        start = draw(st.integers(0, len(quote) - 1))
+        end = draw(st.integers(start + 1, len(quote)))
+        phrase = quote[start:end]
+        plain = phrase.strip() == phrase and draw(st.booleans())
+        chosen.append([start, end] if plain else None)
+    return chosen
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     quotes=st.lists(NONEMPTY_TEXT, min_size=1, max_size=3),
@@ -221,15 +271,22 @@ def citation(n: int, quote: str, title: str, source: str | None, url: str | None
     source=st.one_of(st.none(), TEXT),
     url=URLS,
     notice=st.one_of(st.none(), st.just("Your question was cut to its first 1,000 characters.")),
+    data=st.data(),
 )
 def test_answer_replies_fit_and_quote_verbatim(
-    quotes: list[str], title: str, source: str | None, url: str | None, notice: str | None
+    quotes: list[str],
+    title: str,
+    source: str | None,
+    url: str | None,
+    notice: str | None,
+    data: st.DataObject,
 ) -> None:
     citations = [citation(n, q, title, source, url) for n, q in enumerate(quotes, start=1)]
+    marked = highlights(data.draw, quotes)
     answer = Answer(
         question="q",
         abstained=False,
-        answer=[AnswerPart(c.quote, [c.n]) for c in citations],
+        answer=[AnswerPart(c.quote, [c.n], h) for c, h in zip(citations, marked, strict=True)],
         citations=citations,
         notice=notice,
     )
@@ -444,3 +501,16 @@ def test_replies_to_real_answers_over_hostile_articles(
         assert_fits(embeds=passage_embeds(views)) if views else None
         assert_fits(format_search(asked, engine.search(asked, k=10)))
     assert_fits(embeds=[stats_embed(engine.stats())])
+
+
+def test_the_answering_phrase_is_bold_and_only_it() -> None:
+    text = "The Reuters image taken on Monday depicts a soldier."
+    answer = Answer(
+        question="Which news agency took the picture?",
+        abstained=False,
+        answer=[AnswerPart(text, [1], [4, 11])],
+        citations=[citation(1, text, "Photo", None, None)],
+    )
+    content = format_answer(answer)
+    assert content.startswith("> The **Reuters** image taken on Monday depicts a soldier. [1]")
+    assert_answer_reply(answer, content)

@@ -1,0 +1,151 @@
+"""What a question asks for: a person, a place, a time, a number, a named thing, or other.
+
+Explicit rules over the question's words (no model): the wh-word of the question's last
+interrogative sentence and, after "which" or "what", the noun it asks about ("which country",
+"what was the magnitude"). A quote that answers carries a phrase of that kind which the
+question does not already contain (`index.phrases`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from index.search import STOPWORDS
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The words of `text`, as a set (for the rules' word lists)."""
+    return frozenset(text.split())
+
+
+class Expects(StrEnum):
+    """The kind of phrase that answers a question."""
+
+    PERSON = "person"
+    PLACE = "place"
+    TIME = "time"
+    NUMBER = "number"
+    NAME = "name"  # a named thing: a show, a company, a team, an agency ...
+    OTHER = "other"  # why, how, what happened: no one kind of phrase answers
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionFrame:
+    """A question's asked-for kind and the noun it names ("country" in "which country")."""
+
+    expects: Expects
+    focus: str | None = None
+
+
+_NUMBER_NOUNS = word_set(
+    "percentage percent number amount magnitude age price cost total share rate "
+    "temperature score sum figure fee salary worth value height weight length distance "
+    "population speed count"
+)
+_TIME_NOUNS = word_set("year day date month time decade century season era week")
+_PLACE_NOUNS = word_set(
+    "country state city area region place nation continent island town county province "
+    "park location territory capital village neighborhood neighbourhood district port "
+    "border river lake mountain ocean sea destination airport"
+)
+_PERSON_NOUNS = word_set(
+    "person man woman actor actress singer president leader player celebrity star athlete "
+    "rapper member politician senator governor minister official judge author artist "
+    "musician ceo founder director chef coach lawmaker candidate king queen prince "
+    "princess pope comedian journalist host justice"
+)
+_VERBS = word_set(
+    "is was are were be been did does do has have had will would can could should may might must"
+)
+_SKIPPED = word_set("the a an of kind type sort new popular famous")
+_IRREGULAR_PAST = word_set(
+    "took won made became said got gave went came saw found left held led ran set hit put "
+    "sold bought began lost paid met told wrote brought built chose drew fell flew grew "
+    "kept knew sent spent stood struck threw broke caught beat ate drove rose shot slid "
+    "stole sang swam tore wore"
+)
+_WH = word_set("who whom whose when where which what how why")
+_HOW_NUMBER = word_set("many much old long far big large tall high often fast")
+_WORD = re.compile(r"[\w’'-]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def analyse_question(question: str) -> QuestionFrame:
+    """The kind of phrase that answers `question`, by its wh-word and the noun after it."""
+    words = [w.lower() for w in _WORD.findall(_asking_sentence(question))]
+    at = next((i for i, word in enumerate(words) if word in _WH), None)
+    if at is None:
+        return QuestionFrame(Expects.OTHER)
+    wh, rest = words[at], words[at + 1 :]
+    if wh in {"who", "whom", "whose"}:
+        return QuestionFrame(Expects.PERSON)
+    if wh == "when":
+        return QuestionFrame(Expects.TIME)
+    if wh == "where":
+        return QuestionFrame(Expects.PLACE)
+    if wh == "how":
+        return QuestionFrame(
+            Expects.NUMBER if rest[:1] and rest[0] in _HOW_NUMBER else Expects.OTHER
+        )
+    if wh == "why":
+        return QuestionFrame(Expects.OTHER)
+    return _which_or_what(wh, rest)
+
+
+def _asking_sentence(question: str) -> str:
+    """The last sentence that asks (ends in "?"), else the last sentence."""
+    sentences = [s for s in _SENTENCE_END.split(question.strip()) if s]
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return (asking or sentences or [""])[-1]
+
+
+def _which_or_what(wh: str, rest: list[str]) -> QuestionFrame:
+    """ "which/what NOUN ..." or "what was the NOUN ...": the kind the noun names."""
+    if rest[:1] and rest[0] in _VERBS:
+        # "what was the magnitude of ...", "what is her name": the noun after the verb.
+        rest = [w for w in rest[1:4] if w not in _SKIPPED and w not in {"his", "her", "its"}]
+        if not rest:
+            return QuestionFrame(Expects.OTHER)
+        noun = rest[0]
+        kind = _noun_kind(noun)
+        if kind is Expects.OTHER and noun == "name":
+            return QuestionFrame(Expects.NAME, noun)
+        return QuestionFrame(kind, noun) if kind is not Expects.OTHER else QuestionFrame(kind)
+    nouns = [w for w in rest[:4] if w not in _SKIPPED]
+    if not nouns:
+        return QuestionFrame(Expects.OTHER if wh == "what" else Expects.NAME)
+    # "which news agency": the head noun is the last of a short run before a verb.
+    run: list[str] = []
+    for word in nouns:
+        if word in _VERBS or word in _WH or word in STOPWORDS or _looks_like_verb(word, run):
+            break  # a verb or a preposition ends the noun phrase ("which chain launched")
+        run.append(word)
+    for noun in reversed(run):
+        kind = _noun_kind(noun)
+        if kind is not Expects.OTHER:
+            return QuestionFrame(kind, noun)
+    return QuestionFrame(Expects.NAME, run[-1] if run else None)
+
+
+def _looks_like_verb(word: str, run: list[str]) -> bool:
+    """After the first noun, a past tense ("launched", "took") ends the noun phrase."""
+    return bool(run) and (word.endswith("ed") or word in _IRREGULAR_PAST)
+
+
+def _noun_kind(noun: str) -> Expects:
+    """The kind a question noun asks for, singular or plural."""
+    singular = noun[:-1] if noun.endswith("s") and noun[:-1] in _ALL_NOUNS else noun
+    for nouns, kind in (
+        (_NUMBER_NOUNS, Expects.NUMBER),
+        (_TIME_NOUNS, Expects.TIME),
+        (_PLACE_NOUNS, Expects.PLACE),
+        (_PERSON_NOUNS, Expects.PERSON),
+    ):
+        if singular in nouns:
+            return kind
+    return Expects.OTHER
+
+
+_ALL_NOUNS = _NUMBER_NOUNS | _TIME_NOUNS | _PLACE_NOUNS | _PERSON_NOUNS

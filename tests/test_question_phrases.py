@@ -1,0 +1,113 @@
+"""What a question asks for, and the phrases of a sentence that can answer it: the explicit
+rules of index/question.py and index/phrases.py, on real news questions and sentences."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from index.phrases import PhraseKind, find_phrases, names_within_sentences, new_phrases
+from index.question import Expects, analyse_question
+
+
+@pytest.mark.parametrize(
+    ("question", "expects", "focus"),
+    [
+        ("Which news agency took the picture?", Expects.NAME, "agency"),
+        ("Where was the photo taken?", Expects.PLACE, None),
+        ("Who is the president of Mexico?", Expects.PERSON, None),
+        ("Who won the 2018 FIFA World Cup?", Expects.PERSON, None),
+        ("When will NASA next attempt to launch its moon rocket?", Expects.TIME, None),
+        ("How many hot dogs did Joey Chestnut devour?", Expects.NUMBER, None),
+        ("How much plastic in the US is actually recycled?", Expects.NUMBER, None),
+        ("Why were some Kia and Hyundai SUVs recalled this week?", Expects.OTHER, None),
+        ("What did the images show?", Expects.OTHER, None),
+        ("What country announced a crackdown on rainbow-colored toys?", Expects.PLACE, "country"),
+        ("Which food chain launched a redesigned menu?", Expects.NAME, "chain"),
+        ("Which wildly popular show was green lit?", Expects.NAME, "show"),
+        ("Liz Truss became premier of which country this week?", Expects.PLACE, "country"),
+        ("A quake hit Afghanistan. What was its magnitude?", Expects.NUMBER, "magnitude"),
+        ("The GOP critic was booted from her seat. What is her name?", Expects.NAME, "name"),
+        ("In what year did the war end?", Expects.TIME, "year"),
+        ("Which superstar athlete teased a return?", Expects.PERSON, "athlete"),
+        ("Tell me about the floods", Expects.OTHER, None),
+    ],
+)  # fmt: skip
+def test_what_a_question_asks_for(question: str, expects: Expects, focus: str | None) -> None:
+    frame = analyse_question(question)
+    assert (frame.expects, frame.focus) == (expects, focus)
+
+
+def phrases(sentence: str) -> list[tuple[str, PhraseKind]]:
+    return [(sentence[p.start : p.end], p.kind) for p in find_phrases(sentence)]
+
+
+NAME, NUMBER, TIME = PhraseKind.NAME, PhraseKind.NUMBER, PhraseKind.TIME
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "The Reuters image taken on Monday depicts a Mexican National Guard soldier.",
+            [("Reuters", NAME), ("Monday", TIME), ("Mexican National Guard", NAME)],
+        ),
+        (
+            "Joey Chestnut ate 63 hot dogs on July 4, 2022, winning his 15th title.",
+            [("Joey Chestnut", NAME), ("63", NUMBER), ("July 4, 2022", TIME), ("15", NUMBER)],
+        ),
+        ("“Squid Game” is officially coming back.", [("Squid Game", NAME)]),
+        (
+            "About 2.5 million lost power, 40% up on last week.",
+            [("2.5 million", NUMBER), ("40%", NUMBER), ("last week", TIME)],
+        ),
+        (
+            "Sales were $3.2 billion, or 9 percent of the total, in 2021.",
+            [("$3.2 billion", NUMBER), ("9 percent", NUMBER), ("2021", TIME)],
+        ),
+        (
+            "He said the Los Angeles Dodgers and Blink-182 would tour next year.",
+            [("Los Angeles Dodgers", NAME), ("Blink-182", NAME), ("next year", TIME)],
+        ),
+        (
+            '"Let me pass, I beg of you," Pérez begged, as reported by NPR.',
+            [("Pérez", NAME), ("NPR", NAME)],
+        ),
+        ("The storm hit twelve towns.", [("twelve", NUMBER)]),
+    ],
+)  # fmt: skip
+def test_phrases_of_a_sentence(sentence: str, expected: list[tuple[str, PhraseKind]]) -> None:
+    assert phrases(sentence) == expected
+
+
+def test_a_lone_first_word_is_a_name_when_its_article_names_it_inside_a_sentence() -> None:
+    article = "Subway is changing its menu. Fans of Subway were told on Monday."
+    sentence = "Subway is changing its menu."
+    assert phrases(sentence) == []
+    known = names_within_sentences(article)
+    assert [sentence[p.start : p.end] for p in find_phrases(sentence, known)] == ["Subway"]
+    assert [(p.start, p.end) for p in find_phrases("NASA waited.")] == [(0, 4)]
+
+
+def test_new_phrases_leave_out_what_the_question_names() -> None:
+    sentence = "On Sunday Netflix said Squid Game will return, Hwang Dong-hyuk wrote."
+    found = new_phrases(sentence, find_phrases(sentence), "When will Squid Game return?")
+    assert [sentence[p.start : p.end] for p in found] == ["Sunday", "Netflix", "Hwang Dong-hyuk"]
+
+
+@given(st.text(max_size=300))
+def test_phrases_are_ordered_disjoint_spans_of_the_sentence(sentence: str) -> None:
+    found = find_phrases(sentence)
+    for phrase in found:
+        assert 0 <= phrase.start < phrase.end <= len(sentence)
+        assert sentence[phrase.start : phrase.end].strip() == sentence[phrase.start : phrase.end]
+    for before, after in itertools.pairwise(found):
+        assert before.end <= after.start
+
+
+@given(st.text(max_size=300))
+def test_any_question_gets_a_frame(question: str) -> None:
+    assert analyse_question(question).expects in set(Expects)
