@@ -1,11 +1,11 @@
 """Fit the answer scorer's weights (index/answer.py WEIGHTS) and the abstention threshold.
 
 Every development question is asked of its index; each candidate sentence of the best
-passages becomes one row of signals, labelled by whether it holds a gold answer. A logistic
-model is fitted on the answerable questions with the question sets weighted equally, and
-judged by grouped cross-validation (no question in both the fitted and the judged part):
-answer@1 and answer@3 as `ask` would choose (shortlist, then the full score). The abstention
-threshold is then read off the must-abstain questions of news_dev, per fold.
+passages becomes one row of signals, labelled by whether it holds a gold answer (never, for
+a question no article answers). A logistic model is fitted with the question sets weighted
+equally, and judged by grouped cross-validation (no question in both the fitted and the
+judged part): answer@1 and answer@3, and abstention precision and recall at each threshold
+from each question's best held-out score.
 
     python bench/fit_answer_weights.py --news-index IDX --xquad-index IDX
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from index.answer import DENSE_PRIOR, FEATURES
+from index.answer import FEATURES
 from index.config import Settings
 from index.engine import Engine
 from index.evaluate import (
@@ -38,10 +38,6 @@ from index.evaluate import (
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FOLDS = 5
-# Sentences embedded per question while collecting rows: more than `ask` embeds, so that the
-# shortlist can be simulated with any weights.
-COLLECTED = 40
-SHORTLIST = 8
 L2 = 1.0
 
 
@@ -60,12 +56,11 @@ def collect(engine: Engine, set_name: str, questions: list[EvalQuestion]) -> lis
     """One row per candidate sentence of each question."""
     rows: list[QuestionRows] = []
     for question in questions:
-        ranked = engine.rank_sentences(question.question, embedded=COLLECTED)
+        ranked = engine.rank_sentences(question.question)
         signals, labels = [], []
         for sentence in ranked.sentences:
             candidate = sentence.candidate
-            values = {**candidate.signals, "dense": sentence.dense}
-            signals.append([values[name] for name in FEATURES])
+            signals.append([sentence.signals[name] for name in FEATURES])
             text = ranked.articles[candidate.article_id].text[candidate.start : candidate.end]
             labels.append(
                 float(bool(question.answers) and contains_answer([text], question.answers))
@@ -108,86 +103,60 @@ def fit(rows: list[QuestionRows]) -> tuple[NDArray[np.float64], float]:
 def scores(
     rows: QuestionRows, weights: NDArray[np.float64], intercept: float
 ) -> NDArray[np.float64]:
-    """What `ask` would score: the shortlist by the prior (dense at DENSE_PRIOR) scored in
-    full; the rest of the candidates get no score (-inf)."""
-    dense = FEATURES.index("dense")
-    prior = rows.signals.copy()
-    prior[:, dense] = DENSE_PRIOR
-    shortlisted = np.argsort(-(prior @ weights), kind="stable")[:SHORTLIST]
-    result = np.full(len(rows.labels), -np.inf)
-    z = rows.signals[shortlisted] @ weights + intercept
-    result[shortlisted] = 1.0 / (1.0 + np.exp(-z))
-    return result
+    """What `ask` would score: each candidate's probability."""
+    return np.asarray(1.0 / (1.0 + np.exp(-(rows.signals @ weights + intercept))))
 
 
-def judge(
-    rows: list[QuestionRows], weights: NDArray[np.float64], intercept: float
-) -> dict[str, float]:
-    """answer@1 and answer@3 of the answerable questions (no abstention)."""
-    first = three = 0
-    answerable = [r for r in rows if r.answerable]
-    for r in answerable:
-        s = scores(r, weights, intercept)
-        order = np.argsort(-s, kind="stable")
-        first += bool(len(order) and r.labels[order[0]])
-        three += bool(len(order) and r.labels[order[:3]].any())
-    n = max(len(answerable), 1)
-    return {"answer@1": first / n, "answer@3": three / n}
+@dataclass
+class Figures:
+    """What `citebot eval` reports, from held-out scores at one threshold."""
+
+    answer_at_1: float
+    answer_at_3: float
+    abstain_precision: float
+    abstain_recall: float
+
+    def __str__(self) -> str:
+        return (
+            f"answer@1 {self.answer_at_1:.3f}, answer@3 {self.answer_at_3:.3f},"
+            f" abstain precision {self.abstain_precision:.3f},"
+            f" recall {self.abstain_recall:.3f}"
+        )
 
 
-def best_scores(
-    rows: list[QuestionRows], weights: NDArray[np.float64], intercept: float
-) -> NDArray[np.float64]:
-    """Each question's best score (0 when it has no candidate)."""
-    return np.array([max(scores(r, weights, intercept), default=0.0) for r in rows])
+def figures(
+    rows: list[QuestionRows], held_out: list[NDArray[np.float64]], threshold: float
+) -> Figures:
+    """answer@1 / @3 of the answerable questions (abstaining counts as wrong) and abstention
+    precision / recall, abstaining when a question's best score is below `threshold`."""
+    first = three = abstained_right = abstained = 0
+    for r, s in zip(rows, held_out, strict=True):
+        answered = bool(len(s)) and float(s.max()) >= threshold
+        abstained += not answered
+        abstained_right += not answered and not r.answerable
+        if answered and r.answerable:
+            order = np.argsort(-s, kind="stable")
+            first += bool(r.labels[order[0]])
+            three += bool(r.labels[order[:3]].any())
+    answerable = max(sum(r.answerable for r in rows), 1)
+    unanswerable = sum(not r.answerable for r in rows)
+    return Figures(
+        first / answerable,
+        three / answerable,
+        abstained_right / abstained if abstained else 0.0,
+        abstained_right / unanswerable if unanswerable else 0.0,
+    )
 
 
-def abstention(
-    best: NDArray[np.float64], answerable: NDArray[np.bool_], threshold: float
-) -> tuple[float, float]:
-    """(precision, recall) of abstaining below `threshold`."""
-    abstained = best < threshold
-    right = float((abstained & ~answerable).sum())
-    precision = right / abstained.sum() if abstained.sum() else 0.0
-    recall = right / (~answerable).sum() if (~answerable).sum() else 0.0
-    return precision, recall
-
-
-def choose_threshold(best: NDArray[np.float64], answerable: NDArray[np.bool_]) -> float:
-    """The threshold whose worse of abstention precision and recall is best."""
-    candidates = np.unique(np.round(best, 3))
-
-    def f1(t: float) -> float:
-        p, r = abstention(best, answerable, t)
-        return min(p, r)
-
-    return float(max(candidates, key=f1)) if len(candidates) else 0.5
-
-
-def cross_validate(
-    rows: list[QuestionRows],
-) -> tuple[dict[str, dict[str, float]], NDArray[np.float64]]:
-    """Per set, answer@1 and answer@3 of each question judged by the model of the folds that
-    did not see it; and each question's best held-out score."""
+def cross_validate(rows: list[QuestionRows]) -> list[NDArray[np.float64]]:
+    """Each question's candidate scores by the model fitted on the folds that do not hold it."""
     fold_of = np.random.default_rng(0).permutation(len(rows)) % FOLDS
-    hits: dict[str, dict[str, float]] = {}
-    best = np.zeros(len(rows))
+    held_out: list[NDArray[np.float64]] = [np.zeros(0)] * len(rows)
     for fold in range(FOLDS):
-        train = [r for r, f in zip(rows, fold_of, strict=True) if f != fold and r.answerable]
-        weights, intercept = fit(train)
-        test = [i for i, f in enumerate(fold_of) if f == fold]
-        best[test] = best_scores([rows[i] for i in test], weights, intercept)
-        for set_name in {r.set_name for r in rows}:
-            part = [rows[i] for i in test if rows[i].set_name == set_name]
-            count = sum(r.answerable for r in part)
-            totals = hits.setdefault(set_name, {"answer@1": 0.0, "answer@3": 0.0})
-            for key, value in judge(part, weights, intercept).items():
-                totals[key] += value * count
-    for set_name, totals in hits.items():
-        answerable = sum(r.answerable for r in rows if r.set_name == set_name)
-        for key in totals:
-            totals[key] /= max(answerable, 1)
-    return hits, best
+        weights, intercept = fit([r for r, f in zip(rows, fold_of, strict=True) if f != fold])
+        for i in np.flatnonzero(fold_of == fold):
+            held_out[i] = scores(rows[i], weights, intercept)
+    return held_out
 
 
 def load_rows(args: argparse.Namespace, squad_questions: list[EvalQuestion]) -> list[QuestionRows]:
@@ -221,7 +190,7 @@ def main() -> None:
     parser.add_argument("--write-xquad", type=Path, help="write XQuAD's articles as JSONL, stop")
     parser.add_argument("--rows-dir", type=Path, default=Path("/tmp/citebot-answer-rows"))
     parser.add_argument(
-        "--collect", action="store_true", help="collect again even if --rows exists"
+        "--collect", action="store_true", help="collect again even if --rows-dir has them"
     )
     args = parser.parse_args()
     squad = load_squad(SHARED / "xquad_en_dev.json")
@@ -229,32 +198,16 @@ def main() -> None:
         write_articles_jsonl(args.write_xquad, squad.articles)
         return
     rows = load_rows(args, squad.questions)
-    hits, best = cross_validate(rows)
+    held_out = cross_validate(rows)
     print(f"{FOLDS}-fold cross-validation, grouped by question; held-out figures:")
-    for set_name, totals in sorted(hits.items()):
-        print(f"  {set_name}: " + ", ".join(f"{k} {v:.3f}" for k, v in totals.items()))
-    news = np.array([r.set_name == "news_dev" for r in rows])
-    answerable = np.array([r.answerable for r in rows])
-    if not news.any():
-        return
-    threshold = choose_threshold(best[news], answerable[news])
-    precision, recall = abstention(best[news], answerable[news], threshold)
-    print(
-        f"abstention threshold {threshold:.3f} (news_dev, held-out scores): precision"
-        f" {precision:.3f}, recall {recall:.3f}; answerable questions abstained on:"
-        f" news_dev {float((best[news & answerable] < threshold).mean()):.3f},"
-        f" xquad {float((best[~news] < threshold).mean()):.3f}"
-    )
-    for t in np.arange(0.30, 0.625, 0.025):
-        p, r = abstention(best[news], answerable[news], t)
-        missed_news = float((best[news & answerable] < t).mean())
-        missed_xquad = float((best[~news] < t).mean())
-        print(
-            f"  threshold {t:.3f}: precision {p:.3f}, recall {r:.3f}; answerable abstained on:"
-            f" news_dev {missed_news:.3f}, xquad {missed_xquad:.3f}"
-        )
-    weights, intercept = fit([r for r in rows if r.answerable])
-    print("weights fitted on all answerable questions (index/answer.py WEIGHTS, INTERCEPT):")
+    for threshold in (0.0, *np.arange(0.1, 0.625, 0.05)):
+        print(f"  threshold {threshold:.2f}")
+        for set_name in sorted({r.set_name for r in rows}):
+            part = [i for i, r in enumerate(rows) if r.set_name == set_name]
+            found = figures([rows[i] for i in part], [held_out[i] for i in part], threshold)
+            print(f"    {set_name}: {found}")
+    weights, intercept = fit(rows)
+    print("weights fitted on all questions (index/answer.py WEIGHTS, INTERCEPT):")
     print(json.dumps(dict(zip(FEATURES, np.round(weights, 3).tolist(), strict=True)), indent=2))
     print(f"intercept {intercept:.3f}")
 

@@ -17,10 +17,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from bot.text import one_line, stats_rows
+from bot.text import SEVERAL_PEOPLE, one_line, stats_rows
 from index.config import RETRIEVERS, Retriever, Settings, get_settings
 from index.errors import CitebotError
-from index.records import JsonRecord
+from index.records import ArticleFilter, JsonRecord
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -202,11 +202,11 @@ class _progress_reporter:  # noqa: N801 - used like a function
             if self._bar is None:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=total, unit="passage", desc="Embedding", file=sys.stderr)
+                self._bar = tqdm(total=total, unit="text", desc="Embedding", file=sys.stderr)
             self._bar.update(done - self._bar.n)
         elif done == total or done - self._last_line >= max(total // 10, 1):
             self._last_line = done
-            click.echo(f"embedded {done:,}/{total:,} passages", err=True)
+            click.echo(f"embedded {done:,}/{total:,} passages and sentences", err=True)
 
 
 def _engine(index: Path | None) -> Any:
@@ -223,24 +223,53 @@ retriever_option = click.option(
 )
 
 
+def filter_options(command: Callable[..., R]) -> Callable[..., R]:
+    """--since, --until and --outlet, given to the command as one `article_filter`."""
+
+    @click.option("--since", metavar="DATE", help="Only articles published on or after DATE.")
+    @click.option("--until", metavar="DATE", help="Only articles published on or before DATE.")
+    @click.option("--outlet", metavar="NAME", help="Only articles from outlets named like NAME.")
+    @wraps(command)
+    def wrapper(
+        *args: Any, since: str | None, until: str | None, outlet: str | None, **kwargs: Any
+    ) -> R:
+        try:
+            article_filter = ArticleFilter.of(since, until, outlet)
+        except CitebotError as error:
+            raise BadInput(str(error)) from error
+        return command(*args, article_filter=article_filter, **kwargs)
+
+    return wrapper
+
+
 @cli.command()
 @click.argument("question")
 @index_option
 @retriever_option
+@filter_options
 @json_option
 @reports_errors
-def ask(question: str, index: Path | None, retriever: Retriever | None, as_json: bool) -> None:
+def ask(
+    question: str,
+    index: Path | None,
+    retriever: Retriever | None,
+    article_filter: ArticleFilter | None,
+    as_json: bool,
+) -> None:
     """Answer QUESTION with verbatim quotes from the articles and numbered sources.
 
+    DATE is YYYY-MM-DD, YYYY-MM or YYYY (a month or year means all of it).
+
     \b
-    Example:
+    Examples:
         citebot ask "who is Lety Pérez?"
+        citebot ask "who won the election?" --since 2022-11 --outlet cnn
     """
     from index.records import ABSTAIN_MESSAGE
 
     engine = _engine(index)
     engine.warm_up()
-    answer = engine.ask(question, retriever=retriever)
+    answer = engine.ask(question, retriever=retriever, article_filter=article_filter)
     if as_json:
         print_json(answer.as_json())
         return
@@ -251,6 +280,9 @@ def ask(question: str, index: Path | None, retriever: Retriever | None, as_json:
         if answer.closest_titles:
             click.echo("Closest articles: " + "; ".join(answer.closest_titles))
         return
+    if answer.people:
+        named = ", ".join(f"{person} [{n}]" for n, person in enumerate(answer.people, start=1))
+        click.echo(f"{SEVERAL_PEOPLE} {named}.")
     for part in answer.answer:
         markers = "".join(f"[{n}]" for n in part.citations)
         click.echo(f"“{_bold_highlight(part.text, part.highlight)}” {markers}")
@@ -281,18 +313,26 @@ def _bold_highlight(text: str, highlight: list[int] | None) -> str:
 @index_option
 @click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=10, show_default=True)
 @retriever_option
+@filter_options
 @json_option
 @reports_errors
 def search(
-    query: str, index: Path | None, k: int, retriever: Retriever | None, as_json: bool
+    query: str,
+    index: Path | None,
+    k: int,
+    retriever: Retriever | None,
+    article_filter: ArticleFilter | None,
+    as_json: bool,
 ) -> None:
     """Rank passages for QUERY, showing ids, scores and which search found them.
+
+    DATE is YYYY-MM-DD, YYYY-MM or YYYY (a month or year means all of it).
 
     \b
     Example:
         citebot search "lety perez" --k 5
     """
-    results = _engine(index).search(query, k=k, retriever=retriever)
+    results = _engine(index).search(query, k=k, retriever=retriever, article_filter=article_filter)
     if listed_as_json_or_none(results, as_json, "No passages found."):
         return
     for result in results:

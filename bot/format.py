@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.text import one_line, shorten, stats_rows
+from bot.text import SEVERAL_PEOPLE, one_line, shorten, stats_rows
 from index.records import (
     ABSTAIN_MESSAGE,
     Answer,
@@ -146,6 +146,11 @@ def format_answer(answer: Answer) -> str:
     if answer.abstained:
         return format_abstention(answer)
     notice = f"*{answer.notice}*\n" if answer.notice else ""
+    if answer.people:
+        named = ", ".join(
+            f"{label(person, TITLE_SHOWN)} [{n}]" for n, person in enumerate(answer.people, 1)
+        )
+        notice += f"{SEVERAL_PEOPLE} {named}.\n"
     by_number = {citation.n: citation for citation in answer.citations}
     quotes: list[str] = []
     sources: list[str] = []

@@ -8,6 +8,8 @@ from __future__ import annotations
 from index.records import IndexStats
 
 UNKNOWN = "unknown"
+# Said before the quotes when a "who is X?" name belongs to several people.
+SEVERAL_PEOPLE = "Several people in the articles have this name:"
 # Outlets listed by `citebot stats` and `/stats`, the most frequent first.
 OUTLETS_SHOWN = 10
 

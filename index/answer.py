@@ -5,11 +5,12 @@ logistic model weighs (`WEIGHTS`, fitted on development questions by
 bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
 
 - `dense`: the cosine of the question and the sentence under its article's title (embedded
-  for a shortlist only);
+  when the article was indexed, so a question needs one model call);
 - `coverage`: the share of the question's content-word weight (rarer words weigh more) in
   the sentence, and `context_coverage` in the sentence with its article's title and its
   neighbouring sentences, so "the photo" can lean on a title that names it;
-- `passage_score` and `article_rank`: how strongly retrieval found its passage and article;
+- `passage_dense` and `article_rank`: the cosine of the question and the sentence's passage,
+  and the rank of its article among those retrieval found;
 - `new_words`: the share of its words the question does not contain (a sentence that repeats
   the question does not answer it);
 - `type_match` / `type_missing`: whether it carries a phrase of the kind the question asks
@@ -68,7 +69,7 @@ WEIGHTS: Mapping[str, float] = {
     "dense": 2.674,
     "coverage": 3.71,
     "context_coverage": -0.431,
-    "passage_score": 2.347,
+    "passage_dense": 2.347,
     "article_rank": 2.953,
     "new_words": 1.049,
     "type_match": 0.25,
@@ -76,10 +77,10 @@ WEIGHTS: Mapping[str, float] = {
     "answer_in_title": 0.968,
     "answer_repeated": 0.726,
     "lead": -0.027,
+    "dense_gap": 0.0,
+    "coverage_gap": 0.0,
 }
 INTERCEPT = -10.09
-# The value `dense` is given before it is measured, to shortlist the sentences to embed.
-DENSE_PRIOR = 0.3
 FEATURES = tuple(WEIGHTS)
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4
@@ -87,37 +88,37 @@ _REPEATS = 4
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A sentence of a retrieved passage with its signals (all but `dense`) and the span of
-    the phrase in it that would answer (absolute offsets), if any."""
+    """A sentence of a retrieved passage with its signals (all but `dense`), the row of its
+    vector, and the span of the phrase in it that would answer (absolute offsets), if any."""
 
     article_id: str
     passage_id: int
     start: int
     end: int
-    signals: Mapping[str, float]
+    vector_row: int
+    signals: dict[str, float]
     highlight: Span | None
 
 
 @dataclass(frozen=True, slots=True)
 class ScoredSentence:
-    """A candidate with its measured `dense` signal and its score (a probability)."""
+    """A candidate with all its signals and its score (a probability)."""
 
     candidate: Candidate
     score: float
-    dense: float
+    signals: Mapping[str, float]
 
 
 def candidate_sentences(
     question: str,
     frame: QuestionFrame,
     passages: Sequence[StoredPassage],
-    passage_scores: Sequence[float],
+    passage_cosines: Sequence[float],
     articles: Mapping[str, StoredArticle],
     word_weights: Mapping[str, float],
 ) -> list[Candidate]:
-    """Every sentence of `passages` (best first, with their retrieval scores), with its
-    signals."""
-    best_score = max(passage_scores, default=0.0) or 1.0
+    """Every sentence of `passages` (best first, with their cosines to the question), with
+    its signals."""
     article_ranks: dict[str, int] = {}
     for passage in passages:
         article_ranks.setdefault(passage.article_id, len(article_ranks) + 1)
@@ -125,7 +126,7 @@ def candidate_sentences(
     kinds = ANSWERING_KINDS[frame.expects]
     candidates: list[Candidate] = []
     views = {key: _ArticleView(article) for key, article in articles.items()}
-    for passage, passage_score in zip(passages, passage_scores, strict=True):
+    for passage, passage_cosine in zip(passages, passage_cosines, strict=True):
         view = views[passage.article_id]
         sentence_words = [set(content_words(view.text[s:e])) for s, e in passage.sentences]
         for number, (start, end) in enumerate(passage.sentences):
@@ -138,7 +139,7 @@ def candidate_sentences(
             signals = {
                 "coverage": _coverage(words, word_weights),
                 "context_coverage": _coverage(context, word_weights),
-                "passage_score": passage_score / best_score,
+                "passage_dense": passage_cosine,
                 "article_rank": 1.0 / article_ranks[passage.article_id],
                 "new_words": _new_share(words, asked),
                 "type_match": float(answer is not None),
@@ -149,8 +150,19 @@ def candidate_sentences(
             }
             highlight = (answer.start, answer.end) if answer is not None else None
             candidates.append(
-                Candidate(passage.article_id, passage.id, start, end, signals, highlight)
+                Candidate(
+                    passage.article_id,
+                    passage.id,
+                    start,
+                    end,
+                    passage.sentence_row + number,
+                    signals,
+                    highlight,
+                )
             )
+    best_coverage = max((c.signals["coverage"] for c in candidates), default=0.0)
+    for candidate in candidates:
+        candidate.signals["coverage_gap"] = candidate.signals["coverage"] - best_coverage
     return candidates
 
 
@@ -210,30 +222,20 @@ def probability(signals: Mapping[str, float]) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def shortlist(candidates: Sequence[Candidate], size: int) -> list[Candidate]:
-    """The `size` candidates worth embedding: the best by every signal but `dense` (taken at
-    `DENSE_PRIOR`), then in retrieval order."""
-    prior = [probability({**c.signals, "dense": DENSE_PRIOR}) for c in candidates]
-    best = sorted(range(len(candidates)), key=lambda i: (-prior[i], i))[:size]
-    return [candidates[i] for i in sorted(best)]
-
-
 def score_sentences(
     candidates: Sequence[Candidate],
     question_vector: NDArray[np.float32],
-    sentence_vectors: NDArray[np.float32],
+    sentence_vectors: NDArray[np.float16],
 ) -> list[ScoredSentence]:
-    """Score candidates with the measured `dense` signal, best first.
-
-    `sentence_vectors` holds one row per candidate, in the same order.
-    """
-    cosines = sentence_vectors @ question_vector if len(sentence_vectors) else np.zeros(0)
-    scored = [
-        ScoredSentence(
-            candidate, probability({**candidate.signals, "dense": float(cosine)}), float(cosine)
-        )
-        for candidate, cosine in zip(candidates, cosines, strict=True)
-    ]
+    """Score candidates with their `dense` signal read from `sentence_vectors` (the index's,
+    by `vector_row`), best first."""
+    rows = np.fromiter((c.vector_row for c in candidates), dtype=np.int64, count=len(candidates))
+    cosines = (sentence_vectors[rows].astype(np.float32) @ question_vector).tolist()
+    best = max(cosines, default=0.0)
+    scored = []
+    for candidate, cosine in zip(candidates, cosines, strict=True):
+        signals = {**candidate.signals, "dense": cosine, "dense_gap": cosine - best}
+        scored.append(ScoredSentence(candidate, probability(signals), signals))
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
 

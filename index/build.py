@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
 from index.chunk import chunk_article
@@ -150,17 +151,27 @@ def build_index(
             with translate_write_errors(layout.root):
                 writer = GenerationWriter(draft)
                 try:
-                    old_vectors = _copy_unchanged(writer, previous, unchanged)
+                    old = _copy_unchanged(writer, previous, unchanged, embedder.dimension)
                     texts = [
                         f"{c.title_context}\n{c.text[p.start : p.end]}"
                         for c in chunked
                         for p in c.passages
                     ]
+                    sentence_texts = [
+                        f"{c.title_context}\n{c.text[start:end]}"
+                        for c in chunked
+                        for p in c.passages
+                        for start, end in p.sentences
+                    ]
                     stages.lap("copy_unchanged")
                     if texts:
                         embedder.embed(texts[:1])  # loads the model: timed apart
                         stages.lap("load_model")
-                    vectors = _embed_sorted(embedder, texts, progress)
+                    total = len(texts) + len(sentence_texts)
+                    vectors = _embed_sorted(embedder, texts, _counting(progress, 0, total))
+                    sentence_vectors = _embed_sorted(
+                        embedder, sentence_texts, _counting(progress, len(texts), total), np.float16
+                    )
                     stages.lap("embed")
                     for item in chunked:
                         writer.add_article(
@@ -170,7 +181,6 @@ def build_index(
                             paragraphs=item.paragraphs,
                             passages=item.passages,
                         )
-                    all_vectors = np.vstack([old_vectors, vectors]) if len(old_vectors) else vectors
                     manifest = Manifest(
                         format=FORMAT_VERSION,
                         generation=layout.generation_name(draft),
@@ -182,7 +192,12 @@ def build_index(
                         passages=writer.passage_count,
                         built_at=utc_now(),
                     )
-                    manifest = writer.finish(all_vectors, manifest, settings.faiss_index)
+                    manifest = writer.finish(
+                        np.vstack([old.passages, vectors]),
+                        np.vstack([old.sentences, sentence_vectors]),
+                        manifest,
+                        settings.faiss_index,
+                    )
                 except BaseException:
                     writer.close()
                     raise
@@ -265,23 +280,48 @@ def title_context(title: str, tokenizer: Tokenizer) -> str:
     return title[: offsets[TITLE_CONTEXT_TOKENS - 1][1]]
 
 
+@dataclass(frozen=True, slots=True)
+class _OldVectors:
+    """The vectors of unchanged articles, carried over from the previous generation."""
+
+    passages: Vectors
+    sentences: NDArray[np.float16]
+
+
 def _copy_unchanged(
-    writer: GenerationWriter, previous: IndexReader | None, unchanged: list[str]
-) -> Vectors:
+    writer: GenerationWriter, previous: IndexReader | None, unchanged: list[str], dimension: int
+) -> _OldVectors:
     if previous is None or not unchanged:
-        return np.zeros((0, previous.manifest.dimension if previous else 0), dtype=np.float32)
-    old_ids = writer.copy_articles(previous.directory / DATABASE_NAME, unchanged)
-    if not len(old_ids):
-        return np.zeros((0, previous.manifest.dimension), dtype=np.float32)
-    return np.asarray(previous.vectors.reconstruct_batch(old_ids), dtype=np.float32)
+        return _OldVectors(
+            np.zeros((0, dimension), dtype=np.float32), np.zeros((0, dimension), dtype=np.float16)
+        )
+    rows = writer.copy_articles(previous.directory / DATABASE_NAME, unchanged)
+    passages = (
+        np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32)
+        if len(rows.passages)
+        else np.zeros((0, dimension), dtype=np.float32)
+    )
+    return _OldVectors(passages, np.asarray(previous.sentence_vectors[rows.sentences]))
 
 
-def _embed_sorted(embedder: Embedder, texts: list[str], progress: Progress | None) -> Vectors:
+def _counting(progress: Progress | None, done_before: int, total: int) -> Progress | None:
+    """`progress` for one of several embedding steps, counted against the total of all."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(done_before + done, total)
+
+
+def _embed_sorted(
+    embedder: Embedder,
+    texts: list[str],
+    progress: Progress | None,
+    dtype: type[np.floating[Any]] = np.float32,
+) -> NDArray[Any]:
     """Embed longest first in steps (batches of similar length pad least), in input order."""
+    vectors = np.empty((len(texts), embedder.dimension), dtype=dtype)
     if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return vectors
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
     for first in range(0, len(texts), _PROGRESS_STEP):
         rows = order[first : first + _PROGRESS_STEP]
         vectors[rows] = embedder.embed([texts[i] for i in rows])

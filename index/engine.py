@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from index.answer import (
     ScoredSentence,
     candidate_sentences,
     compose_answer,
     score_sentences,
     select_quotes,
-    shortlist,
     word_weights,
 )
 from index.clean import normalise_line
@@ -27,10 +29,12 @@ from index.config import Retriever, Settings
 from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError, UnknownCitationError
+from index.profile import Profile, asked_name, choose, mentions, name_words
 from index.question import analyse_question
 from index.reader import IndexReader
 from index.records import (
     Answer,
+    ArticleFilter,
     IndexStats,
     SearchResult,
     SourceParagraph,
@@ -40,15 +44,16 @@ from index.records import (
     citation_id,
     parse_citation_id,
 )
-from index.search import Hits, find_passages, fold
+from index.search import Hits, find_passages, fold, phrase_search
 from index.store import IndexLayout
 
 log = logging.getLogger(__name__)
 
 # Best fused passages whose sentences are scored for the answer.
 PASSAGES_READ = 8
-# Candidate sentences embedded to score them (the rest have less of the question's words).
-SENTENCES_EMBEDDED = 8
+# For "who is X?": passages naming X that are looked at, and articles whose sentences are read.
+PROFILE_PASSAGES = 30
+PROFILE_ARTICLES = 5
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
 
@@ -163,18 +168,32 @@ class Engine:
         vector = snapshot.embedder.embed([question])[0] if retriever != "lexical" else None
         return find_passages(snapshot.reader, question, vector, retriever, k, self.settings.fusion)
 
-    def ask(self, question: str, *, retriever: Retriever | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        retriever: Retriever | None = None,
+        article_filter: ArticleFilter | None = None,
+    ) -> Answer:
         """Answer with one to three verified quotes, or abstain with the closest titles.
 
-        `retriever` defaults to the configured one (CITEBOT_RETRIEVER).
+        `retriever` defaults to the configured one (CITEBOT_RETRIEVER); `article_filter`
+        limits the articles quoted (by date and outlet).
         """
         started = time.perf_counter()
         text, notice = self.clean_question(question)
         snapshot = self._current()
-        ranked = self._rank_sentences(snapshot, text, retriever, SENTENCES_EMBEDDED)
-        chosen = select_quotes(ranked.sentences, self.settings.min_score)
+        name = asked_name(text)
+        profile = self._profile(snapshot, text, name, article_filter) if name else None
+        if profile is not None:
+            ranked, found = profile
+            chosen, people = found.chosen, found.people
+        else:
+            ranked = self._rank_sentences(snapshot, text, retriever, article_filter)
+            chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.notice = notice
+        answer.people = people
         if answer.abstained:
             answer.closest_titles = list(
                 dict.fromkeys(ranked.articles[p.article_id].title for p in ranked.passages)
@@ -183,68 +202,99 @@ class Engine:
         return answer
 
     def rank_sentences(
-        self, question: str, *, retriever: Retriever | None = None, embedded: int | None = None
+        self,
+        question: str,
+        *,
+        retriever: Retriever | None = None,
+        article_filter: ArticleFilter | None = None,
     ) -> RankedSentences:
         """The scored candidate sentences for `question`, best first, with their passages and
-        articles: what `ask` chooses its quotes from. `embedded` sentences are embedded and
-        scored (default: the shortlist `ask` uses; more, to study the scorer)."""
+        articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
-        return self._rank_sentences(
-            self._current(), text, retriever, embedded or SENTENCES_EMBEDDED
-        )
+        return self._rank_sentences(self._current(), text, retriever, article_filter)
 
     def _rank_sentences(
-        self, snapshot: _Snapshot, text: str, retriever: Retriever | None, embedded: int
+        self,
+        snapshot: _Snapshot,
+        text: str,
+        retriever: Retriever | None,
+        article_filter: ArticleFilter | None,
     ) -> RankedSentences:
-        reader = snapshot.reader
         question_vector = snapshot.embedder.embed([text])[0]
         fused, _, _ = find_passages(
-            reader,
+            snapshot.reader,
             text,
             question_vector,
             retriever or self.settings.retriever,
             PASSAGES_READ,
             self.settings.fusion,
+            article_filter,
         )
-        by_id = reader.passages(fused.ids.tolist()) if len(fused.ids) else {}
-        found = [
-            (by_id[i], score)
-            for i, score in zip(fused.ids.tolist(), fused.scores.tolist(), strict=True)
-            if i in by_id
+        return self._score(snapshot, text, question_vector, fused.ids.tolist())
+
+    def _profile(
+        self,
+        snapshot: _Snapshot,
+        text: str,
+        name: str,
+        article_filter: ArticleFilter | None,
+    ) -> tuple[RankedSentences, Profile] | None:
+        """The sentences about the person `name` across the articles that name them, or
+        None when no article does (`index.profile`)."""
+        reader = snapshot.reader
+        hits = phrase_search(reader, name_words(name), PROFILE_PASSAGES, article_filter)
+        passages = reader.passages(hits.ids.tolist()) if len(hits.ids) else {}
+        named = list(dict.fromkeys(passages[i].article_id for i in hits.ids.tolist()))
+        passage_ids = [
+            p.id for article_id in named[:PROFILE_ARTICLES] for p in reader.passages_of(article_id)
         ]
-        passages = [passage for passage, _ in found]
+        if not passage_ids:
+            return None
+        question_vector = snapshot.embedder.embed([text])[0]
+        ranked = self._score(snapshot, text, question_vector, passage_ids)
+        found = mentions(name, ranked.sentences, ranked.articles)
+        return (ranked, choose(found)) if found else None
+
+    def _score(
+        self,
+        snapshot: _Snapshot,
+        text: str,
+        question_vector: NDArray[np.float32],
+        passage_ids: list[int],
+    ) -> RankedSentences:
+        """Every sentence of the passages `passage_ids` (best first) scored for `text`."""
+        reader = snapshot.reader
+        by_id = reader.passages(passage_ids) if passage_ids else {}
+        passages = [by_id[i] for i in passage_ids if i in by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        weights = word_weights(reader, text, snapshot.word_weights)
         candidates = candidate_sentences(
             text,
             analyse_question(text),
             passages,
-            [score for _, score in found],
+            reader.cosines([p.id for p in passages], question_vector),
             articles,
-            weights,
+            word_weights(reader, text, snapshot.word_weights),
         )
-        candidates = shortlist(candidates, embedded)
-        sentence_vectors = snapshot.embedder.embed(
-            [
-                f"{articles[c.article_id].title}\n{articles[c.article_id].text[c.start : c.end]}"
-                for c in candidates
-            ]
-        )
-        scored = score_sentences(candidates, question_vector, sentence_vectors)
+        scored = score_sentences(candidates, question_vector, reader.sentence_vectors)
         return RankedSentences(scored, passages, articles)
 
     def search(
-        self, query: str, *, k: int = 10, retriever: Retriever | None = None
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        retriever: Retriever | None = None,
+        article_filter: ArticleFilter | None = None,
     ) -> list[SearchResult]:
-        """The best passages for `query`; passages of one article that sit side by side are
-        merged into one result."""
+        """The best passages for `query` among the articles `article_filter` lets through;
+        passages of one article that sit side by side are merged into one result."""
         retriever = retriever or self.settings.retriever
         text, _ = self.clean_question(query)
         snapshot = self._current()
         reader = snapshot.reader
         vector = snapshot.embedder.embed([text])[0] if retriever != "lexical" else None
         fused, dense, lexical = find_passages(
-            reader, text, vector, retriever, 2 * k, self.settings.fusion
+            reader, text, vector, retriever, 2 * k, self.settings.fusion, article_filter
         )
         dense_ranks = {int(i): r for r, i in enumerate(dense.ids.tolist(), start=1)}
         lexical_ranks = {int(i): r for r, i in enumerate(lexical.ids.tolist(), start=1)}

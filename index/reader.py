@@ -13,12 +13,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from index.errors import IndexDamagedError, IndexNotFoundError
-from index.records import IndexStats, StoredArticle, StoredPassage
+from index.records import ArticleFilter, IndexStats, StoredArticle, StoredPassage
 from index.store import (
     DATABASE_NAME,
     FORMAT_VERSION,
     MANIFEST_NAME,
+    SENTENCE_VECTORS_NAME,
     VECTORS_NAME,
     IndexLayout,
     Manifest,
@@ -31,17 +35,26 @@ _ARTICLE_COLUMNS = (
     "id, key, title, text, paragraphs, url, published, source, author, metadata, content_hash"
 )
 _PASSAGE_COLUMNS = (
-    "id, article_id, ordinal, start, end, paragraph_first, paragraph_last, sentences, tokens"
+    "id, article_id, ordinal, start, end, paragraph_first, paragraph_last, sentences, tokens,"
+    " sentence_row"
 )
 
 
 class IndexReader:
-    """One immutable generation: its manifest, SQLite database and FAISS vectors."""
+    """One immutable generation: its manifest, SQLite database, FAISS passage vectors and
+    memory-mapped sentence vectors."""
 
-    def __init__(self, directory: Path, manifest: Manifest, vectors: faiss.Index) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        manifest: Manifest,
+        vectors: faiss.Index,
+        sentence_vectors: NDArray[np.float16],
+    ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.vectors = vectors
+        self.sentence_vectors = sentence_vectors
         self._local = threading.local()
 
     @classmethod
@@ -78,7 +91,17 @@ class IndexReader:
         search_depth = manifest.extra.get("search_depth")
         if search_depth and hasattr(vectors, "hnsw"):
             vectors.hnsw.efSearch = int(search_depth)
-        reader = cls(directory, manifest, vectors)
+        try:
+            sentence_vectors = np.load(directory / SENTENCE_VECTORS_NAME, mmap_mode="r")
+        except (OSError, ValueError) as error:
+            raise IndexDamagedError(
+                f"the sentence vectors in {directory} are missing or damaged; {fix}"
+            ) from error
+        if sentence_vectors.shape != (manifest.sentences, manifest.dimension):
+            raise IndexDamagedError(
+                f"the sentence vectors in {directory} do not match the manifest; {fix}"
+            )
+        reader = cls(directory, manifest, vectors, sentence_vectors)
         try:
             (passages,) = reader._db.execute("SELECT count(*) FROM passages").fetchone()
             (articles,) = reader._db.execute("SELECT count(*) FROM articles").fetchone()
@@ -181,21 +204,49 @@ class IndexReader:
         for (text,) in self._rows("SELECT text FROM articles"):
             yield text
 
+    def cosines(self, passage_ids: Sequence[int], query_vector: NDArray[np.float32]) -> list[float]:
+        """The cosine of `query_vector` and each passage's vector."""
+        if not passage_ids:
+            return []
+        vectors = self.vectors.reconstruct_batch(np.asarray(passage_ids, dtype=np.int64))
+        return [float(cosine) for cosine in vectors @ query_vector]
+
     def lexical_matches(
-        self, fts_query: str, column_weights: tuple[float, float], k: int
+        self,
+        fts_query: str,
+        column_weights: tuple[float, float],
+        k: int,
+        article_filter: ArticleFilter | None = None,
     ) -> list[tuple[int, float]]:
-        """(passage id, BM25) of the `k` best passages for an FTS5 query, best first.
+        """(passage id, BM25) of the `k` best passages for an FTS5 query, best first, among
+        the passages of the articles `article_filter` lets through.
 
         FTS5's BM25 is lower for better matches; `column_weights` weigh body and title.
         """
+        allowed, parameters = "", list[str | int]()
+        if article_filter is not None:
+            condition, parameters = _filter_condition(article_filter)
+            allowed = (
+                " AND rowid IN (SELECT p.id FROM passages p JOIN articles a"
+                f" ON a.id = p.article_id WHERE {condition})"
+            )
         return [
             (int(rowid), float(score))
             for rowid, score in self._rows(
                 "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
-                " WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
-                (*column_weights, fts_query, k),
+                f" WHERE passages_fts MATCH ?{allowed} ORDER BY rank LIMIT ?",
+                (*column_weights, fts_query, *parameters, k),
             )
         ]
+
+    def passage_ids_where(self, article_filter: ArticleFilter) -> NDArray[np.int64]:
+        """The ids of the passages of the articles `article_filter` lets through."""
+        condition, parameters = _filter_condition(article_filter)
+        rows = self._rows(
+            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {condition}",
+            parameters,
+        )
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
     def document_frequency(self, fts_query: str) -> int:
         """How many passages match an FTS5 query (one quoted word: its document frequency)."""
@@ -246,6 +297,22 @@ class IndexReader:
         )
 
 
+def _filter_condition(article_filter: ArticleFilter) -> tuple[str, list[str | int]]:
+    """An SQL condition on the articles table `a` with its parameters."""
+    conditions: list[str] = ["1"]
+    parameters: list[str | int] = []
+    if article_filter.since:
+        conditions.append("a.published >= ?")
+        parameters.append(article_filter.since)
+    if article_filter.until:
+        conditions.append("substr(a.published, 1, ?) <= ?")
+        parameters += [len(article_filter.until), article_filter.until]
+    if article_filter.outlet:
+        conditions.append("instr(lower(a.source), lower(?)) > 0")
+        parameters.append(article_filter.outlet)
+    return " AND ".join(conditions), parameters
+
+
 def _article(row: tuple[Any, ...]) -> StoredArticle:
     """An `articles` row (in `_ARTICLE_COLUMNS` order) as a record."""
     id_, key, title, text, paragraphs, url, published, source, author, metadata, hash_ = row
@@ -257,9 +324,11 @@ def _article(row: tuple[Any, ...]) -> StoredArticle:
 
 def _passage(row: tuple[Any, ...]) -> StoredPassage:
     """A `passages` row (in `_PASSAGE_COLUMNS` order) as a record."""
-    id_, article_id, ordinal, start, end, first, last, sentences, tokens = row
+    id_, article_id, ordinal, start, end, first, last, sentences, tokens, sentence_row = row
     spans = _spans(sentences)
-    return StoredPassage(ordinal, start, end, first, last, spans, tokens, id_, article_id)
+    return StoredPassage(
+        ordinal, start, end, first, last, spans, tokens, id_, article_id, sentence_row
+    )
 
 
 def _spans(stored: str) -> tuple[tuple[int, int], ...]:

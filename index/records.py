@@ -14,7 +14,10 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
+
+from index.errors import InputError
 
 Span = tuple[int, int]
 
@@ -116,6 +119,50 @@ def parse_citation_id(text: str) -> tuple[str, int, int] | None:
 # -- articles as stored ------------------------------------------------------------------
 
 
+_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    """Which articles a question or search may use: published in `since`..`until` (ISO
+    dates, a year or a month meaning all of it, both ends included) and from an outlet whose
+    name contains `outlet` (ignoring case). Articles without a date fail a date filter."""
+
+    since: str | None = None
+    until: str | None = None
+    outlet: str | None = None
+
+    @classmethod
+    def of(
+        cls, since: str | None = None, until: str | None = None, outlet: str | None = None
+    ) -> ArticleFilter | None:
+        """A checked filter, or None when nothing is filtered; `InputError` for a date
+        that is not YYYY, YYYY-MM or YYYY-MM-DD, or a range that ends before it starts."""
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and not _is_partial_date(value):
+                raise InputError(
+                    f"--{name} {value!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY"
+                )
+        if since and until and since > until and not since.startswith(until):
+            raise InputError(f"--since {since} is after --until {until}")
+        outlet = outlet.strip() if outlet else None
+        if not (since or until or outlet):
+            return None
+        return cls(since or None, until or None, outlet)
+
+
+def _is_partial_date(text: str) -> bool:
+    """True for a valid YYYY, YYYY-MM or YYYY-MM-DD."""
+    if not _PARTIAL_DATE.fullmatch(text):
+        return False
+    year, month, day = [*text.split("-"), "01", "01"][:3]
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
     """An article as stored: `text` is the cleaned body every offset refers to."""
@@ -144,10 +191,12 @@ class StoredArticle:
 
 @dataclass(frozen=True, slots=True)
 class StoredPassage(Passage):
-    """A stored passage of the article `article_id`: `id` is also its row in the FAISS index."""
+    """A stored passage of the article `article_id`: `id` is also its row in the FAISS index,
+    and its sentences' vectors are the rows from `sentence_row` on of the sentence vectors."""
 
     id: int
     article_id: str
+    sentence_row: int
 
 
 # -- answers -----------------------------------------------------------------------------
@@ -192,6 +241,8 @@ class Answer(JsonRecord):
     took_ms: float = 0.0
     notice: str | None = None
     closest_titles: list[str] = field(default_factory=list)
+    # For "who is X?" when X names several people: who each quote is about, in order.
+    people: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from index.config import Fusion, Retriever
 from index.reader import IndexReader
+from index.records import ArticleFilter
+
+if TYPE_CHECKING:
+    import faiss
 
 # Passages each retriever proposes before fusion.
 CANDIDATES = 50
@@ -79,25 +84,70 @@ def lexical_query(question: str) -> str | None:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def lexical_search(reader: IndexReader, question: str, k: int) -> Hits:
+def lexical_search(
+    reader: IndexReader, question: str, k: int, article_filter: ArticleFilter | None = None
+) -> Hits:
     """BM25 over passage words and titles; higher scores are better."""
     query = lexical_query(question)
-    if query is None:
-        return Hits.empty()
-    rows = reader.lexical_matches(query, _BM25_WEIGHTS, k)
+    return _bm25(reader, query, k, article_filter) if query else Hits.empty()
+
+
+def phrase_search(
+    reader: IndexReader, words: list[str], k: int, article_filter: ArticleFilter | None = None
+) -> Hits:
+    """BM25 of the passages holding `words` (folded) in a row, as one phrase."""
+    return _bm25(reader, '"' + " ".join(words) + '"', k, article_filter) if words else Hits.empty()
+
+
+def _bm25(
+    reader: IndexReader, fts_query: str, k: int, article_filter: ArticleFilter | None
+) -> Hits:
+    """The passages matching an FTS5 query by BM25, higher scores better."""
+    rows = reader.lexical_matches(fts_query, _BM25_WEIGHTS, k, article_filter)
     if not rows:
         return Hits.empty()
     ids, scores = zip(*rows, strict=True)
     return Hits(np.asarray(ids, dtype=np.int64), -np.asarray(scores, dtype=np.float32))
 
 
-def dense_search(reader: IndexReader, query_vector: NDArray[np.float32], k: int) -> Hits:
-    """Cosine similarity (inner product of unit vectors) over all passages."""
+def dense_search(
+    reader: IndexReader,
+    query_vector: NDArray[np.float32],
+    k: int,
+    article_filter: ArticleFilter | None = None,
+) -> Hits:
+    """Cosine similarity (inner product of unit vectors) over all passages, or over those of
+    the articles `article_filter` lets through."""
     if reader.vectors.ntotal == 0:
         return Hits.empty()
-    scores, ids = reader.vectors.search(query_vector.reshape(1, -1), min(k, reader.vectors.ntotal))
+    query = query_vector.reshape(1, -1)
+    if article_filter is None:
+        scores, ids = reader.vectors.search(query, min(k, reader.vectors.ntotal))
+    else:
+        allowed = reader.passage_ids_where(article_filter)
+        if not len(allowed):
+            return Hits.empty()
+        scores, ids = _search_among(reader.vectors, query, min(k, len(allowed)), allowed)
     keep = ids[0] >= 0
     return Hits(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
+
+
+def _search_among(
+    vectors: faiss.Index, query: NDArray[np.float32], k: int, passage_ids: NDArray[np.int64]
+) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    """FAISS search that considers only `passage_ids` (the selector lives as long as the
+    search that uses it)."""
+    import faiss
+
+    selector = faiss.IDSelectorBatch(passage_ids)
+    if hasattr(vectors, "hnsw"):
+        parameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+            sel=selector, efSearch=vectors.hnsw.efSearch
+        )
+    else:
+        parameters = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+    scores, ids = vectors.search(query, k, params=parameters)
+    return scores, ids
 
 
 def find_passages(
@@ -107,13 +157,15 @@ def find_passages(
     retriever: Retriever,
     k: int,
     fusion: Fusion,
+    article_filter: ArticleFilter | None = None,
 ) -> tuple[Hits, Hits, Hits]:
-    """(fused, dense, lexical) hits; `vector` is the question's, needed unless lexical."""
+    """(fused, dense, lexical) hits among the passages `article_filter` lets through;
+    `vector` is the question's, needed unless lexical."""
     dense = lexical = Hits.empty()
     if retriever != "lexical" and vector is not None:
-        dense = dense_search(reader, vector, max(k, CANDIDATES))
+        dense = dense_search(reader, vector, max(k, CANDIDATES), article_filter)
     if retriever != "dense":
-        lexical = lexical_search(reader, question, max(k, CANDIDATES))
+        lexical = lexical_search(reader, question, max(k, CANDIDATES), article_filter)
     if retriever == "hybrid" and fusion == "weighted":
         return fuse_weighted(dense, lexical, k), dense, lexical
     rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}

@@ -5,7 +5,8 @@
       CURRENT                 name of the live generation, replaced atomically
       build.lock              held by the one build that may run at a time
       generations/NAME/       manifest.json, passages.sqlite (articles, passages, FTS5),
-                              vectors.faiss (row i is passage id i)
+                              vectors.faiss (row i is passage id i), sentences.npy (one
+                              float16 row per sentence of each passage, from its sentence_row)
 
 A build writes a new generation under `generations/.tmp-NAME`, renames it into place, then
 replaces CURRENT in one `os.replace`. A reader therefore sees the old index or the new one,
@@ -40,7 +41,7 @@ from index.files import fsync_dir, fsync_file, write_text_atomically
 from index.records import Passage, SourceArticle
 from index.vectors import build_vector_index
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MARKER_NAME = "citebot-index.json"
 CURRENT_NAME = "CURRENT"
 LOCK_NAME = "build.lock"
@@ -48,6 +49,7 @@ GENERATIONS_NAME = "generations"
 MANIFEST_NAME = "manifest.json"
 DATABASE_NAME = "passages.sqlite"
 VECTORS_NAME = "vectors.faiss"
+SENTENCE_VECTORS_NAME = "sentences.npy"
 DRAFT_PREFIX = ".tmp-"
 _GENERATIONS_KEPT = 2
 
@@ -75,7 +77,8 @@ CREATE TABLE passages (
     paragraph_first INTEGER NOT NULL,
     paragraph_last INTEGER NOT NULL,
     sentences TEXT NOT NULL,
-    tokens INTEGER NOT NULL
+    tokens INTEGER NOT NULL,
+    sentence_row INTEGER NOT NULL
 );
 CREATE INDEX passages_by_article ON passages(article_id, ordinal);
 CREATE VIRTUAL TABLE passages_fts USING fts5(
@@ -97,6 +100,7 @@ class Manifest:
     articles: int
     passages: int
     built_at: str
+    sentences: int = 0
     faiss_index: str = "Flat"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -233,46 +237,62 @@ class IndexLayout:
                 shutil.rmtree(path, ignore_errors=True)
 
 
+@dataclass(frozen=True, slots=True)
+class CopiedRows:
+    """Where the vectors of copied passages were in the previous generation, in new order:
+    the FAISS rows of the passages and the rows of their sentences."""
+
+    passages: NDArray[np.int64]
+    sentences: NDArray[np.int64]
+
+
 class GenerationWriter:
-    """Fills a draft generation: articles and passages into SQLite, vectors into FAISS."""
+    """Fills a draft generation: articles and passages into SQLite, passage vectors into
+    FAISS, sentence vectors into a float16 array."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.db = sqlite3.connect(directory / DATABASE_NAME)
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         self.passage_count = 0
+        self.sentence_count = 0
 
-    def copy_articles(self, old_database: Path, article_ids: Iterable[str]) -> NDArray[np.int64]:
-        """Copy articles and their passages unchanged; return their old passage ids in order.
+    def copy_articles(self, old_database: Path, article_ids: Iterable[str]) -> CopiedRows:
+        """Copy articles and their passages unchanged; return where their vectors were.
 
-        The old ids say which old vectors to carry over, in the order the new ids were given.
+        The old rows say which old vectors to carry over, in the order the new rows were given.
         """
         db = self.db
         db.execute("ATTACH DATABASE ? AS old", (f"file:{old_database}?mode=ro",))
         db.execute("CREATE TEMP TABLE kept (id TEXT PRIMARY KEY)")
         db.executemany("INSERT INTO kept VALUES (?)", ((i,) for i in article_ids))
         db.execute("INSERT INTO articles SELECT * FROM old.articles WHERE id IN temp.kept")
-        old_ids = np.fromiter(
-            (
-                row[0]
-                for row in db.execute(
-                    "SELECT id FROM old.passages WHERE article_id IN temp.kept ORDER BY id"
-                )
-            ),
-            dtype=np.int64,
-        )
+        old = db.execute(
+            """SELECT id, sentence_row, json_array_length(sentences) FROM old.passages
+               WHERE article_id IN temp.kept ORDER BY id"""
+        ).fetchall()
         db.execute(
             """INSERT INTO passages
                SELECT ? + row_number() OVER (ORDER BY id) - 1, article_id, ordinal, start, end,
-                      paragraph_first, paragraph_last, sentences, tokens
+                      paragraph_first, paragraph_last, sentences, tokens,
+                      ? + coalesce(sum(json_array_length(sentences)) OVER (
+                          ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                FROM old.passages WHERE article_id IN temp.kept ORDER BY id""",
-            (self.passage_count,),
+            (self.passage_count, self.sentence_count),
         )
         db.commit()
         db.execute("DROP TABLE temp.kept")
         db.execute("DETACH DATABASE old")
-        self.passage_count += len(old_ids)
-        return old_ids
+        copied = CopiedRows(
+            np.array([row[0] for row in old], dtype=np.int64),
+            np.array(
+                [row for _, first, count in old for row in range(first, first + count)],
+                dtype=np.int64,
+            ),
+        )
+        self.passage_count += len(copied.passages)
+        self.sentence_count += len(copied.sentences)
+        return copied
 
     def add_article(
         self,
@@ -314,13 +334,19 @@ class GenerationWriter:
                     passage.paragraph_last,
                     json.dumps([list(s) for s in passage.sentences]),
                     passage.tokens,
+                    self.sentence_count,
                 )
             )
             self.passage_count += 1
-        self.db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.sentence_count += len(passage.sentences)
+        self.db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def finish(
-        self, vectors: NDArray[np.float32], manifest: Manifest, index_kind: IndexKind = "auto"
+        self,
+        vectors: NDArray[np.float32],
+        sentence_vectors: NDArray[np.floating[Any]],
+        manifest: Manifest,
+        index_kind: IndexKind = "auto",
     ) -> Manifest:
         """Index the passages' words, write the vectors and, last, the manifest (returned,
         with the vector index chosen)."""
@@ -328,6 +354,10 @@ class GenerationWriter:
 
         if len(vectors) != self.passage_count:
             raise AssertionError(f"{len(vectors)} vectors for {self.passage_count} passages")
+        if len(sentence_vectors) != self.sentence_count:
+            raise AssertionError(
+                f"{len(sentence_vectors)} sentence vectors for {self.sentence_count} sentences"
+            )
         self.db.execute(
             """INSERT INTO passages_fts (rowid, body, title)
                SELECT p.id, substr(a.text, p.start + 1, p.end - p.start), a.title
@@ -338,8 +368,13 @@ class GenerationWriter:
         vectors = vectors.reshape(-1, manifest.dimension)
         built = build_vector_index(vectors, index_kind)
         faiss.write_index(built.index, str(self.directory / VECTORS_NAME))
+        np.save(
+            self.directory / SENTENCE_VECTORS_NAME,
+            np.asarray(sentence_vectors, dtype=np.float16).reshape(-1, manifest.dimension),
+        )
         manifest = replace(
             manifest,
+            sentences=self.sentence_count,
             faiss_index=built.kind,
             extra={
                 **manifest.extra,

@@ -16,7 +16,7 @@ from index.build import build_index
 from index.config import Settings, get_settings
 from index.embed import Vectors
 from index.engine import Engine
-from index.store import MANIFEST_NAME, VECTORS_NAME, IndexLayout
+from index.store import MANIFEST_NAME, SENTENCE_VECTORS_NAME, VECTORS_NAME, IndexLayout
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -52,6 +52,7 @@ class FakeEmbedder:
 
 DAMAGES = (
     "truncate vectors",
+    "truncate sentence vectors",
     "corrupt database",
     "delete manifest",
     "other model",
@@ -66,6 +67,9 @@ def damage_index(index_dir: Path, damage: str) -> None:
     if damage == "truncate vectors":
         path = live / VECTORS_NAME
         path.write_bytes(path.read_bytes()[:40])
+    elif damage == "truncate sentence vectors":
+        path = live / SENTENCE_VECTORS_NAME
+        path.write_bytes(path.read_bytes()[:200])
     elif damage == "corrupt database":
         (live / "passages.sqlite").write_bytes(b"this is not sqlite" * 100)
     elif damage == "delete manifest":

@@ -56,6 +56,37 @@ def test_unrelated_question_abstains(seed_engine: Engine) -> None:
     assert answer.closest_titles
 
 
+@pytest.mark.parametrize(
+    ("question", "answering", "phrase"),
+    [
+        ("Which news agency took the picture?", "The Reuters image taken on Monday", "Reuters"),
+        ("Who is the president of Mexico?", "Andrés Manuel López Obrador", None),
+        ("Where was the photo taken?", "El Paso", None),
+    ],
+)
+def test_the_sentence_that_answers_comes_first(
+    seed_engine: Engine, question: str, answering: str, phrase: str | None
+) -> None:
+    """Issue #11's examples: the answer, not the most similar sentence, is quoted first, with
+    the answering phrase marked inside it."""
+    answer = seed_engine.ask(question)
+    assert not answer.abstained
+    first = answer.answer[0]
+    assert answering in first.text
+    assert first.highlight is not None
+    start, end = first.highlight
+    assert 0 <= start < end <= len(first.text)
+    if phrase is not None:
+        assert first.text[start:end] == phrase
+
+
+@pytest.mark.parametrize(
+    "question", ["Who won the 2018 FIFA World Cup?", "How many goals did Brazil score in 2014?"]
+)
+def test_on_topic_words_without_an_answer_abstain(seed_engine: Engine, question: str) -> None:
+    assert seed_engine.ask(question).abstained
+
+
 def test_boilerplate_is_never_quoted(seed_engine: Engine) -> None:
     for question in ["advertisement", "Donald John Trump MORE", "Sanders impeachment trial"]:
         for part in seed_engine.ask(question).answer:

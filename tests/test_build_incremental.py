@@ -19,6 +19,7 @@ from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from index.reader import IndexReader
+from index.records import StoredPassage
 from index.store import IndexLayout
 from tests.conftest import FakeEmbedder
 
@@ -39,12 +40,44 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def vectors_by_article(settings: Settings) -> dict[str, np.ndarray]:
+    """Each article's passage vectors followed by its sentence vectors."""
     reader = IndexReader.open(settings.index_dir)
-    rows = [(passage.id, passage.article_id) for passage in reader.all_passages()]
+    passages: dict[str, list[StoredPassage]] = {}
+    for passage in reader.all_passages():
+        passages.setdefault(passage.article_id, []).append(passage)
     return {
-        article: reader.vectors.reconstruct_batch(np.array([i for i, a in rows if a == article]))
-        for article in {a for _, a in rows}
+        article: np.vstack(
+            [
+                reader.vectors.reconstruct_batch(np.array([p.id for p in own])),
+                *(
+                    reader.sentence_vectors[p.sentence_row : p.sentence_row + len(p.sentences)]
+                    for p in own
+                ),
+            ]
+        )
+        for article, own in passages.items()
     }
+
+
+def test_sentence_vectors_are_each_sentence_under_its_title(
+    corpus: Path, settings: Settings
+) -> None:
+    embedder = FakeEmbedder()
+    build_index([corpus], settings, embedder=embedder)
+    (corpus / "delta.txt").write_text("Delta\n\nDelta is new. It has two sentences.", "utf-8")
+    build_index([corpus], settings, embedder=embedder)
+    reader = IndexReader.open(settings.index_dir)
+    passages = list(reader.all_passages())
+    articles = reader.articles([p.article_id for p in passages])
+    assert reader.sentence_vectors.shape == (
+        sum(len(p.sentences) for p in passages),
+        embedder.dimension,
+    )
+    for passage in passages:
+        article = articles[passage.article_id]
+        texts = [f"{article.title}\n{article.text[s:e]}" for s, e in passage.sentences]
+        stored = reader.sentence_vectors[passage.sentence_row : passage.sentence_row + len(texts)]
+        np.testing.assert_allclose(stored, embedder.embed(texts), atol=1e-3)
 
 
 def generations(settings: Settings) -> list[str]:
@@ -67,9 +100,11 @@ def test_rebuild_reuses_unchanged_and_embeds_only_what_changed(
     (corpus / "alpha.txt").write_text(ARTICLES["alpha.txt"] + "\n\nA third paragraph.", "utf-8")
     embedder.calls.clear()
     changed = build_index([corpus], settings, embedder=embedder)
-    alpha_passages = len(IndexReader.open(settings.index_dir).passages_of("alpha.txt"))
+    alpha = IndexReader.open(settings.index_dir).passages_of("alpha.txt")
+    alpha_texts = len(alpha) + sum(len(p.sentences) for p in alpha)
     assert (changed.changed, changed.unchanged, changed.added) == (1, 2, 0)
-    assert changed.embedded == alpha_passages == sum(embedder.calls) - 1  # -1: model warm-up
+    assert changed.embedded == len(alpha)
+    assert sum(embedder.calls) - 1 == alpha_texts  # -1: model warm-up
     after = vectors_by_article(settings)
     for article in ("beta.md", "gamma.txt"):
         np.testing.assert_array_equal(after[article], before[article])

@@ -67,7 +67,12 @@ def test_json_outputs_follow_the_documented_schema(real_seed_index: Path) -> Non
     assert answer.keys() >= ASK_KEYS and answer["abstained"] is False
     citation = answer["citations"][0]
     assert set(citation) == CITATION_KEYS
-    assert answer["answer"][0] == {"text": citation["quote"], "citations": [citation["n"]]}
+    part = answer["answer"][0]
+    assert set(part) == {"text", "citations", "highlight"}
+    assert (part["text"], part["citations"]) == (citation["quote"], [citation["n"]])
+    assert part["highlight"] is None or 0 <= part["highlight"][0] < part["highlight"][1] <= len(
+        part["text"]
+    )
 
     source = json.loads(runner.invoke(cli, ["source", citation["id"], *index, "--json"]).stdout)
     assert source["article_text"][citation["start"] : citation["end"]] == citation["quote"]

@@ -27,6 +27,7 @@ from bot.format import (
     source_embed,
     stats_embed,
 )
+from bot.text import SEVERAL_PEOPLE
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
@@ -166,8 +167,9 @@ def shown_quotes(content: str) -> list[tuple[str, int]]:
     """(quote as Discord shows it, with its markdown escapes, citation number) for each
     quote of an answer reply; asserts that every line of the quotes is inside a `> ` block."""
     body = content.split("\n\n**Sources**\n")[0]
-    if body.startswith("*Your question was cut"):
-        body = body.split("\n", 1)[1]
+    for preface in ("*Your question was cut", SEVERAL_PEOPLE):
+        if body.startswith(preface):
+            body = body.split("\n", 1)[1]
     lines = re.split(r"\r\n?|\n", body)
     assert all(line.startswith("> ") for line in lines), f"a line left the quote: {lines!r}"
     unquoted = re.sub(r"(\r\n?|\n)> ", r"\1", body.removeprefix("> "))
@@ -283,12 +285,14 @@ def test_answer_replies_fit_and_quote_verbatim(
 ) -> None:
     citations = [citation(n, q, title, source, url) for n, q in enumerate(quotes, start=1)]
     marked = highlights(data.draw, quotes)
+    people = data.draw(st.one_of(st.just([]), st.lists(TEXT, min_size=len(quotes))))
     answer = Answer(
         question="q",
         abstained=False,
         answer=[AnswerPart(c.quote, [c.n], h) for c, h in zip(citations, marked, strict=True)],
         citations=citations,
         notice=notice,
+        people=people[: len(quotes)],
     )
     assert_answer_reply(answer, format_answer(answer))
 
@@ -513,4 +517,22 @@ def test_the_answering_phrase_is_bold_and_only_it() -> None:
     )
     content = format_answer(answer)
     assert content.startswith("> The **Reuters** image taken on Monday depicts a soldier. [1]")
+    assert_answer_reply(answer, content)
+
+
+def test_several_people_of_one_name_are_listed_before_the_quotes() -> None:
+    quotes = ["Carmelo Anthony scored 30 points.", "Anthony Bennett was waived."]
+    answer = Answer(
+        question="Who is Anthony?",
+        abstained=False,
+        answer=[AnswerPart(q, [n], None) for n, q in enumerate(quotes, start=1)],
+        citations=[citation(n, q, "Sport", None, None) for n, q in enumerate(quotes, start=1)],
+        people=["Carmelo Anthony", "@everyone Bennett"],
+    )
+    content = format_answer(answer)
+    first_line = content.splitlines()[0]
+    assert first_line.startswith("Several people in the articles have this name:")
+    assert "Carmelo Anthony [1]" in first_line and "@everyone" not in content.replace(
+        "@\u200beveryone", ""
+    )
     assert_answer_reply(answer, content)

@@ -1,0 +1,197 @@
+""" "Who is X?": what the articles say about a person, gathered across articles.
+
+A profile question names someone ("who is Lety Pérez?", "who's Anthony"). Its candidates are
+the sentences that mention the name, in every article that names them, found by full-text
+search for the name as a phrase; an article that gives the full name once and a short form
+after ("Pérez") has those sentences counted too. Sentences that define the person rank first:
+"Guatemalan migrant Lety Pérez ...", "X, the ... of ...", "X is ...". Each mention is read as
+the whole name it stands in ("Carmelo Anthony"), so when one name belongs to several people
+they are told apart and listed, each with a citation, instead of one being picked silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from index.answer import MAX_QUOTES, ScoredSentence
+from index.phrases import PhraseKind, find_phrases
+from index.question import word_set
+from index.records import StoredArticle
+from index.search import STOPWORDS, fold
+
+_WHO_IS = re.compile(
+    r"^\s*(?:who\s+(?:is|was)|who[’']s|tell\s+me\s+about)\s+(?P<name>[^?!.]+?)\s*[?!.]*\s*$",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+# Words that may stand inside a name ("Ana de Armas") though they are stopwords elsewhere.
+_NAME_JOINERS = word_set("de del da di la le van von der bin al el y")
+_MAX_NAME_WORDS = 4
+# After the name: ", the ...", ", a ...", ", 42, ..." or " is ...", " was ...".
+_DEFINED_AFTER = re.compile(
+    r"^(?:[’']s)?(?:,\s+(?:the|a|an|who|\d|[a-z]+\s)|\s+(?:is|was|has been|became)\s)"
+)
+# Before the name: a describing word that is not a stopword ("migrant Lety Pérez").
+_DESCRIBED_BEFORE = re.compile(r"(?:^|[\s(])(?P<word>[A-Za-z][\w-]*)\s+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A sentence that names the asked-for person as `person` (the whole name it stands in,
+    or the full name the article gave), and whether it defines them."""
+
+    sentence: ScoredSentence
+    person: str
+    defining: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The sentences to quote about a name and, when it names several people, who they are
+    (one per quoted sentence, in order)."""
+
+    chosen: list[ScoredSentence]
+    people: list[str]
+
+
+def asked_name(question: str) -> str | None:
+    """The name a "who is X?" question asks about, or None for any other question ("who is
+    the president of Mexico?" asks for a person, not about one)."""
+    match = _WHO_IS.match(question)
+    if match is None:
+        return None
+    words = _WORD.findall(fold(match["name"]))
+    if not 1 <= len(words) <= _MAX_NAME_WORDS:
+        return None
+    if any(word in STOPWORDS and word not in _NAME_JOINERS for word in words):
+        return None
+    return match["name"].strip()
+
+
+def name_words(name: str) -> list[str]:
+    """The name's words, folded (as full-text search and `mentions` compare them)."""
+    return _WORD.findall(fold(name))
+
+
+def mentions(
+    name: str, sentences: Sequence[ScoredSentence], articles: Mapping[str, StoredArticle]
+) -> list[Mention]:
+    """The sentences that name the person, best first: defining ones, then by score."""
+    words = name_words(name)
+    found: list[Mention] = []
+    full_names: dict[str, set[str]] = {}
+    for scored in sentences:
+        article = articles[scored.candidate.article_id]
+        full_names.setdefault(article.id, set()).update(_full_names(article, words))
+    for scored in sentences:
+        candidate = scored.candidate
+        article = articles[candidate.article_id]
+        sentence = article.text[candidate.start : candidate.end]
+        known = full_names[article.id]
+        for start, end in _spans_of(sentence, words, short_form=len(words) > 1 and bool(known)):
+            start, end = _whole_name(sentence, start, end)
+            whole = sentence[start:end]
+            person = whole if len(whole.split()) > 1 or not known else _only(known, whole)
+            found.append(Mention(scored, person, _defines(sentence, start, end)))
+            break
+    found.sort(key=lambda m: (not m.defining, -m.sentence.score))
+    return found
+
+
+def choose(found: Sequence[Mention]) -> Profile:
+    """Up to three facts: about each person, when the name belongs to several (most often
+    named first), else from different sentences, preferring different articles."""
+    by_person: dict[str, list[Mention]] = {}
+    for mention in found:
+        by_person.setdefault(fold(mention.person), []).append(mention)
+    if len(by_person) > 1:
+        people = sorted(by_person.values(), key=lambda group: -len(group))[:MAX_QUOTES]
+        return Profile([group[0].sentence for group in people], [g[0].person for g in people])
+    chosen: list[ScoredSentence] = []
+    for pass_ in ("new article", "any"):
+        for mention in found:
+            if len(chosen) == MAX_QUOTES:
+                break
+            sentence = mention.sentence
+            articles = {s.candidate.article_id for s in chosen}
+            if sentence in chosen or (
+                pass_ == "new article" and sentence.candidate.article_id in articles
+            ):
+                continue
+            chosen.append(sentence)
+    return Profile(chosen, [])
+
+
+def _full_names(article: StoredArticle, words: list[str]) -> set[str]:
+    """The names of more words than `words` that contain them, as the article writes them
+    (for "Anthony": "Carmelo Anthony"); for a full name asked, the name itself if the
+    article gives it."""
+    text = article.text
+    names: set[str] = set()
+    for start, end in _spans_of(text, words, short_form=False):
+        whole = text[slice(*_whole_name(text, start, end))]
+        if len(whole.split()) > 1:
+            names.add(whole)
+    return names
+
+
+def _only(known: set[str], bare: str) -> str:
+    """A bare mention ("Pérez", "Anthony") stands for the article's one full name holding
+    it; with none or several, it stays as written."""
+    holding = [name for name in known if fold(bare) in _WORD.findall(fold(name))]
+    return holding[0] if len(holding) == 1 else bare
+
+
+def _spans_of(text: str, words: list[str], *, short_form: bool) -> list[tuple[int, int]]:
+    """Where the name's words stand in `text`, in a row (or, for `short_form`, its last
+    word alone), matched ignoring case and accents; offsets into `text`."""
+    folded, origin = _folded_with_offsets(text)
+    wanted = [words] + ([words[-1:]] if short_form else [])
+    spans: list[tuple[int, int]] = []
+    for phrase in wanted:
+        pattern = r"\b" + r"\s+".join(re.escape(word) for word in phrase) + r"\b"
+        for match in re.finditer(pattern, folded):
+            spans.append((origin[match.start()], origin[match.end() - 1] + 1))
+        if spans:
+            break
+    return spans
+
+
+def _folded_with_offsets(text: str) -> tuple[str, list[int]]:
+    """`fold(text)` and, for each of its characters, the offset in `text` it comes from."""
+    folded = fold(text)
+    if len(folded) == len(text):  # nearly always: folding kept one character for each
+        return folded, list(range(len(text)))
+    parts: list[str] = []
+    origin: list[int] = []
+    for at, char in enumerate(text):
+        folded = fold(char)
+        parts.append(folded)
+        origin += [at] * len(folded)
+    return "".join(parts), origin
+
+
+def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the name phrase of `text` that holds `text[start:end]`, else that span."""
+    window_start = max(text.rfind(" ", 0, max(start - 60, 0)) + 1, 0) if start > 60 else 0
+    window = text[window_start : end + 60]
+    for phrase in find_phrases(window):
+        if phrase.kind is PhraseKind.NAME:
+            phrase_start, phrase_end = window_start + phrase.start, window_start + phrase.end
+            if phrase_start <= start and end <= phrase_end:
+                return phrase_start, phrase_end
+    return start, end
+
+
+def _defines(sentence: str, start: int, end: int) -> bool:
+    """Whether the sentence says who the person is: "X, the ...", "X is ...", or a
+    describing word before the name ("migrant Lety Pérez")."""
+    if _DEFINED_AFTER.match(sentence[end:]):
+        return True
+    before = _DESCRIBED_BEFORE.search(sentence[:start])
+    if before is None:
+        return False
+    word = before["word"]
+    return word.islower() and word not in STOPWORDS

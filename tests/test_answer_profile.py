@@ -1,0 +1,110 @@
+""" "Who is X?" answers: what the articles say about a person, and several people of one name
+told apart (`index.profile`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from index.build import build_index
+from index.config import Settings
+from index.engine import Engine
+from index.profile import asked_name
+from tests.conftest import FakeEmbedder
+
+ARTICLES = [
+    {
+        "id": "border",
+        "title": "Photo of a migrant mother goes viral",
+        "text": (
+            "A photo from the border went viral this week.\n\n"
+            "Guatemalan migrant Lety Pérez crouches in front of the soldier, holding on to her"
+            " young son, Anthony.\n\n"
+            '"Let me pass," Pérez begged the soldiers.'
+        ),
+    },
+    {
+        "id": "shelter",
+        "title": "Migrants wait at a shelter in Juárez",
+        "text": (
+            "Hundreds of families wait at the shelter.\n\n"
+            "Lety Pérez, a mother of two from Guatemala, arrived there in June.\n\n"
+            "The shelter is full."
+        ),
+    },
+    {
+        "id": "basketball",
+        "title": "Veteran scores 30",
+        "text": (
+            "Carmelo Anthony scored 30 points on Tuesday night.\n\n"
+            "Anthony, 38, has played for six teams."
+        ),
+    },
+    {
+        "id": "draft",
+        "title": "Draft pick struggles",
+        "text": "Anthony Bennett, the first pick of the 2013 draft, was waived on Monday.",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("profile")
+    corpus = root / "articles.jsonl"
+    corpus.write_text("\n".join(json.dumps(a) for a in ARTICLES), "utf-8")
+    settings = Settings(_env_file=None, index_dir=root / "index")  # type: ignore[call-arg]
+    embedder = FakeEmbedder()
+    build_index([corpus], settings, embedder=embedder)
+    return Engine(settings, embedder=embedder)
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("who is Lety Pérez?", "Lety Pérez"),
+        ("Who's Anthony", "Anthony"),
+        ("tell me about ana de armas", "ana de armas"),
+        ("Who is the president of Mexico?", None),
+        ("who is in charge of the shelter?", None),
+        ("who won the match?", None),
+        ("Who is a good person to ask about the border crisis today?", None),
+    ],
+)
+def test_a_profile_question_names_someone(question: str, name: str | None) -> None:
+    assert asked_name(question) == name
+
+
+def test_who_is_gathers_defining_facts_across_articles(engine: Engine) -> None:
+    answer = engine.ask("who is Lety Pérez?")
+    assert not answer.abstained and answer.people == []
+    quoted = [part.text for part in answer.answer]
+    assert quoted[0].startswith(("Guatemalan migrant Lety Pérez", "Lety Pérez, a mother"))
+    assert {c.article_id for c in answer.citations[:2]} == {"border", "shelter"}
+    for citation in answer.citations:
+        article = engine.reader().article(citation.article_id)
+        assert article is not None
+        assert article.text[citation.start : citation.end] == citation.quote
+
+
+def test_a_short_form_counts_for_the_article_that_gave_the_full_name(engine: Engine) -> None:
+    answer = engine.ask("who is Pérez?")
+    assert answer.people == []
+    assert any("Pérez begged" in part.text for part in answer.answer) or len(answer.answer) == 3
+
+
+def test_one_name_of_several_people_lists_them_each_cited(engine: Engine) -> None:
+    answer = engine.ask("Who is Anthony?")
+    assert not answer.abstained
+    assert sorted(answer.people) == ["Anthony", "Anthony Bennett", "Carmelo Anthony"]
+    articles = {"Carmelo Anthony": "basketball", "Anthony Bennett": "draft", "Anthony": "border"}
+    for person, part in zip(answer.people, answer.answer, strict=True):
+        assert "Anthony" in part.text and len(part.citations) == 1
+        assert answer.citations[part.citations[0] - 1].article_id == articles[person]
+
+
+def test_a_name_no_article_gives_falls_back_to_an_ordinary_answer(engine: Engine) -> None:
+    answer = engine.ask("who is Zebulon Quixote?")
+    assert answer.people == []
+    assert all("Zebulon" not in part.text for part in answer.answer)
