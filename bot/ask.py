@@ -12,8 +12,9 @@ from discord.ext import commands
 
 from bot.app import APOLOGY, CitebotBot, Exchange, explain, report
 from bot.format import HELP, NONE, format_answer, passage_embeds
+from bot.options import DateText, OutletText
 from index.errors import CitebotError
-from index.records import Answer
+from index.records import Answer, ArticleFilter
 
 log = logging.getLogger(__name__)
 
@@ -172,19 +173,28 @@ class Ask(commands.Cog):
         interaction: discord.Interaction[Any],
         question: app_commands.Range[str, 1, 1000],
         private: bool = False,
+        since: DateText | None = None,
+        until: DateText | None = None,
+        outlet: OutletText | None = None,
     ) -> None:
         """Ask a question; the answer quotes the articles with numbered sources.
 
         Args:
             question: What you want to know, e.g. who is Lety Pérez?
             private: Only you see the answer.
+            since: Only articles published on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)
+            until: Only articles published on or before this date (YYYY-MM-DD, YYYY-MM, YYYY)
+            outlet: Only articles from outlets whose name contains this
         """
+        article_filter = ArticleFilter.of(since, until, outlet)
         wait = self.bot.cooldown.retry_after(interaction.user.id)
         if wait:
             await interaction.response.send_message(_cooldown_text(wait), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
-        answer = await self.bot.in_worker(self.bot.engine.ask, question)
+        answer = await self.bot.in_worker(
+            self.bot.engine.ask, question, article_filter=article_filter
+        )
         sent = await interaction.followup.send(
             format_answer(answer), wait=True, allowed_mentions=NONE, view=self._buttons(answer)
         )

@@ -43,6 +43,7 @@ HELP = (
     "• Mention me with a question, reply to one of my answers to follow up, or DM me.\n"
     "• `/ask question` (add `private: True` to see the answer alone).\n"
     "• `/search query` lists the best passages; `/source id` shows a cited passage in context.\n"
+    "• `/ask` and `/search` take `since`, `until` (2022-06-01, 2022-06 or 2022) and `outlet`.\n"
     "• `/article title` shows an article; `/stats` shows what is indexed.\n"
     "Every quote is verbatim; the number after it leads to its source."
 )

@@ -18,7 +18,9 @@ from bot.format import (
     source_embed,
     stats_embed,
 )
+from bot.options import DateText, OutletText
 from bot.text import shorten
+from index.records import ArticleFilter
 
 CHOICES = 25
 CHOICE_NAME_LIMIT = 100
@@ -37,15 +39,29 @@ class Lookup(commands.Cog):
         self.bot = bot
 
     @app_commands.command()
-    async def search(self, interaction: Interaction, query: Query, count: PassageCount = 5) -> None:
+    async def search(
+        self,
+        interaction: Interaction,
+        query: Query,
+        count: PassageCount = 5,
+        since: DateText | None = None,
+        until: DateText | None = None,
+        outlet: OutletText | None = None,
+    ) -> None:
         """The passages that best match a query, each with its citation id.
 
         Args:
             query: Words or a question
             count: How many passages to show
+            since: Only articles published on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)
+            until: Only articles published on or before this date (YYYY-MM-DD, YYYY-MM, YYYY)
+            outlet: Only articles from outlets whose name contains this
         """
+        article_filter = ArticleFilter.of(since, until, outlet)
         await interaction.response.defer(thinking=True)
-        results = await self.bot.in_worker(self.bot.engine.search, query, k=count)
+        results = await self.bot.in_worker(
+            self.bot.engine.search, query, k=count, article_filter=article_filter
+        )
         await interaction.followup.send(format_search(query, results), allowed_mentions=NONE)
 
     @app_commands.command()

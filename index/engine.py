@@ -29,7 +29,7 @@ from index.config import Retriever, Settings
 from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError, UnknownCitationError
-from index.profile import Profile, asked_name, choose, mentions, name_words
+from index.profile import Profile, asked_name, choose, mentions, name_words, names_surname
 from index.question import analyse_question
 from index.reader import IndexReader
 from index.records import (
@@ -245,8 +245,12 @@ class Engine:
         hits = phrase_search(reader, name_words(name), PROFILE_PASSAGES, article_filter)
         passages = reader.passages(hits.ids.tolist()) if len(hits.ids) else {}
         named = list(dict.fromkeys(passages[i].article_id for i in hits.ids.tolist()))
+        articles = reader.articles(named[:PROFILE_ARTICLES]) if named else {}
         passage_ids = [
-            p.id for article_id in named[:PROFILE_ARTICLES] for p in reader.passages_of(article_id)
+            p.id
+            for article_id in named[:PROFILE_ARTICLES]
+            for p in reader.passages_of(article_id)
+            if names_surname(articles[article_id].text[p.start : p.end], name)
         ]
         if not passage_ids:
             return None

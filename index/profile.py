@@ -75,6 +75,11 @@ def name_words(name: str) -> list[str]:
     return _WORD.findall(fold(name))
 
 
+def names_surname(text: str, name: str) -> bool:
+    """Whether `text` holds the name's last word (the short form a later mention uses)."""
+    return bool(_spans_of(text, name_words(name)[-1:], short_form=False))
+
+
 def mentions(
     name: str, sentences: Sequence[ScoredSentence], articles: Mapping[str, StoredArticle]
 ) -> list[Mention]:

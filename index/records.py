@@ -140,11 +140,9 @@ class ArticleFilter:
         that is not YYYY, YYYY-MM or YYYY-MM-DD, or a range that ends before it starts."""
         for name, value in (("since", since), ("until", until)):
             if value is not None and not _is_partial_date(value):
-                raise InputError(
-                    f"--{name} {value!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY"
-                )
+                raise InputError(f"{name} {value!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY")
         if since and until and since > until and not since.startswith(until):
-            raise InputError(f"--since {since} is after --until {until}")
+            raise InputError(f"since {since} is after until {until}: no article can match")
         outlet = outlet.strip() if outlet else None
         if not (since or until or outlet):
             return None

@@ -114,6 +114,20 @@ async def test_search_source_stats_help(seed_settings: Settings, seed_engine: En
         assert "/source" in help_reply.content and help_reply.ephemeral
 
 
+async def test_search_and_ask_filters(seed_settings: Settings, seed_engine: Engine) -> None:
+    """The seed has no date and its outlet is unknown: a date or outlet filter leaves nothing;
+    a bad date is a polite private reply."""
+    async with citebot(seed_settings, seed_engine) as (fake, _):
+        for command, options in [
+            ("search", {"query": "lety perez", "outlet": "cnn"}),
+            ("ask", {"question": "who is Lety Pérez?", "since": "2022"}),
+        ]:
+            reply = await (await fake.invoke_slash(command, options)).message()
+            assert "Lety" not in unescape(reply.content)
+        bad = await (await fake.invoke_slash("search", {"query": "x", "until": "2022-13"})).message()
+        assert "is not a date" in bad.content and bad.ephemeral
+
+
 async def test_article_autocomplete_then_lookup(
     seed_settings: Settings, seed_engine: Engine
 ) -> None:
