@@ -119,6 +119,15 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line builds and answers with the fake embedder instead of the model."""
+    for module in ("index.build", "index.engine"):
+        monkeypatch.setattr(f"{module}.load_embedder", lambda *_, **__: FakeEmbedder())
+    # The engine looks up the model the index names; the fake one is nowhere to be found.
+    monkeypatch.setattr("index.engine.resolve_model", lambda name: name)
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings with the index in a fresh temporary directory and no .env file."""
     return Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
