@@ -24,7 +24,7 @@ from index.config import Settings
 from index.embed import Embedder, Vectors, load_embedder
 from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, InputError
-from index.ingest import load_corpus
+from index.ingest import Corpus, load_corpus, path_text
 from index.reader import IndexReader
 from index.records import BuildSummary, Passage, SourceArticle, article_key
 from index.store import (
@@ -45,6 +45,8 @@ TITLE_CONTEXT_TOKENS = 32
 _RESERVED_TOKENS = 3
 # Passages embedded per progress step.
 _PROGRESS_STEP = 256
+# Problems named when no article at all was found.
+_REASONS_SHOWN = 3
 
 Progress = Callable[[int, int], None]
 
@@ -88,8 +90,10 @@ def build_index(
     summary.problems = corpus.problems
     summary.skipped = len(corpus.skipped_files) + corpus.skipped_records
     if not corpus.articles:
-        shown = ", ".join(str(p) for p in paths)
-        raise InputError(f"no articles found in {shown} (.txt, .md, .jsonl, .html)")
+        shown = ", ".join(path_text(p) for p in paths)
+        raise InputError(
+            f"no articles found in {shown} (.txt, .md, .jsonl, .html){_why_none(corpus)}"
+        )
 
     spec = resolve_model(settings.model)
     tokenizer = load_tokenizer(spec.path)
@@ -243,6 +247,17 @@ def _finish(summary: BuildSummary, started: float) -> BuildSummary:
     if summary.embedded and summary.seconds:
         summary.passages_per_second = round(summary.embedded / summary.seconds, 1)
     return summary
+
+
+def _why_none(corpus: Corpus) -> str:
+    """Why a corpus holds no article, in a few words for the end of one line."""
+    reasons = [*corpus.problems]
+    if corpus.skipped_files:
+        reasons.append(f"{len(corpus.skipped_files)} file(s) of another type")
+    if not reasons:
+        return ""
+    more = f"; and {len(reasons) - _REASONS_SHOWN} more" if len(reasons) > _REASONS_SHOWN else ""
+    return ": " + "; ".join(reasons[:_REASONS_SHOWN]) + more
 
 
 def _check_token_budget(settings: Settings, spec: ModelSpec) -> None:
