@@ -429,7 +429,7 @@ def feedback(index: Path | None, forget_user: int | None, as_json: bool) -> None
     """
     from index.feedback import FeedbackStore
 
-    store = FeedbackStore(settings_for(index).index_dir)
+    store = FeedbackStore.for_settings(settings_for(index))
     if forget_user is not None:
         click.echo(f"Deleted {store.forget_user(forget_user)} vote(s) of that user.")
         return

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     min_score: float = Field(default=0.45, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
 
+    # Feedback
+    feedback_key_file: Path = Field(
+        default_factory=lambda: _user_config_dir() / "citebot" / "feedback.key"
+    )
+    feedback_retention_days: int = Field(default=90, ge=1)
+
     # Discord
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
@@ -99,7 +105,7 @@ class Settings(BaseSettings):
         """An empty `DISCORD_GUILD_ID=` means no development guild."""
         return None if value == "" else value
 
-    @field_validator("index_dir", "cache_dir", mode="after")
+    @field_validator("index_dir", "cache_dir", "feedback_key_file", mode="after")
     @classmethod
     def _expand_paths(cls, value: Path) -> Path:
         return value.expanduser()
@@ -108,6 +114,11 @@ class Settings(BaseSettings):
 def _user_cache_dir() -> Path:
     """`$XDG_CACHE_HOME`, else `~/.cache`."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def _user_config_dir() -> Path:
+    """`$XDG_CONFIG_HOME`, else `~/.config`."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
 
 
 def environment_name(field: str) -> str:

@@ -80,10 +80,13 @@ def damage_index(index_dir: Path, damage: str) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One cache of exported ONNX models for the test session (and the processes it starts),
-    not the user's."""
+    """One cache of exported ONNX models and one feedback key for the test session (and the
+    processes it starts), not the user's."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CITEBOT_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-cache")))
+        patch.setenv(
+            "CITEBOT_FEEDBACK_KEY_FILE", str(tmp_path_factory.mktemp("config") / "feedback.key")
+        )
         yield
 
 
