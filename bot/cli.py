@@ -471,6 +471,7 @@ def run(index: Path | None) -> None:
     if not token:
         click.echo(TOKEN_HELP, err=True)
         sys.exit(2)
+    import aiohttp
     import discord
     import yarl
 
@@ -491,6 +492,11 @@ def run(index: Path | None) -> None:
             "Error: Discord rejected DISCORD_TOKEN; reset it in the developer portal.", err=True
         )
         sys.exit(2)
+    except (OSError, aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as error:
+        raise click.ClickException(
+            f"cannot reach Discord at {discord.http.Route.BASE} ({one_line(str(error), 200)});"
+            " check the network, DISCORD_API_BASE_URL and DISCORD_GATEWAY_URL"
+        ) from error
 
 
 def main() -> None:
