@@ -174,7 +174,7 @@ def stats(index: Path | None, as_json: bool) -> None:
     from index.reader import IndexReader
 
     settings = settings_for(index)
-    result = IndexReader.open(settings.index_dir).stats(str(settings.index_dir))
+    result = IndexReader.open(settings.index_dir).stats(settings.index_dir)
     if as_json:
         print_json(result.as_json())
         return

@@ -24,7 +24,8 @@ from index.config import Settings
 from index.embed import Embedder, Vectors, load_embedder
 from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, InputError
-from index.ingest import Corpus, load_corpus, path_text
+from index.files import path_text
+from index.ingest import Corpus, load_corpus
 from index.reader import IndexReader
 from index.records import BuildSummary, Passage, SourceArticle, article_key
 from index.store import (
@@ -80,7 +81,7 @@ def build_index(
     """
     started = time.perf_counter()
     layout = IndexLayout(settings.index_dir)
-    summary = BuildSummary(index_dir=str(settings.index_dir), dry_run=dry_run)
+    summary = BuildSummary(index_dir=path_text(settings.index_dir), dry_run=dry_run)
     if not dry_run:
         layout.check_writable()
     stages = _StageClock(summary)

@@ -7,6 +7,7 @@ every database it attaches, goes through here.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Literal
@@ -18,7 +19,7 @@ Mode = Literal["ro", "rw", "rwc"]
 def sqlite_uri(path: Path, mode: Mode, *, immutable: bool = False) -> str:
     """The `file:` URI of the database at `path`, opened with `mode` (ro: read-only, rw:
     read-write, rwc: read-write, created if missing); `immutable` for files no one changes."""
-    encoded = quote(path.absolute().as_posix(), safe="/")
+    encoded = quote(os.fsencode(path.absolute()), safe="/")
     return f"file:{encoded}?mode={mode}" + ("&immutable=1" if immutable else "")
 
 

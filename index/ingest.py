@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from index.clean import normalise_line, remove_control_characters
 from index.errors import InputError
+from index.files import path_text
 from index.records import SourceArticle
 
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
@@ -279,16 +280,6 @@ def load_corpus(paths: Sequence[Path], *, max_chars: int, strict: bool = False) 
     for path in paths:
         reader.read_path(path)
     return reader.corpus
-
-
-def path_text(path: Path | str) -> str:
-    """A path as text that is safe to store and to show: bytes that are not UTF-8 as `\\xNN`,
-    and characters a terminal would act on or hide (controls, escapes, invisible format
-    characters) as Python escapes."""
-    text = os.fsencode(path).decode("utf-8", "backslashreplace")
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _reason(error: OSError) -> str:

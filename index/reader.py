@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from index.database import connect
 from index.errors import IndexDamagedError, IndexNotFoundError
+from index.files import path_text
 from index.records import IndexStats, StoredArticle, StoredPassage
 from index.store import (
     DATABASE_NAME,
@@ -239,8 +240,9 @@ class IndexReader:
             result.append(rows[0][0] if rows else None)
         return result
 
-    def stats(self, index_dir: str) -> IndexStats:
-        """What this generation holds: counts, outlets, dates, model, size, build time."""
+    def stats(self, index_dir: Path) -> IndexStats:
+        """What this generation holds: counts, outlets, dates, model, size, build time; the
+        index directory as text safe to show."""
         manifest = self.manifest
         outlets = [
             row[0]
@@ -253,7 +255,7 @@ class IndexReader:
             "SELECT min(substr(published, 1, 10)), max(substr(published, 1, 10)) FROM articles"
         )[0]
         return IndexStats(
-            index_dir=index_dir,
+            index_dir=path_text(index_dir),
             generation=manifest.generation,
             articles=manifest.articles,
             passages=manifest.passages,

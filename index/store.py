@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from index.config import IndexKind
 from index.database import connect, sqlite_uri
 from index.errors import IndexBusyError, IndexDamagedError, IndexWriteError
-from index.files import fsync_dir, fsync_file, write_text_atomically
+from index.files import fsync_dir, fsync_file, path_text, write_text_atomically
 from index.records import Passage, SourceArticle
 from index.vectors import build_vector_index
 
@@ -156,7 +156,14 @@ class IndexLayout:
         return (self.root / MARKER_NAME).is_file()
 
     def check_writable(self) -> None:
-        """Refuse a path that is a file, a foreign directory, or not writable."""
+        """Refuse a path that is a file, a foreign directory, not writable, or not UTF-8."""
+        try:
+            str(self.root.absolute()).encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise IndexWriteError(
+                f"{path_text(self.root)}: an index path must be UTF-8 text (FAISS opens no"
+                " other); choose another --index directory"
+            ) from error
         if self.root.exists() and not self.root.is_dir():
             raise IndexWriteError(f"{self.root} is a file, not an index directory")
         if self.root.is_dir() and any(self.root.iterdir()) and not self.is_citebot_index():
