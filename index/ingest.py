@@ -305,7 +305,7 @@ def _numbered_lines(file: Path) -> Iterator[tuple[int, bytes | str]]:
 
 
 def _bom_encoding(data: bytes) -> str | None:
-    """ "utf-32" or "utf-16" when `data` starts with that encoding's byte order mark."""
+    """The encoding (utf-32 or utf-16) whose byte order mark `data` starts with, else None."""
     return next((encoding for bom, encoding in _BOMS if data.startswith(bom)), None)
 
 
