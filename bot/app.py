@@ -121,7 +121,7 @@ class CitebotBot(commands.Bot):
         )
         self.settings = settings
         self.engine = engine or Engine(settings)
-        self.feedback = FeedbackStore(settings.index_dir)
+        self.feedback = FeedbackStore.for_settings(settings)
         self.conversations = Conversations()
         self.cooldown = Cooldown(
             settings.discord_cooldown_questions, settings.discord_cooldown_seconds

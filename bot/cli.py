@@ -174,7 +174,7 @@ def stats(index: Path | None, as_json: bool) -> None:
     from index.reader import IndexReader
 
     settings = settings_for(index)
-    result = IndexReader.open(settings.index_dir).stats(str(settings.index_dir))
+    result = IndexReader.open(settings.index_dir).stats(settings.index_dir)
     if as_json:
         print_json(result.as_json())
         return
@@ -478,7 +478,7 @@ def feedback(index: Path | None, forget_user: int | None, as_json: bool) -> None
     """
     from index.feedback import FeedbackStore
 
-    store = FeedbackStore(settings_for(index).index_dir)
+    store = FeedbackStore.for_settings(settings_for(index))
     if forget_user is not None:
         click.echo(f"Deleted {store.forget_user(forget_user)} vote(s) of that user.")
         return
@@ -520,6 +520,7 @@ def run(index: Path | None) -> None:
     if not token:
         click.echo(TOKEN_HELP, err=True)
         sys.exit(2)
+    import aiohttp
     import discord
     import yarl
 
@@ -540,6 +541,11 @@ def run(index: Path | None) -> None:
             "Error: Discord rejected DISCORD_TOKEN; reset it in the developer portal.", err=True
         )
         sys.exit(2)
+    except (OSError, aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as error:
+        raise click.ClickException(
+            f"cannot reach Discord at {discord.http.Route.BASE} ({one_line(str(error), 200)});"
+            " check the network, DISCORD_API_BASE_URL and DISCORD_GATEWAY_URL"
+        ) from error
 
 
 def main() -> None:

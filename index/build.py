@@ -6,7 +6,9 @@ Reads (`index.ingest`), cleans (`index.clean`), chunks (`index.chunk`) and embed
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,8 @@ from index.config import Settings
 from index.embed import Embedder, Vectors, load_embedder
 from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, InputError
-from index.ingest import load_corpus
+from index.files import path_text
+from index.ingest import Corpus, load_corpus
 from index.reader import IndexReader
 from index.records import BuildSummary, Passage, SourceArticle, article_key
 from index.store import (
@@ -44,6 +47,8 @@ TITLE_CONTEXT_TOKENS = 32
 _RESERVED_TOKENS = 3
 # Passages embedded per progress step.
 _PROGRESS_STEP = 256
+# Problems named when no article at all was found.
+_REASONS_SHOWN = 3
 
 Progress = Callable[[int, int], None]
 
@@ -77,7 +82,7 @@ def build_index(
     """
     started = time.perf_counter()
     layout = IndexLayout(settings.index_dir)
-    summary = BuildSummary(index_dir=str(settings.index_dir), dry_run=dry_run)
+    summary = BuildSummary(index_dir=path_text(settings.index_dir), dry_run=dry_run)
     if not dry_run:
         layout.check_writable()
     stages = _StageClock(summary)
@@ -87,8 +92,10 @@ def build_index(
     summary.problems = corpus.problems
     summary.skipped = len(corpus.skipped_files) + corpus.skipped_records
     if not corpus.articles:
-        shown = ", ".join(str(p) for p in paths)
-        raise InputError(f"no articles found in {shown} (.txt, .md, .jsonl, .html)")
+        shown = ", ".join(path_text(p) for p in paths)
+        raise InputError(
+            f"no articles found in {shown} (.txt, .md, .jsonl, .html){_why_none(corpus)}"
+        )
 
     spec = resolve_model(settings.model)
     tokenizer = load_tokenizer(spec.path)
@@ -105,111 +112,137 @@ def build_index(
         "segmenter": "sentencex",
         "cleaner": CLEANER_VERSION,
     }
-    previous = _open_previous(layout)
     signature = {
         "format": FORMAT_VERSION,
         "model": embedder.name,
         "backend": embedder.backend,
         "chunker": chunker,
     }
-    if full:
-        summary.full_rebuild_reason = "--full"
-    elif previous is not None:
-        summary.full_rebuild_reason = _settings_change(previous.manifest.signature(), signature)
-    old_hashes = previous.article_hashes() if previous is not None else {}
-    new_ids = corpus.articles.keys()
-    summary.removed = len(old_hashes.keys() - new_ids)
-    summary.added = len(new_ids - old_hashes.keys())
-    unchanged = [i for i in new_ids if old_hashes.get(i) == corpus.articles[i].content_hash]
-    summary.changed = len(new_ids) - summary.added - len(unchanged)
-    summary.unchanged = len(unchanged)
-    summary.articles = len(new_ids)
-    if summary.full_rebuild_reason:
-        unchanged = []
-    nothing_changed = not (summary.added or summary.changed or summary.removed)
-    if previous is not None and not summary.full_rebuild_reason and nothing_changed:
-        summary.up_to_date = True
-        summary.passages = previous.manifest.passages
-        summary.generation = previous.directory.name
-        return _finish(summary, started)
+    # The lock comes before the previous generation is opened: no other build can replace
+    # and remove it while this one reads it.
+    with contextlib.nullcontext() if dry_run else layout.locked():
+        previous, old_hashes = _open_previous(layout, summary)
+        if full:
+            summary.full_rebuild_reason = "--full"
+        elif previous is not None:
+            summary.full_rebuild_reason = _settings_change(previous.manifest.signature(), signature)
+        new_ids = corpus.articles.keys()
+        summary.removed = len(old_hashes.keys() - new_ids)
+        summary.added = len(new_ids - old_hashes.keys())
+        unchanged = [i for i in new_ids if old_hashes.get(i) == corpus.articles[i].content_hash]
+        summary.changed = len(new_ids) - summary.added - len(unchanged)
+        summary.unchanged = len(unchanged)
+        summary.articles = len(new_ids)
+        if summary.full_rebuild_reason:
+            unchanged = []
+        nothing_changed = not (summary.added or summary.changed or summary.removed)
+        if previous is not None and not summary.full_rebuild_reason and nothing_changed:
+            summary.up_to_date = True
+            summary.passages = previous.manifest.passages
+            summary.generation = previous.directory.name
+            return _finish(summary, started)
 
-    kept = set(unchanged)
-    to_chunk = [a for i, a in corpus.articles.items() if i not in kept]
-    stages.lap("compare")
-    chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
-    stages.lap("clean_and_chunk")
-    new_passages = sum(len(c.passages) for c in chunked)
-    if dry_run:
-        summary.embedded = new_passages
-        counts = previous.passage_counts() if previous is not None else {}
-        summary.passages = new_passages + sum(counts.get(i, 0) for i in kept)
-        return _finish(summary, started)
-
-    with layout.locked():
-        draft = layout.draft()
-        try:
-            with translate_write_errors(layout.root):
-                writer = GenerationWriter(draft)
-                try:
-                    old = _copy_unchanged(writer, previous, unchanged, embedder.dimension)
-                    texts = [
-                        f"{c.title_context}\n{c.text[p.start : p.end]}"
-                        for c in chunked
-                        for p in c.passages
-                    ]
-                    sentence_texts = [
-                        f"{c.title_context}\n{c.text[start:end]}"
-                        for c in chunked
-                        for p in c.passages
-                        for start, end in p.sentences
-                    ]
-                    stages.lap("copy_unchanged")
-                    if texts:
-                        embedder.embed(texts[:1])  # loads the model: timed apart
-                        stages.lap("load_model")
-                    total = len(texts) + len(sentence_texts)
-                    vectors = _embed_sorted(embedder, texts, _counting(progress, 0, total))
-                    sentence_vectors = _embed_sorted(
-                        embedder, sentence_texts, _counting(progress, len(texts), total), np.float16
-                    )
-                    stages.lap("embed")
-                    for item in chunked:
-                        writer.add_article(
-                            item.article,
-                            key=item.key,
-                            text=item.text,
-                            paragraphs=item.paragraphs,
-                            passages=item.passages,
-                        )
-                    manifest = Manifest(
-                        format=FORMAT_VERSION,
-                        generation=layout.generation_name(draft),
-                        model=embedder.name,
-                        backend=embedder.backend,
-                        dimension=embedder.dimension,
-                        chunker=chunker,
-                        articles=len(corpus.articles),
-                        passages=writer.passage_count,
-                        built_at=utc_now(),
-                    )
-                    manifest = writer.finish(
-                        np.vstack([old.passages, vectors]),
-                        np.vstack([old.sentences, sentence_vectors]),
-                        manifest,
-                        settings.faiss_index,
-                    )
-                except BaseException:
-                    writer.close()
-                    raise
-            live = layout.publish(draft)
-            stages.lap("store")
-        except BaseException:
-            layout.discard(draft)
-            raise
+        kept = set(unchanged)
+        to_chunk = [a for i, a in corpus.articles.items() if i not in kept]
+        stages.lap("compare")
+        chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
+        stages.lap("clean_and_chunk")
+        texts = [
+            f"{c.title_context}\n{c.text[p.start : p.end]}" for c in chunked for p in c.passages
+        ]
+        if dry_run:
+            summary.embedded = len(texts)
+            counts = previous.passage_counts() if previous is not None else {}
+            summary.passages = len(texts) + sum(counts.get(i, 0) for i in kept)
+            return _finish(summary, started)
+        live, manifest = _write_generation(
+            layout,
+            settings,
+            embedder,
+            previous,
+            unchanged,
+            chunked,
+            texts,
+            chunker,
+            stages,
+            progress,
+        )
     summary.passages = manifest.passages
     summary.embedded = len(texts)
     summary.generation = live.name
     return _finish(summary, started)
+
+
+def _write_generation(
+    layout: IndexLayout,
+    settings: Settings,
+    embedder: Embedder,
+    previous: IndexReader | None,
+    unchanged: list[str],
+    chunked: list[_Chunked],
+    texts: list[str],
+    chunker: dict[str, Any],
+    stages: _StageClock,
+    progress: Progress | None,
+) -> tuple[Path, Manifest]:
+    """Write a draft generation (unchanged articles copied, the rest embedded) and publish
+    it; return the live generation and its manifest. Call under the build lock."""
+    draft = layout.draft()
+    try:
+        with translate_write_errors(layout.root):
+            writer = GenerationWriter(draft)
+            try:
+                old = _copy_unchanged(writer, previous, unchanged, embedder.dimension)
+                sentence_texts = [
+                    f"{c.title_context}\n{c.text[start:end]}"
+                    for c in chunked
+                    for p in c.passages
+                    for start, end in p.sentences
+                ]
+                stages.lap("copy_unchanged")
+                if texts:
+                    embedder.embed(texts[:1])  # loads the model: timed apart
+                    stages.lap("load_model")
+                total = len(texts) + len(sentence_texts)
+                vectors = _embed_sorted(embedder, texts, _counting(progress, 0, total))
+                sentence_vectors = _embed_sorted(
+                    embedder, sentence_texts, _counting(progress, len(texts), total), np.float16
+                )
+                stages.lap("embed")
+                for item in chunked:
+                    writer.add_article(
+                        item.article,
+                        key=item.key,
+                        text=item.text,
+                        paragraphs=item.paragraphs,
+                        passages=item.passages,
+                    )
+                manifest = Manifest(
+                    format=FORMAT_VERSION,
+                    generation=layout.generation_name(draft),
+                    model=embedder.name,
+                    backend=embedder.backend,
+                    dimension=embedder.dimension,
+                    chunker=chunker,
+                    articles=len(unchanged) + len(chunked),
+                    passages=writer.passage_count,
+                    built_at=utc_now(),
+                )
+                manifest = writer.finish(
+                    np.vstack([old.passages, vectors]),
+                    np.vstack([old.sentences, sentence_vectors]),
+                    manifest,
+                    settings.faiss_index,
+                )
+            except BaseException:
+                writer.close()
+                raise
+        live = layout.publish(draft)
+        stages.lap("store")
+        return live, manifest
+    except BaseException:
+        layout.discard(draft)
+        raise
 
 
 class _StageClock:
@@ -232,6 +265,17 @@ def _finish(summary: BuildSummary, started: float) -> BuildSummary:
     return summary
 
 
+def _why_none(corpus: Corpus) -> str:
+    """Why a corpus holds no article, in a few words for the end of one line."""
+    reasons = [*corpus.problems]
+    if corpus.skipped_files:
+        reasons.append(f"{len(corpus.skipped_files)} file(s) of another type")
+    if not reasons:
+        return ""
+    more = f"; and {len(reasons) - _REASONS_SHOWN} more" if len(reasons) > _REASONS_SHOWN else ""
+    return ": " + "; ".join(reasons[:_REASONS_SHOWN]) + more
+
+
 def _check_token_budget(settings: Settings, spec: ModelSpec) -> None:
     room = spec.max_seq_length - TITLE_CONTEXT_TOKENS - _RESERVED_TOKENS
     if settings.chunk_tokens > room:
@@ -241,15 +285,21 @@ def _check_token_budget(settings: Settings, spec: ModelSpec) -> None:
         )
 
 
-def _open_previous(layout: IndexLayout) -> IndexReader | None:
-    """The live generation to build on, or None (first build, or a damaged one: start over)."""
+def _open_previous(
+    layout: IndexLayout, summary: BuildSummary
+) -> tuple[IndexReader | None, dict[str, str]]:
+    """The live generation to build on and its articles' content hashes; none for a first
+    build, nor for a generation that cannot be read, at open time or in its rows (it is
+    rebuilt from scratch, and the summary says why)."""
     if layout.current() is None:
-        return None
+        return None, {}
     try:
-        return IndexReader.open(layout.root)
+        previous = IndexReader.open(layout.root)
+        return previous, previous.article_hashes()
     except IndexDamagedError as error:
         log.warning("%s; building a new index from scratch", error)
-        return None
+        summary.full_rebuild_reason = "the previous index cannot be read"
+        return None, {}
 
 
 def _settings_change(old: dict[str, Any], new: dict[str, Any]) -> str | None:
@@ -291,17 +341,25 @@ class _OldVectors:
 def _copy_unchanged(
     writer: GenerationWriter, previous: IndexReader | None, unchanged: list[str], dimension: int
 ) -> _OldVectors:
-    if previous is None or not unchanged:
-        return _OldVectors(
-            np.zeros((0, dimension), dtype=np.float32), np.zeros((0, dimension), dtype=np.float16)
-        )
-    rows = writer.copy_articles(previous.directory / DATABASE_NAME, unchanged)
-    passages = (
-        np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32)
-        if len(rows.passages)
-        else np.zeros((0, dimension), dtype=np.float32)
+    nothing = _OldVectors(
+        np.zeros((0, dimension), dtype=np.float32), np.zeros((0, dimension), dtype=np.float16)
     )
-    return _OldVectors(passages, np.asarray(previous.sentence_vectors[rows.sentences]))
+    if previous is None or not unchanged:
+        return nothing
+    try:
+        rows = writer.copy_articles(previous.directory / DATABASE_NAME, unchanged)
+    except sqlite3.DatabaseError as error:
+        if isinstance(error, sqlite3.OperationalError):
+            raise  # writing the new generation failed: a write error, translated by the caller
+        raise IndexDamagedError(
+            f"the index at {previous.directory} is damaged; run `citebot build --full`"
+        ) from error
+    if not len(rows.passages):
+        return nothing
+    return _OldVectors(
+        np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32),
+        np.asarray(previous.sentence_vectors[rows.sentences]),
+    )
 
 
 def _counting(progress: Progress | None, done_before: int, total: int) -> Progress | None:

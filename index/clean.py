@@ -7,9 +7,12 @@ store keeps and what every offset refers to. Paragraphs are joined with one blan
 
 from __future__ import annotations
 
+import bisect
 import re
+import string
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.records import Span
@@ -22,15 +25,70 @@ PARAGRAPH_SEPARATOR = "\n\n"
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A boilerplate rule: `pattern` matches what is removed, `name` says what it is.
-
-    A whole-paragraph rule drops paragraphs it matches entirely. An inline rule deletes the
-    `removed` group of each match and keeps the text around it.
-    """
+    """A boilerplate rule: `removals(paragraph)` gives the spans it deletes, in order and not
+    overlapping; `name` says what it is."""
 
     name: str
-    pattern: re.Pattern[str]
-    whole_paragraph: bool
+    removals: Callable[[str], list[Span]]
+
+
+def whole_paragraph(pattern: re.Pattern[str]) -> Callable[[str], list[Span]]:
+    """Removals of a rule that drops a paragraph `pattern` matches entirely."""
+    return lambda paragraph: [(0, len(paragraph))] if pattern.fullmatch(paragraph) else []
+
+
+# A link hover-card pasted into a sentence: the linked short name is followed, with no space,
+# by the person's full name ending in the same short name, then headlines run together, then
+# "MORE". In "President TrumpDonald John TrumpSanders urges ... probe MORE had threatened" it
+# removes "Donald John TrumpSanders urges ... probe MORE". As a regular expression:
+#   \b(?P<short>[A-Z][\w'’.-]{1,40}?)
+#   (?P<removed>[A-Z].{0,80}?(?P=short)(?=[A-Z\d'‘“"]).{0,1200}? MORE\b)
+# which Python's backtracking engine runs in time far worse than linear on text such as
+# "XaXa... XaXa..." (seconds for 20 KB); `_hover_cards` finds exactly its matches, looking up
+# where each " MORE" is instead of scanning for it again from every candidate.
+_CARD_START = re.compile(r"\b[A-Z]")
+_SHORT_REST = re.compile(r"[\w'’.-]{1,40}")
+_AFTER_REPEAT = re.compile(r"[A-Z\d'‘“\"]")
+_MORE = re.compile(r" MORE\b")
+_UPPER = frozenset(string.ascii_uppercase)
+_SHORT_MAX, _NAME_MAX, _HEADLINES_MAX = 41, 81, 1200
+# The farthest a card's " MORE" can be from where the card starts.
+_CARD_REACH = 2 * _SHORT_MAX + _NAME_MAX + _HEADLINES_MAX
+
+
+def _hover_cards(paragraph: str) -> list[Span]:
+    """The spans the link-hover-card rule removes from a paragraph (which has no newline)."""
+    mores = [match.start() for match in _MORE.finditer(paragraph)]
+    spans: list[Span] = []
+    position = 0
+    while mores and (start := _CARD_START.search(paragraph, position)) is not None:
+        span = _hover_card_at(paragraph, start.start(), mores)
+        spans.extend([span] if span else [])
+        position = span[1] if span else start.start() + 1
+    return spans
+
+
+def _hover_card_at(paragraph: str, start: int, mores: list[int]) -> Span | None:
+    """The removed span of the card whose short name starts at `start`, if there is one, as
+    the regular expression's lazy quantifiers would choose it."""
+    nearest = bisect.bisect_left(mores, start)
+    if nearest == len(mores) or mores[nearest] - start > _CARD_REACH:
+        return None
+    rest = _SHORT_REST.match(paragraph, start + 1)
+    for removed in range(start + 2, rest.end() + 1 if rest else start):
+        if removed >= len(paragraph) or paragraph[removed] not in _UPPER:
+            continue
+        short = paragraph[start:removed]
+        limit = removed + _NAME_MAX + len(short)
+        repeat = paragraph.find(short, removed + 1, limit)
+        while repeat != -1:
+            after = repeat + len(short)
+            if _AFTER_REPEAT.match(paragraph, after):
+                more = mores[bisect.bisect_left(mores, after)] if after <= mores[-1] else None
+                if more is not None and more - after <= _HEADLINES_MAX:
+                    return removed, more + len(" MORE")
+            repeat = paragraph.find(short, repeat + 1, limit)
+    return None
 
 
 RULES: tuple[Rule, ...] = (
@@ -38,21 +96,11 @@ RULES: tuple[Rule, ...] = (
     # "ADVERTISEMENT", "Advertisement", "Story continues below advertisement".
     Rule(
         name="advertisement-marker",
-        pattern=re.compile(r"(?:story continues below )?advertisement", re.IGNORECASE),
-        whole_paragraph=True,
-    ),
-    # A link hover-card pasted into a sentence: the linked short name is followed, with no
-    # space, by the person's full name ending in the same short name, then headlines run
-    # together, then "MORE". In "President TrumpDonald John TrumpSanders urges ... probe MORE
-    # had threatened" the rule removes "Donald John TrumpSanders urges ... probe MORE".
-    Rule(
-        name="link-hover-card",
-        pattern=re.compile(
-            r"\b(?P<short>[A-Z][\w'’.-]{1,40}?)"
-            r"(?P<removed>[A-Z][^\n]{0,80}?(?P=short)(?=[A-Z\d'‘“\"])[^\n]{0,1200}? MORE\b)"
+        removals=whole_paragraph(
+            re.compile(r"(?:story continues below )?advertisement", re.IGNORECASE)
         ),
-        whole_paragraph=False,
     ),
+    Rule(name="link-hover-card", removals=_hover_cards),
 )
 
 # Characters that carry no text: control characters that are not whitespace (those Python
@@ -108,19 +156,13 @@ def _apply_rules(paragraph: str, removed: Counter[str]) -> str:
     for rule in RULES:
         if not paragraph:
             break
-        if rule.whole_paragraph:
-            if rule.pattern.fullmatch(paragraph):
-                removed[rule.name] += 1
-                paragraph = ""
-            continue
-        paragraph, count = rule.pattern.subn(_delete_removed_group, paragraph)
-        if count:
-            removed[rule.name] += count
-            paragraph = _WHITESPACE_RUN.sub(" ", paragraph).strip()
+        spans = rule.removals(paragraph)
+        if spans:
+            removed[rule.name] += len(spans)
+            kept, end = [], 0
+            for span_start, span_end in spans:
+                kept.append(paragraph[end:span_start])
+                end = span_end
+            kept.append(paragraph[end:])
+            paragraph = _WHITESPACE_RUN.sub(" ", "".join(kept)).strip()
     return paragraph
-
-
-def _delete_removed_group(match: re.Match[str]) -> str:
-    """Keep the match minus its `removed` group."""
-    start, end = match.span("removed")
-    return match.string[match.start() : start] + match.string[end : match.end()]

@@ -7,12 +7,21 @@ are defined here once; the rest of citebot imports them from here.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, get_args
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.errors import InputError
@@ -25,6 +34,8 @@ Fusion = Literal["rrf", "weighted"]
 IndexKind = Literal["auto", "flat", "hnsw"]
 
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
+# The longest value a message about a bad setting repeats.
+_VALUE_SHOWN = 40
 RETRIEVERS: tuple[Retriever, ...] = get_args(Retriever)
 
 
@@ -54,6 +65,12 @@ class Settings(BaseSettings):
     fusion: Fusion = "weighted"
     min_score: float = Field(default=0.25, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
+
+    # Feedback
+    feedback_key_file: Path = Field(
+        default_factory=lambda: _user_config_dir() / "citebot" / "feedback.key"
+    )
+    feedback_retention_days: int = Field(default=90, ge=1)
 
     # Discord
     discord_token: SecretStr | None = Field(
@@ -99,15 +116,46 @@ class Settings(BaseSettings):
         """An empty `DISCORD_GUILD_ID=` means no development guild."""
         return None if value == "" else value
 
-    @field_validator("index_dir", "cache_dir", mode="after")
+    @field_validator("discord_api_base_url", "discord_gateway_url", mode="after")
+    @classmethod
+    def _encrypted_unless_local(cls, value: str, info: ValidationInfo) -> str:
+        """The token travels to these URLs: encrypted (https, wss), or plain (http, ws) only
+        to this machine, as the tests' fake Discord is."""
+        secure = "https" if info.field_name == "discord_api_base_url" else "wss"
+        plain = secure.removesuffix("s")
+        parts = urlsplit(value)
+        if parts.hostname and (
+            parts.scheme == secure or (parts.scheme == plain and _is_loopback(parts.hostname))
+        ):
+            return value
+        raise ValueError(
+            f"use a {secure}:// URL ({plain}:// only to this machine: localhost, 127.0.0.1, ::1)"
+        )
+
+    @field_validator("index_dir", "cache_dir", "feedback_key_file", mode="after")
     @classmethod
     def _expand_paths(cls, value: Path) -> Path:
         return value.expanduser()
 
 
+def _is_loopback(host: str) -> bool:
+    """True for a name or address of this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _user_cache_dir() -> Path:
     """`$XDG_CACHE_HOME`, else `~/.cache`."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def _user_config_dir() -> Path:
+    """`$XDG_CONFIG_HOME`, else `~/.config`."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
 
 
 def environment_name(field: str) -> str:
@@ -128,4 +176,9 @@ def get_settings() -> Settings:
         first = error.errors()[0]
         where = str(first["loc"][0]) if first["loc"] else ""
         name = environment_name(where) if where in Settings.model_fields else where
-        raise InputError(f"{name}={first['input']!r} is not valid: {first['msg']}") from None
+        # A token pasted into the wrong variable must not be shown: values of Discord's
+        # settings, and long ones, are named but not repeated.
+        value = first["input"]
+        hidden = name.startswith("DISCORD_") or len(str(value)) > _VALUE_SHOWN
+        shown = name if hidden else f"{name}={value!r}"
+        raise InputError(f"{shown} is not valid: {first['msg']}") from None

@@ -114,7 +114,7 @@ class Engine:
 
     def stats(self) -> IndexStats:
         """What the index holds."""
-        return self.reader().stats(str(self.settings.index_dir))
+        return self.reader().stats(self.settings.index_dir)
 
     def warm_up(self) -> None:
         """Open the index and load the model now, so the first question is fast."""

@@ -36,6 +36,10 @@ class IndexWriteError(CitebotError):
     exit_code = 2
 
 
+class FeedbackError(CitebotError):
+    """The feedback file, or its key file, cannot be read or written."""
+
+
 class ModelMismatchError(CitebotError):
     """A question would be embedded differently from the index it searches."""
 

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,26 +48,35 @@ class SquadSet:
 def load_squad(path: Path) -> SquadSet:
     """Read a SQuAD v1/v2 JSON file; `InputError` when it is not one."""
     try:
-        data = json.loads(path.read_text("utf-8"))["data"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        return _squad_set(path, json.loads(path.read_text("utf-8"))["data"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise InputError(f"{path} is not a SQuAD-format JSON file") from error
+
+
+def _squad_set(path: Path, data: list[dict[str, Any]]) -> SquadSet:
+    """The articles and questions of SQuAD's `data` (errors of shape propagate)."""
     articles: list[SourceArticle] = []
     questions: list[EvalQuestion] = []
     for entry in data:
-        article_id = f"squad/{entry['title']}"
+        title = str(entry["title"])
+        article_id = f"squad/{title}"
         paragraphs = entry["paragraphs"]
         articles.append(
             SourceArticle(
                 id=article_id,
-                title=entry["title"].replace("_", " "),
-                text="\n\n".join(p["context"] for p in paragraphs),
-                origin=f"{path}#{entry['title']}",
+                title=title.replace("_", " "),
+                text="\n\n".join(str(p["context"]) for p in paragraphs),
+                origin=f"{path}#{title}",
             )
         )
         for number, paragraph in enumerate(paragraphs, start=1):
             for qa in paragraph["qas"]:
-                answers = () if qa.get("is_impossible") else tuple(a["text"] for a in qa["answers"])
-                questions.append(EvalQuestion(qa["question"], answers, article_id, number))
+                answers = (
+                    () if qa.get("is_impossible") else tuple(str(a["text"]) for a in qa["answers"])
+                )
+                questions.append(EvalQuestion(str(qa["question"]), answers, article_id, number))
+    if not questions:
+        raise ValueError("no questions")
     return SquadSet(articles, questions)
 
 

@@ -1,85 +1,109 @@
 """Feedback on answers (👍 / 👎), kept beside the index in `feedback.sqlite`.
 
-Stored: the question, the answer text, the citation ids, whether it helped, the time, and a
-salted SHA-256 hash of the user id (never the id). The salt is random per index directory, so
-hashes cannot be matched across installations. `citebot feedback --forget-user ID` deletes a
-user's rows; deleting `feedback.sqlite` deletes everything.
+Stored per vote: the question, the answer text, the citation ids, whether it helped, the time,
+and a keyed hash (HMAC-SHA256) of the user id, never the id. The key lives apart from the
+data, in `CITEBOT_FEEDBACK_KEY_FILE` (created 0600 with a random key): whoever holds only
+`feedback.sqlite` cannot test candidate user ids against the hashes. `feedback.sqlite` is
+created 0600 too. One user's votes on one answer are one vote, the latest. Votes older than
+`CITEBOT_FEEDBACK_RETENTION_DAYS` are deleted whenever the file is written, and never listed.
+`citebot feedback --forget-user ID` deletes a user's votes; deleting `feedback.sqlite`
+deletes everything.
+
+Files from before the key file kept a salt inside the database: it is moved to the key file
+(when there is none yet) and erased from the database, so older votes stay deletable by user.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
+import json
+import os
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from index.config import Settings
+from index.database import connect
+from index.errors import FeedbackError
 from index.records import FeedbackEntry
 from index.store import utc_now
 
 FEEDBACK_NAME = "feedback.sqlite"
+_PRIVATE = 0o600
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS salt (value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
     user_hash TEXT NOT NULL,
+    answer_key TEXT NOT NULL,
     helpful INTEGER NOT NULL,
     question TEXT NOT NULL,
     answer TEXT NOT NULL,
-    citation_ids TEXT NOT NULL
+    citation_ids TEXT NOT NULL,
+    UNIQUE (user_hash, answer_key)
 );
 """
+_COLUMNS = "id, at, user_hash, helpful, question, answer, citation_ids"
 
 
 class FeedbackStore:
-    """Reads and writes `feedback.sqlite` in an index directory; safe to share by threads."""
+    """Reads and writes `feedback.sqlite` in an index directory; safe to share by threads.
 
-    def __init__(self, index_dir: Path) -> None:
+    Every failure to read or write it (or the key file) is a `FeedbackError`, one line.
+    """
+
+    def __init__(self, index_dir: Path, *, key_file: Path, retention_days: int) -> None:
         self.path = index_dir / FEEDBACK_NAME
+        self.key_file = key_file
+        self.retention = timedelta(days=retention_days)
         self._lock = threading.Lock()
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection for one transaction, under the store's lock: committed when the block
-        succeeds, rolled back when it fails, closed either way."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, contextlib.closing(sqlite3.connect(self.path)) as connection:
-            with connection:
-                connection.executescript(_SCHEMA)
-                if connection.execute("SELECT count(*) FROM salt").fetchone()[0] == 0:
-                    connection.execute("INSERT INTO salt VALUES (?)", (secrets.token_hex(16),))
-            with connection:
-                yield connection
-
-    def user_hash(self, user_id: int) -> str:
-        """The salted hash stored in place of a user id."""
-        with self._connect() as db:
-            (salt,) = db.execute("SELECT value FROM salt").fetchone()
-        return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
+    @classmethod
+    def for_settings(cls, settings: Settings) -> FeedbackStore:
+        """The store of `settings.index_dir`, with the configured key file and retention."""
+        return cls(
+            settings.index_dir,
+            key_file=settings.feedback_key_file,
+            retention_days=settings.feedback_retention_days,
+        )
 
     def record(
         self, *, user_id: int, helpful: bool, question: str, answer: str, citation_ids: list[str]
     ) -> None:
-        """Store one vote."""
-        user_hash = self.user_hash(user_id)
-        with self._connect() as db:
+        """Store one vote, replacing the user's earlier vote on the same answer."""
+        answer_key = hashlib.sha256(
+            json.dumps([question, answer, citation_ids], ensure_ascii=False).encode()
+        ).hexdigest()
+        with self._writing() as db:
             db.execute(
-                "INSERT INTO feedback (at, user_hash, helpful, question, answer, citation_ids)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (utc_now(), user_hash, int(helpful), question, answer, " ".join(citation_ids)),
+                "INSERT INTO feedback"
+                " (at, user_hash, helpful, question, answer, citation_ids, answer_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (user_hash, answer_key) DO UPDATE"
+                " SET at = excluded.at, helpful = excluded.helpful",
+                (
+                    utc_now(),
+                    self.user_hash(user_id),
+                    int(helpful),
+                    question,
+                    answer,
+                    " ".join(citation_ids),
+                    answer_key,
+                ),
             )
 
     def entries(self) -> list[FeedbackEntry]:
-        """Every vote, oldest first."""
+        """Every vote within the retention period, oldest first (the file is only read)."""
         if not self.path.exists():
             return []
-        with self._connect() as db:
+        with self._translated(), contextlib.closing(connect(self.path, "ro")) as db:
             rows = db.execute(
-                "SELECT id, at, user_hash, helpful, question, answer, citation_ids"
-                " FROM feedback ORDER BY id"
+                f"SELECT {_COLUMNS} FROM feedback WHERE at >= ? ORDER BY id", (self._cutoff(),)
             ).fetchall()
         return [FeedbackEntry(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6].split()) for r in rows]
 
@@ -87,6 +111,104 @@ class FeedbackStore:
         """Delete a user's votes; return how many there were."""
         if not self.path.exists():
             return 0
-        user_hash = self.user_hash(user_id)
-        with self._connect() as db:
-            return db.execute("DELETE FROM feedback WHERE user_hash = ?", (user_hash,)).rowcount
+        with self._writing() as db:
+            key = self._key()
+            hashes = (self.user_hash(user_id), _salted_hash(key.decode(), user_id))
+            return db.execute("DELETE FROM feedback WHERE user_hash IN (?, ?)", hashes).rowcount
+
+    def user_hash(self, user_id: int) -> str:
+        """The keyed hash stored in place of a user id."""
+        with self._translated():
+            key = self._key()
+        return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()
+
+    # -- files -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction, under the store's lock, on a file only its owner
+        can read: committed when the block succeeds, rolled back when it fails, closed either
+        way. Votes past the retention period are deleted first."""
+        with self._lock, self._translated():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
+            with contextlib.closing(connect(self.path, "rw")) as db:
+                with db:
+                    db.execute("PRAGMA secure_delete = ON")
+                    self._upgrade(db)
+                    db.execute("DELETE FROM feedback WHERE at < ?", (self._cutoff(),))
+                with db:
+                    yield db
+
+    def _upgrade(self, db: sqlite3.Connection) -> None:
+        """Create the table, or bring a file from before the key file up to date."""
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        if "salt" not in tables:
+            db.executescript(_SCHEMA)
+            return
+        db.execute("BEGIN")  # one transaction: the upgrade happens whole or not at all
+        (salt,) = db.execute("SELECT value FROM salt").fetchone() or ("",)
+        if salt and not self.key_file.exists():
+            _write_private(self.key_file, salt)
+        db.execute("ALTER TABLE feedback RENAME TO old_feedback")
+        db.execute(_SCHEMA)
+        # Old rows were one per click: keep each user's latest vote on each answer.
+        db.execute(
+            f"INSERT INTO feedback ({_COLUMNS}, answer_key)"
+            f" SELECT {_COLUMNS}, 'legacy-' || id FROM old_feedback"
+            " WHERE id IN (SELECT max(id) FROM old_feedback"
+            " GROUP BY user_hash, question, answer, citation_ids)"
+        )
+        db.execute("DROP TABLE old_feedback")
+        db.execute("DROP TABLE salt")
+
+    def _key(self) -> bytes:
+        """The hashing key, made (random, in a file only its owner can read) on first use."""
+        if not self.key_file.exists():
+            with contextlib.suppress(FileExistsError):
+                _write_private(self.key_file, secrets.token_hex(32))
+        text = self.key_file.read_text("utf-8").strip()
+        if not text:
+            raise FeedbackError(f"the feedback key file {self.key_file} is empty")
+        return text.encode()
+
+    def _cutoff(self) -> str:
+        return (datetime.now(UTC) - self.retention).replace(microsecond=0).isoformat()
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Any failure to use the feedback files as one line naming them."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise FeedbackError(
+                f"cannot use the feedback file {self.path}: {error}; move it away to start anew"
+            ) from error
+        except OSError as error:
+            raise FeedbackError(
+                f"cannot use the feedback files ({error.filename}): {error.strerror or error}"
+            ) from error
+
+
+def _salted_hash(salt: str, user_id: int) -> str:
+    """How files from before the key file hashed user ids (the key file holds their salt)."""
+    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` empty, readable by its owner only, unless it exists; tighten an old
+    file that others could read."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            with contextlib.suppress(PermissionError):
+                path.chmod(_PRIVATE)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a new file readable by its owner only; `FileExistsError` if there is one."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")

@@ -1,4 +1,4 @@
-"""Files written whole or not at all.
+"""Files written whole or not at all, and paths shown as safe text.
 
 A file is filled under a temporary name beside its target, flushed to disk, renamed into
 place and its directory flushed too: after a crash or power loss a reader finds the old file
@@ -28,6 +28,16 @@ def atomic_path(path: Path) -> Iterator[Path]:
         fsync_dir(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def path_text(path: Path | str) -> str:
+    """A path as text that is safe to store and to show: bytes that are not UTF-8 as `\\xNN`,
+    and characters a terminal would act on or hide (controls, escapes, invisible format
+    characters) as Python escapes."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def write_text_atomically(path: Path, content: str) -> None:

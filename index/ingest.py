@@ -7,20 +7,30 @@ as Windows-1252 (then Latin-1, which never fails), and the summary says so.
 Article ids: the record's `id`, else its url, else its path relative to the root given (with
 `:line` for a JSONL record). When two articles share an id, the first one read is kept
 (files in sorted path order, lines in file order) and the other is reported.
+
+Whatever is read is made safe here, at the boundary: file names that are not UTF-8 or hold
+characters a terminal acts on become escapes (`path_text`), and every string of an article
+loses its lone surrogates (a JSON escape such as "\\ud800" makes one, and no UTF-8 can hold
+it). Directories are walked once each, however symbolic links reach them.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from index.clean import normalise_line
+from index.clean import normalise_line, remove_control_characters
 from index.errors import InputError
+from index.files import path_text
 from index.records import SourceArticle
 
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
@@ -29,6 +39,17 @@ HTML_SUFFIXES = frozenset({".html", ".htm"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES
 FALLBACK_ENCODING = "cp1252"
 _JSONL_FIELDS = ("id", "title", "text", "url", "published", "source", "author")
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+# Byte order marks that say a file is UTF-32 or UTF-16 (UTF-32's first: it starts with UTF-16's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Bytes no text file holds (controls other than tab, line breaks, form feed and escape).
+_CONTROL_BYTES = bytes([*range(0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
+_SNIFF_BYTES = 8192
 
 
 @dataclass
@@ -51,6 +72,7 @@ class _Reader:
         self.max_chars = max_chars
         self.strict = strict
         self.corpus = Corpus()
+        self.visited: set[str] = set()
 
     def problem(self, message: str, *, skipped: bool = True) -> None:
         if self.strict:
@@ -58,7 +80,12 @@ class _Reader:
         self.corpus.problems.append(message)
         self.corpus.skipped_records += skipped
 
+    def note(self, message: str) -> None:
+        """Something worth saying that is not a problem with the input (never stops a build)."""
+        self.corpus.problems.append(message)
+
     def add(self, article: SourceArticle) -> None:
+        article = _sanitised(article)
         kept = self.corpus.articles.get(article.id)
         if kept is not None:
             self.problem(
@@ -68,46 +95,89 @@ class _Reader:
         self.corpus.articles[article.id] = article
 
     def read_path(self, path: Path) -> None:
-        if not path.exists():
-            raise InputError(f"{path}: no such file or directory")
-        if path.is_dir():
-            for file in sorted(_walk(path)):
+        try:
+            is_dir = path.is_dir()
+            exists = is_dir or path.exists()
+        except OSError as error:
+            raise InputError(f"{path_text(path)}: cannot be read ({_reason(error)})") from error
+        if not exists:
+            raise InputError(f"{path_text(path)}: no such file or directory")
+        if not is_dir:
+            if self._first_visit(path):
+                self.read_file(path, path.parent)
+        elif self._first_visit(path):
+            for file in self._walk(path):
                 self.read_file(file, path)
-        else:
-            self.read_file(path, path.parent)
+
+    def _first_visit(self, path: Path) -> bool:
+        """True the first time a file or directory is reached, by any path or link."""
+        real = os.path.realpath(path)
+        if real in self.visited:
+            self.note(f"{path_text(path)}: already read by another path (a link?), skipped")
+            return False
+        self.visited.add(real)
+        return True
+
+    def _walk(self, root: Path) -> Iterator[Path]:
+        """Files under `root` in sorted path order, skipping hidden files and directories
+        (names starting with '.') and what was already read; unreadable directories are
+        reported and skipped."""
+        pending = [self._entries(root)]
+        while pending:
+            path = next(pending[-1], None)
+            if path is None:
+                pending.pop()
+            elif path.name.startswith("."):
+                continue
+            elif _is(path, Path.is_dir):
+                if self._first_visit(path):
+                    pending.append(self._entries(path))
+            elif _is(path, Path.is_file) and self._first_visit(path):
+                yield path
+
+    def _entries(self, directory: Path) -> Iterator[Path]:
+        try:
+            return iter(sorted(directory.iterdir()))
+        except OSError as error:
+            self.problem(f"{path_text(directory)}: cannot be read ({_reason(error)}), skipped")
+            return iter(())
 
     def read_file(self, file: Path, root: Path) -> None:
+        name = path_text(file)
         suffix = file.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
-            self.corpus.skipped_files.append(str(file))
+            self.corpus.skipped_files.append(name)
             return
-        relative = file.relative_to(root).as_posix()
+        relative = path_text(file.relative_to(root).as_posix())
         try:
             size = file.stat().st_size
             if size == 0:
-                self.problem(f"{file}: empty file, skipped")
+                self.problem(f"{name}: empty file, skipped")
                 return
             if suffix in JSONL_SUFFIXES:
-                for record in self._jsonl_articles(file, relative):
+                for record in self._jsonl_articles(file, name, relative):
                     self.add(record)
                 return
             # A character is at most 4 bytes of UTF-8, so larger files cannot fit.
             if size > 4 * self.max_chars + 4096:
-                self.problem(f"{file}: {size / 1e6:.1f} MB is over the article size limit, skipped")
+                self.problem(f"{name}: {size / 1e6:.1f} MB is over the article size limit, skipped")
                 return
-            text = self._decode(file.read_bytes(), str(file))
+            text = self._decode(file.read_bytes(), name)
         except OSError as error:
-            self.problem(f"{file}: cannot be read ({error.strerror or error}), skipped")
+            self.problem(f"{name}: cannot be read ({_reason(error)}), skipped")
+            return
+        except UnicodeDecodeError as error:
+            self.problem(f"{name}: not valid {error.encoding.upper()}, the rest skipped")
             return
         if text is None:
             return
         article: SourceArticle | None = (
-            _html_article(text, relative, str(file))
+            _html_article(text, relative, name)
             if suffix in HTML_SUFFIXES
-            else _text_article(text, relative, str(file))
+            else _text_article(text, relative, name)
         )
         if article is None:
-            self.problem(f"{file}: no title and text found, skipped")
+            self.problem(f"{name}: no title and text found, skipped")
         elif self._fits(article):
             self.add(article)
 
@@ -121,34 +191,47 @@ class _Reader:
         return True
 
     def _decode(self, data: bytes, origin: str) -> str | None:
-        if b"\x00" in data[:8192]:
+        """Bytes as text: UTF-32 or UTF-16 when a byte order mark says so, else UTF-8, else
+        Windows-1252 (noted); None, reported, for what is not text."""
+        encoding = _bom_encoding(data)
+        if encoding is not None:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                self.problem(f"{origin}: not valid {encoding.upper()}, skipped")
+                return None
+        head = data[:_SNIFF_BYTES]
+        if b"\x00" in head:
             self.problem(f"{origin}: binary file, skipped")
             return None
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             pass
-        self.corpus.problems.append(f"{origin}: not valid UTF-8, read as Windows-1252")
+        if sum(head.count(byte) for byte in _CONTROL_BYTES) * 100 > len(head):
+            self.problem(f"{origin}: binary file, skipped")
+            return None
+        self.note(f"{origin}: not valid UTF-8, read as Windows-1252")
         try:
             return data.decode(FALLBACK_ENCODING)
         except UnicodeDecodeError:
             return data.decode("latin-1")
 
-    def _jsonl_articles(self, file: Path, relative: str) -> Iterator[SourceArticle]:
-        with file.open("rb") as handle:
-            for number, raw_line in enumerate(handle, start=1):
-                origin = f"{file}:{number}"
-                if not raw_line.strip():
-                    continue
-                if len(raw_line) > 4 * self.max_chars + 65536:
-                    self.problem(f"{origin}: line is over the article size limit, skipped")
-                    continue
-                line = self._decode(raw_line, origin)
-                if line is None:
-                    continue
-                article = self._jsonl_article(line, origin, f"{relative}:{number}")
-                if article is not None and self._fits(article):
-                    yield article
+    def _jsonl_articles(self, file: Path, name: str, relative: str) -> Iterator[SourceArticle]:
+        limit = 4 * self.max_chars + 65536
+        for number, line in _numbered_lines(file):
+            origin = f"{name}:{number}"
+            if not line.strip():
+                continue
+            if len(line) > limit:
+                self.problem(f"{origin}: line is over the article size limit, skipped")
+                continue
+            text = line if isinstance(line, str) else self._decode(line, origin)
+            article = (
+                None if text is None else self._jsonl_article(text, origin, f"{relative}:{number}")
+            )
+            if article is not None and self._fits(article):
+                yield article
 
     def _jsonl_article(self, line: str, origin: str, fallback_id: str) -> SourceArticle | None:
         try:
@@ -156,14 +239,19 @@ class _Reader:
         except json.JSONDecodeError as error:
             self.problem(f"{origin}: not valid JSON ({error.msg}), skipped")
             return None
+        except (ValueError, RecursionError):
+            self.problem(f"{origin}: JSON nested too deeply or with too long a number, skipped")
+            return None
         if not isinstance(record, dict):
             self.problem(f"{origin}: a JSON object was expected, skipped")
             return None
-        for required in ("title", "text"):
-            value = record.get(required)
-            if not isinstance(value, str) or not value.strip():
-                self.problem(f"{origin}: missing {required!r}, skipped")
-                return None
+        title, text = record.get("title"), record.get("text")
+        if not isinstance(title, str) or not normalise_line(title):
+            self.problem(f"{origin}: missing 'title', skipped")
+            return None
+        if not isinstance(text, str) or not _has_text(text):
+            self.problem(f"{origin}: missing 'text', skipped")
+            return None
         optional = {name: _optional_str(record.get(name)) for name in _JSONL_FIELDS[3:]}
         published = optional.pop("published")
         if published is not None:
@@ -176,8 +264,8 @@ class _Reader:
         url = optional.pop("url")
         return SourceArticle(
             id=_optional_str(record.get("id")) or (normalise_url(url) if url else fallback_id),
-            title=normalise_line(record["title"]),
-            text=record["text"],
+            title=normalise_line(title),
+            text=text,
             origin=origin,
             url=url,
             published=published,
@@ -194,25 +282,63 @@ def load_corpus(paths: Sequence[Path], *, max_chars: int, strict: bool = False) 
     return reader.corpus
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Files under `root`, skipping hidden files and directories (names starting with '.')."""
-    for path in root.iterdir():
-        if path.name.startswith("."):
-            continue
-        if path.is_dir():
-            yield from _walk(path)
-        elif path.is_file():
-            yield path
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _is(path: Path, test: Callable[[Path], bool]) -> bool:
+    """`test(path)` (is it a directory, a file), False when the path cannot be examined."""
+    try:
+        return test(path)
+    except OSError:
+        return False
+
+
+def _numbered_lines(file: Path) -> Iterator[tuple[int, bytes | str]]:
+    """The lines of a file numbered from 1: text when a byte order mark says the file is
+    UTF-32 or UTF-16 (`UnicodeDecodeError` where it stops being so), else bytes."""
+    with file.open("rb") as handle:
+        encoding = _bom_encoding(handle.read(4))
+        handle.seek(0)
+        lines = handle if encoding is None else io.TextIOWrapper(handle, encoding=encoding)
+        yield from enumerate(lines, start=1)
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    """The encoding (utf-32 or utf-16) whose byte order mark `data` starts with, else None."""
+    return next((encoding for bom, encoding in _BOMS if data.startswith(bom)), None)
+
+
+def _has_text(text: str) -> bool:
+    """True when `text` holds something besides whitespace and characters that carry none."""
+    return bool(remove_control_characters(text).strip())
+
+
+def _sanitised(article: SourceArticle) -> SourceArticle:
+    """The article with lone surrogates deleted from every string in it (keys too)."""
+    return replace(
+        article, **{f.name: _without_surrogates(getattr(article, f.name)) for f in fields(article)}
+    )
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATES.sub("", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
 
 
 def _text_article(text: str, relative: str, origin: str) -> SourceArticle | None:
     """`.txt`/`.md`: the first non-empty line is the title (leading '#' removed), then the body."""
     lines = text.splitlines()
     for index, line in enumerate(lines):
-        if line.strip():
-            title = normalise_line(line.lstrip().lstrip("#"))
+        title = normalise_line(line.lstrip().lstrip("#"))
+        if title:
             body = "\n".join(lines[index + 1 :])
-            if title and body.strip():
+            if _has_text(body):
                 return SourceArticle(id=relative, title=title, text=body, origin=origin)
             return None
     return None

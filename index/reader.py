@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from index.database import connect
 from index.errors import IndexDamagedError, IndexNotFoundError
+from index.files import path_text
 from index.records import ArticleFilter, IndexStats, StoredArticle, StoredPassage
 from index.store import (
     DATABASE_NAME,
@@ -30,6 +32,8 @@ from index.store import (
 
 if TYPE_CHECKING:
     import faiss
+
+T = TypeVar("T")
 
 _ARTICLE_COLUMNS = (
     "id, key, title, text, paragraphs, url, published, source, author, metadata, content_hash"
@@ -121,9 +125,10 @@ class IndexReader:
         """This thread's read-only connection (SQLite connections are not shared by threads)."""
         connection: sqlite3.Connection | None = getattr(self._local, "db", None)
         if connection is None:
-            uri = f"file:{self.directory / DATABASE_NAME}?mode=ro&immutable=1"
             try:
-                connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                connection = connect(
+                    self.directory / DATABASE_NAME, "ro", immutable=True, check_same_thread=False
+                )
             except sqlite3.Error as error:
                 raise IndexDamagedError(
                     f"the database in {self.directory} cannot be opened; run `citebot build --full`"
@@ -138,9 +143,23 @@ class IndexReader:
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError) and "fts5" in str(error):
                 raise
-            raise IndexDamagedError(
-                f"the database in {self.directory} is damaged; run `citebot build --full`"
-            ) from error
+            raise self._damaged() from error
+
+    def _records(
+        self, convert: Callable[[tuple[Any, ...]], T], sql: str, parameters: Sequence[Any] = ()
+    ) -> list[T]:
+        """Run a read-only query and `convert` each row to a record; a row that cannot be
+        converted (its JSON columns damaged) means a damaged index."""
+        rows = self._rows(sql, parameters)
+        try:
+            return [convert(row) for row in rows]
+        except (ValueError, TypeError) as error:
+            raise self._damaged() from error
+
+    def _damaged(self) -> IndexDamagedError:
+        return IndexDamagedError(
+            f"the database in {self.directory} is damaged; run `citebot build --full`"
+        )
 
     def article_hashes(self) -> dict[str, str]:
         """Content hash of every stored article, by article id."""
@@ -152,43 +171,47 @@ class IndexReader:
 
     def article(self, article_id: str) -> StoredArticle | None:
         """One article by id."""
-        rows = self._rows(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
-        return _article(rows[0]) if rows else None
+        found = self._records(
+            _article, f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
+        )
+        return found[0] if found else None
 
     def article_by_key(self, key: str) -> StoredArticle | None:
         """One article by the key its citation ids start with."""
-        rows = self._rows(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,))
-        return _article(rows[0]) if rows else None
+        found = self._records(
+            _article, f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,)
+        )
+        return found[0] if found else None
 
     def articles(self, article_ids: Sequence[str]) -> dict[str, StoredArticle]:
         """Several articles by id."""
         marks = ",".join("?" * len(article_ids))
-        rows = self._rows(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", article_ids
+        found = self._records(
+            _article, f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", article_ids
         )
-        return {row[0]: _article(row) for row in rows}
+        return {article.id: article for article in found}
 
     def passages(self, passage_ids: Sequence[int]) -> dict[int, StoredPassage]:
         """Several passages by id."""
         marks = ",".join("?" * len(passage_ids))
-        rows = self._rows(
+        found = self._records(
+            _passage,
             f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks})",
             [int(i) for i in passage_ids],
         )
-        return {row[0]: _passage(row) for row in rows}
+        return {passage.id: passage for passage in found}
 
     def passages_of(self, article_id: str) -> list[StoredPassage]:
         """An article's passages in order."""
-        rows = self._rows(
+        return self._records(
+            _passage,
             f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY ordinal",
             (article_id,),
         )
-        return [_passage(row) for row in rows]
 
     def all_passages(self) -> Iterator[StoredPassage]:
         """Every passage, in id order (the order of the vectors)."""
-        for row in self._rows(f"SELECT {_PASSAGE_COLUMNS} FROM passages ORDER BY id"):
-            yield _passage(row)
+        yield from self._records(_passage, f"SELECT {_PASSAGE_COLUMNS} FROM passages ORDER BY id")
 
     def titles(self) -> Iterator[tuple[str, str, str]]:
         """(article id, key, title) for every article."""
@@ -268,8 +291,9 @@ class IndexReader:
             result.append(rows[0][0] if rows else None)
         return result
 
-    def stats(self, index_dir: str) -> IndexStats:
-        """What this generation holds: counts, outlets, dates, model, size, build time."""
+    def stats(self, index_dir: Path) -> IndexStats:
+        """What this generation holds: counts, outlets, dates, model, size, build time; the
+        index directory as text safe to show."""
         manifest = self.manifest
         outlets = [
             row[0]
@@ -282,7 +306,7 @@ class IndexReader:
             "SELECT min(substr(published, 1, 10)), max(substr(published, 1, 10)) FROM articles"
         )[0]
         return IndexStats(
-            index_dir=index_dir,
+            index_dir=path_text(index_dir),
             generation=manifest.generation,
             articles=manifest.articles,
             passages=manifest.passages,

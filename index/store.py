@@ -23,6 +23,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -36,8 +37,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.config import IndexKind
+from index.database import connect, sqlite_uri
 from index.errors import IndexBusyError, IndexDamagedError, IndexWriteError
-from index.files import fsync_dir, fsync_file, write_text_atomically
+from index.files import fsync_dir, fsync_file, path_text, write_text_atomically
 from index.records import Passage, SourceArticle
 from index.vectors import build_vector_index
 
@@ -51,6 +53,10 @@ DATABASE_NAME = "passages.sqlite"
 VECTORS_NAME = "vectors.faiss"
 SENTENCE_VECTORS_NAME = "sentences.npy"
 DRAFT_PREFIX = ".tmp-"
+# A generation's name: when its build began (UTC) and a random suffix. Only directories so
+# named are ever removed from `generations/`; anything else put there is left alone.
+# (Names of builds begun in the same second sort by the microsecond; older names lack it.)
+_GENERATION_NAME = re.compile(r"\d{8}T\d{6}(?:\d{6})?-[0-9a-f]{6}")
 _GENERATIONS_KEPT = 2
 
 SCHEMA = """
@@ -154,7 +160,14 @@ class IndexLayout:
         return (self.root / MARKER_NAME).is_file()
 
     def check_writable(self) -> None:
-        """Refuse a path that is a file, a foreign directory, or not writable."""
+        """Refuse a path that is a file, a foreign directory, not writable, or not UTF-8."""
+        try:
+            str(self.root.absolute()).encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise IndexWriteError(
+                f"{path_text(self.root)}: an index path must be UTF-8 text (FAISS opens no"
+                " other); choose another --index directory"
+            ) from error
         if self.root.exists() and not self.root.is_dir():
             raise IndexWriteError(f"{self.root} is a file, not an index directory")
         if self.root.is_dir() and any(self.root.iterdir()) and not self.is_citebot_index():
@@ -168,8 +181,12 @@ class IndexLayout:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the build lock; `IndexBusyError` when another build has it."""
+        """Hold the build lock; `IndexBusyError` when another build has it.
+
+        A first build that fails leaves no index directory behind.
+        """
         self.check_writable()
+        first = not self.root.exists()
         with translate_write_errors(self.root):
             self.generations.mkdir(parents=True, exist_ok=True)
             if not self.is_citebot_index():
@@ -186,12 +203,16 @@ class IndexLayout:
                 ) from error
             self._remove_drafts()
             yield
+        except BaseException:
+            if first and self.current() is None:
+                shutil.rmtree(self.root, ignore_errors=True)
+            raise
         finally:
             handle.close()
 
     def draft(self) -> Path:
         """A new, empty directory for a generation being written (call under `locked`)."""
-        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
         path = self.generations / f"{DRAFT_PREFIX}{name}"
         with translate_write_errors(self.root):
             path.mkdir()
@@ -221,14 +242,15 @@ class IndexLayout:
     def _remove_drafts(self) -> None:
         """Remove what a killed build left: draft generations and half-written pointers."""
         for path in self.generations.glob(f"{DRAFT_PREFIX}*"):
-            shutil.rmtree(path, ignore_errors=True)
+            if _GENERATION_NAME.fullmatch(self.generation_name(path)):
+                shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob(f".{CURRENT_NAME}.*"):
             path.unlink(missing_ok=True)
 
     def _remove_old_generations(self, live: Path) -> None:
         """Keep the live generation and the one before it (a reader may still be on it)."""
         finished = sorted(
-            (p for p in self.generations.iterdir() if not p.name.startswith(DRAFT_PREFIX)),
+            (p for p in self.generations.iterdir() if _GENERATION_NAME.fullmatch(p.name)),
             key=lambda p: p.name,
         )
         keep = {live, *finished[-_GENERATIONS_KEPT:]}
@@ -252,7 +274,7 @@ class GenerationWriter:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.db = sqlite3.connect(directory / DATABASE_NAME)
+        self.db = connect(directory / DATABASE_NAME, "rwc")
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         self.passage_count = 0
         self.sentence_count = 0
@@ -263,7 +285,7 @@ class GenerationWriter:
         The old rows say which old vectors to carry over, in the order the new rows were given.
         """
         db = self.db
-        db.execute("ATTACH DATABASE ? AS old", (f"file:{old_database}?mode=ro",))
+        db.execute("ATTACH DATABASE ? AS old", (sqlite_uri(old_database, "ro"),))
         db.execute("CREATE TEMP TABLE kept (id TEXT PRIMARY KEY)")
         db.executemany("INSERT INTO kept VALUES (?)", ((i,) for i in article_ids))
         db.execute("INSERT INTO articles SELECT * FROM old.articles WHERE id IN temp.kept")

@@ -84,10 +84,13 @@ def damage_index(index_dir: Path, damage: str) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One cache of exported ONNX models for the test session (and the processes it starts),
-    not the user's."""
+    """One cache of exported ONNX models and one feedback key for the test session (and the
+    processes it starts), not the user's."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CITEBOT_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-cache")))
+        patch.setenv(
+            "CITEBOT_FEEDBACK_KEY_FILE", str(tmp_path_factory.mktemp("config") / "feedback.key")
+        )
         yield
 
 
@@ -120,6 +123,15 @@ def fail_on_error_logs(
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line builds and answers with the fake embedder instead of the model."""
+    for module in ("index.build", "index.engine"):
+        monkeypatch.setattr(f"{module}.load_embedder", lambda *_, **__: FakeEmbedder())
+    # The engine looks up the model the index names; the fake one is nowhere to be found.
+    monkeypatch.setattr("index.engine.resolve_model", lambda name: name)
 
 
 @pytest.fixture

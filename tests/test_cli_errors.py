@@ -72,7 +72,7 @@ def test_bad_input_gets_one_clear_line(
             "CITEBOT_BACKEND='tensorflow' is not valid: Input should be",
         ),
         ("CITEBOT_CHUNK_TOKENS", "5", "CITEBOT_CHUNK_TOKENS='5' is not valid"),
-        ("DISCORD_GUILD_ID", "my-server", "DISCORD_GUILD_ID='my-server' is not valid"),
+        ("DISCORD_GUILD_ID", "my-server", "DISCORD_GUILD_ID is not valid"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(

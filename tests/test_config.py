@@ -25,6 +25,8 @@ def test_every_setting_is_in_env_example_with_a_comment() -> None:
 def test_env_example_values_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CITEBOT_CACHE_DIR", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("CITEBOT_FEEDBACK_KEY_FILE", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     example = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
     default = Settings(_env_file=None)  # type: ignore[call-arg]
     assert not example.discord_token and default.discord_token is None

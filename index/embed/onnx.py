@@ -158,16 +158,22 @@ def load_session(spec: ModelSpec, backend: str, cache_dir: Path) -> onnxruntime.
             log.warning(
                 "the cached model %s cannot be loaded (%s); exporting it again", path, error
             )
-    if backend == "onnx-int8":
-        fp32 = cached_model_path(spec, "onnx", cache_dir)
-        if not fp32.is_file():
-            with atomic_path(fp32) as temporary:
+    try:
+        if backend == "onnx-int8":
+            fp32 = cached_model_path(spec, "onnx", cache_dir)
+            if not fp32.is_file():
+                with atomic_path(fp32) as temporary:
+                    _export(spec, temporary)
+            with atomic_path(path) as temporary:
+                _quantize(fp32, temporary)
+        else:
+            with atomic_path(path) as temporary:
                 _export(spec, temporary)
-        with atomic_path(path) as temporary:
-            _quantize(fp32, temporary)
-    else:
-        with atomic_path(path) as temporary:
-            _export(spec, temporary)
+    except OSError as error:
+        raise InputError(
+            f"cannot cache the exported model in {cache_dir} ({error.strerror or error});"
+            " point CITEBOT_CACHE_DIR at a writable directory"
+        ) from error
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

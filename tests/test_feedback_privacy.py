@@ -1,0 +1,204 @@
+"""Feedback votes: who voted cannot be recovered from the votes file, questions are not kept
+forever, a vote is a vote however often it is clicked, and a damaged file is one line."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from index.config import Settings
+from index.errors import FeedbackError
+from index.feedback import FeedbackStore
+
+REPO = Path(__file__).resolve().parent.parent
+ALICE, BOB = 111111111111111111, 222222222222222222
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, index_dir=tmp_path / "index", feedback_key_file=tmp_path / "key" / "k"
+    )
+
+
+def vote(store: FeedbackStore, user: int, helpful: bool, question: str = "who is Lety?") -> None:
+    store.record(
+        user_id=user, helpful=helpful, question=question, answer="Lety Pérez crouches.",
+        citation_ids=["85a1c30ac803-381-493"],
+    )  # fmt: skip
+
+
+def test_the_hash_key_is_kept_apart_and_both_files_are_private(settings: Settings) -> None:
+    store = FeedbackStore.for_settings(settings)
+    vote(store, ALICE, True)
+    key = settings.feedback_key_file.read_text("utf-8").strip()
+    assert settings.feedback_key_file.stat().st_mode & 0o777 == 0o600
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    assert not settings.feedback_key_file.is_relative_to(settings.index_dir)
+    data = store.path.read_bytes()
+    assert key.encode() not in data and str(ALICE).encode() not in data
+    with sqlite3.connect(store.path) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")] == [
+            "feedback"
+        ]
+    (entry,) = store.entries()
+    assert entry.user_hash == hmac.new(key.encode(), b"%d" % ALICE, hashlib.sha256).hexdigest()
+    # Without the key, a list of candidate ids matches nothing.
+    candidates = [ALICE, BOB, *range(100)]
+    assert entry.user_hash not in {hashlib.sha256(b"%d" % c).hexdigest() for c in candidates}
+
+
+def test_a_world_readable_old_file_is_made_private(settings: Settings) -> None:
+    store = FeedbackStore.for_settings(settings)
+    vote(store, ALICE, True)
+    store.path.chmod(0o644)
+    vote(store, BOB, True)
+    assert store.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_repeated_clicks_by_one_user_on_one_answer_are_one_vote_the_latest(
+    settings: Settings,
+) -> None:
+    store = FeedbackStore.for_settings(settings)
+    for helpful in (True, False, True, False):
+        vote(store, ALICE, helpful)
+    vote(store, BOB, True)
+    vote(store, ALICE, True, question="another question")
+    entries = store.entries()
+    assert len(entries) == 3
+    assert [e.helpful for e in entries if e.question == "who is Lety?"] == [False, True]
+
+
+def test_votes_past_the_retention_period_are_deleted(settings: Settings) -> None:
+    store = FeedbackStore.for_settings(settings.model_copy(update={"feedback_retention_days": 30}))
+    vote(store, ALICE, True, question="an old question")
+    old = (datetime.now(UTC) - timedelta(days=31)).replace(microsecond=0).isoformat()
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE feedback SET at = ?", (old,))
+    assert store.entries() == [], "never listed"
+    vote(store, BOB, True)
+    assert b"an old question" not in store.path.read_bytes(), "deleted at the next write"
+    assert [e.question for e in store.entries()] == ["who is Lety?"]
+
+
+def test_forget_user_from_the_command_line(settings: Settings) -> None:
+    store = FeedbackStore.for_settings(settings)
+    vote(store, ALICE, True)
+    vote(store, ALICE, False, question="second")
+    vote(store, BOB, False)
+    env = {"CITEBOT_FEEDBACK_KEY_FILE": str(settings.feedback_key_file)}
+    index = ["--index", str(settings.index_dir)]
+    result = CliRunner().invoke(cli, ["feedback", *index, "--forget-user", str(ALICE)], env=env)
+    assert result.exit_code == 0 and "Deleted 2 vote(s)" in result.output
+    assert [e.helpful for e in store.entries()] == [False]
+
+
+def test_a_file_from_before_the_key_file_is_upgraded_and_its_voters_still_forgettable(
+    settings: Settings,
+) -> None:
+    salt = "0123456789abcdef0123456789abcdef"
+    path = settings.index_dir / "feedback.sqlite"
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            """CREATE TABLE salt (value TEXT NOT NULL);
+            CREATE TABLE feedback (id INTEGER PRIMARY KEY, at TEXT NOT NULL,
+                user_hash TEXT NOT NULL, helpful INTEGER NOT NULL, question TEXT NOT NULL,
+                answer TEXT NOT NULL, citation_ids TEXT NOT NULL);"""
+        )
+        db.execute("INSERT INTO salt VALUES (?)", (salt,))
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        for user, helpful in ((ALICE, 1), (ALICE, 0), (BOB, 1)):
+            user_hash = hashlib.sha256(f"{salt}:{user}".encode()).hexdigest()
+            db.execute(
+                "INSERT INTO feedback (at, user_hash, helpful, question, answer, citation_ids)"
+                " VALUES (?, ?, ?, 'q', 'a', 'c')",
+                (now, user_hash, helpful),
+            )
+    store = FeedbackStore.for_settings(settings)
+    vote(store, BOB, False, question="new")
+    assert salt.encode() not in path.read_bytes(), "the salt is erased from the votes file"
+    assert settings.feedback_key_file.read_text("utf-8").strip() == salt
+    assert sorted((e.question, e.helpful) for e in store.entries()) == [
+        ("new", False),
+        ("q", False),
+        ("q", True),
+    ], "Alice's two clicks became her latest vote"
+    assert store.forget_user(ALICE) == 1
+    assert store.forget_user(BOB) == 2
+
+
+@pytest.mark.parametrize("damage", ["not sqlite", "truncated"])
+def test_a_damaged_feedback_file_is_one_line(settings: Settings, damage: str) -> None:
+    store = FeedbackStore.for_settings(settings)
+    for user in range(50):
+        vote(store, user, True, question=f"question {user} " * 20)
+    data = store.path.read_bytes()
+    store.path.write_bytes(b"not sqlite at all" * 100 if damage == "not sqlite" else data[:5000])
+    env = {"CITEBOT_FEEDBACK_KEY_FILE": str(settings.feedback_key_file)}
+    for extra in ([], ["--forget-user", "1"], ["--json"]):
+        result = CliRunner().invoke(
+            cli, ["feedback", "--index", str(settings.index_dir), *extra], env=env
+        )
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"Error: cannot use the feedback file {store.path}")
+        assert len(result.output.strip().splitlines()) == 1
+    with pytest.raises(FeedbackError):
+        vote(store, ALICE, True)
+
+
+READ_ONLY = textwrap.dedent(
+    """
+    import subprocess, sys
+    from pathlib import Path
+    from click.testing import CliRunner
+    from bot.cli import cli
+    from index.config import Settings
+    from index.feedback import FeedbackStore
+
+    disk = Path(sys.argv[1])
+    settings = Settings(_env_file=None, index_dir=disk / "index", feedback_key_file=disk / "k")
+    FeedbackStore.for_settings(settings).record(
+        user_id=1, helpful=True, question="q", answer="a", citation_ids=["c"]
+    )
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    env = {"CITEBOT_FEEDBACK_KEY_FILE": str(disk / "k")}
+    index = ["--index", str(disk / "index")]
+    for extra in ([], ["--forget-user", "1"]):
+        result = CliRunner().invoke(cli, ["feedback", *index, *extra], env=env)
+        print(result.exit_code, repr(result.output))
+    """
+)
+
+
+def test_a_read_only_feedback_file_lists_and_refuses_to_forget_in_one_line(
+    tmp_path: Path,
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = tmp_path / "scenario.py"
+    script.write_text(READ_ONLY, "utf-8")
+    completed = subprocess.run(
+        [
+            "unshare", "--map-root-user", "--mount", "sh", "-c",
+            f'mount -t tmpfs -o size=1m tmpfs "{disk}" && exec "$0" "$@"',
+            sys.executable, str(script), str(disk),
+        ],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    listed, forgot = completed.stdout.strip().splitlines()
+    assert listed.startswith("0 ") and "'q' -> c" in listed
+    assert forgot.startswith("1 'Error: cannot use the feedback file")
+    assert forgot.count("\\n") == 1

@@ -1,0 +1,202 @@
+"""The index on disk under careless or hostile use: odd index paths, damaged rows, builds that
+overlap, folders left in `generations/`, a first build that fails."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from index.build import build_index
+from index.config import Settings
+from index.errors import IndexDamagedError, InputError
+from index.reader import IndexReader
+from index.store import DATABASE_NAME, IndexLayout
+from tests.conftest import FakeEmbedder
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for number in range(40):
+        (root / f"article{number:02}.txt").write_text(
+            f"Article {number}\n\n"
+            + " ".join(f"Harbour number {number} reopened on day {day}." for day in range(30)),
+            "utf-8",
+        )
+    return root
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("name", ["idx#1", "idx?mode=rw", "idx%41", "i d x&immutable=1"])
+def test_an_index_path_with_uri_characters_is_read_and_reused(
+    tmp_path: Path, corpus: Path, name: str, fake_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = invoke("build", str(corpus), "--index", name)
+    assert code == 0, output
+    code, output = invoke("search", "harbour", "--index", name, "--json")
+    assert code == 0, output
+    assert json.loads(output)[0]["article_id"].startswith("article")
+    code, output = invoke("build", str(corpus), "--index", name, "--json")
+    summary = json.loads(output)
+    assert summary["up_to_date"] and summary["embedded"] == 0, "nothing re-embedded"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["corpus", name])
+
+
+def test_stats_on_an_index_with_a_hash_creates_no_stray_file(
+    tmp_path: Path, corpus: Path, fake_model: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert invoke("build", str(corpus), "--index", "a#x")[0] == 0
+    code, output = invoke("stats", "--index", "a#x")
+    assert code == 0, output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#x", "corpus"]
+
+
+def flip_bytes(path: Path, start: int) -> None:
+    data = bytearray(path.read_bytes())
+    assert len(data) > start + 4096, len(data)
+    for offset in range(start, len(data), 512):
+        data[offset : offset + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+
+
+def test_build_full_repairs_a_database_whose_rows_are_damaged(
+    corpus: Path, settings: Settings
+) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    live = IndexLayout(settings.index_dir).current()
+    assert live is not None
+    flip_bytes(live / DATABASE_NAME, 20_000)
+    (corpus / "article00.txt").write_text("Changed\n\nA changed article.", "utf-8")
+    try:
+        summary = build_index([corpus], settings, embedder=FakeEmbedder())
+    except IndexDamagedError as error:
+        assert "citebot build --full" in str(error)
+    else:
+        assert summary.full_rebuild_reason == "the previous index cannot be read"
+    summary = build_index([corpus], settings, embedder=FakeEmbedder(), full=True)
+    assert summary.articles == 40 and summary.full_rebuild_reason == "--full"
+    reader = IndexReader.open(settings.index_dir)
+    assert len(reader.article_hashes()) == 40 and len(list(reader.all_passages())) > 40
+
+
+def test_damaged_rows_in_the_previous_index_rebuild_from_scratch(
+    corpus: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+
+    def damaged(self: IndexReader) -> dict[str, str]:
+        raise IndexDamagedError("the database is damaged; run `citebot build --full`")
+
+    monkeypatch.setattr(IndexReader, "article_hashes", damaged)
+    summary = build_index([corpus], settings, embedder=FakeEmbedder())
+    assert summary.full_rebuild_reason == "the previous index cannot be read"
+    assert summary.added == 40
+    monkeypatch.undo()
+    assert len(IndexReader.open(settings.index_dir).article_hashes()) == 40
+
+
+@pytest.mark.parametrize("column", ["sentences", "paragraphs", "metadata"])
+def test_invalid_json_in_a_stored_row_is_a_damaged_index(
+    corpus: Path, settings: Settings, fake_model: None, column: str
+) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    live = IndexLayout(settings.index_dir).current()
+    assert live is not None
+    table = "passages" if column == "sentences" else "articles"
+    with sqlite3.connect(live / DATABASE_NAME) as db:
+        db.execute(f"UPDATE {table} SET {column} = '[[1,'")
+    for command in ("search", "ask"):
+        code, output = invoke(command, "harbour number 3", "--index", str(settings.index_dir))
+        assert code == 1, output
+        assert "is damaged; run `citebot build --full`" in output
+        assert len(output.strip().splitlines()) == 1
+
+
+def test_the_lock_is_taken_before_the_previous_generation_is_opened(
+    corpus: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    opened_under_lock: list[bool] = []
+    real_open = IndexReader.open
+    lock = settings.index_dir / "build.lock"
+
+    def spying_open(root: Path) -> IndexReader:
+        import fcntl
+
+        with lock.open("a") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                opened_under_lock.append(True)
+            else:
+                opened_under_lock.append(False)
+        return real_open(root)
+
+    monkeypatch.setattr(IndexReader, "open", spying_open)
+    (corpus / "article01.txt").write_text("Changed\n\nA changed article.", "utf-8")
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    assert opened_under_lock == [True]
+
+
+def test_overlapping_builds_each_finish_or_are_refused(corpus: Path, settings: Settings) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    outcomes: list[str] = []
+
+    def one_build(number: int) -> None:
+        (corpus / f"extra{number}.txt").write_text(f"Extra {number}\n\nMore words.", "utf-8")
+        try:
+            build_index([corpus], settings, embedder=FakeEmbedder())
+            outcomes.append("built")
+        except Exception as error:  # any failure is reported by the assertion below
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=one_build, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(outcomes) <= {"built", "IndexBusyError"}, outcomes
+    assert IndexReader.open(settings.index_dir).manifest.articles >= 40
+
+
+def test_a_folder_put_in_generations_is_left_alone(corpus: Path, settings: Settings) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    mine = settings.index_dir / "generations" / "my-notes"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine", "utf-8")
+    draft_like = settings.index_dir / "generations" / ".tmp-mine"
+    draft_like.mkdir()
+    for number in range(3):
+        (corpus / f"new{number}.txt").write_text(f"New {number}\n\nNew words.", "utf-8")
+        build_index([corpus], settings, embedder=FakeEmbedder())
+    assert (mine / "keep.txt").read_text("utf-8") == "mine"
+    assert draft_like.is_dir()
+    generations = [p for p in (settings.index_dir / "generations").iterdir() if p != mine]
+    assert len([p for p in generations if not p.name.startswith(".")]) == 2
+
+
+def test_a_first_build_that_fails_leaves_no_index_directory(
+    corpus: Path, settings: Settings
+) -> None:
+    class Broken(FakeEmbedder):
+        def embed(self, texts: object) -> object:  # type: ignore[override]
+            raise InputError("the model cannot be loaded")
+
+    with pytest.raises(InputError):
+        build_index([corpus], settings, embedder=Broken())
+    assert not settings.index_dir.exists()
