@@ -6,6 +6,7 @@ import asyncio
 import functools
 import gc
 import logging
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -42,6 +43,9 @@ CONVERSATIONS_KEPT = 2000
 # than this 2-core class of machine has only take the GIL from the event loop (and delay the
 # gateway heartbeat) without answering any faster.
 WORKER_THREADS = 2
+# Lookups (sources, titles, articles, stats, feedback) read SQLite only and take milliseconds:
+# one thread of their own, so they never queue behind answers and meet Discord's 3 s deadline.
+LOOKUP_THREADS = 1
 P = ParamSpec("P")
 R = TypeVar("R")
 # What the bot needs in a channel: read it, answer (in threads too), open a thread in an answer
@@ -128,18 +132,22 @@ class CitebotBot(commands.Bot):
         )
         self.tree.error(self.on_app_command_error)
         self._workers = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="citebot-worker")
+        self._lookups = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="citebot-lookup")
 
     async def in_worker(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run `function` (engine or database work) in a worker thread, off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._workers, functools.partial(function, *args, **kwargs)
-        )
+        """Run `function` (answering or searching: model work) in a worker thread."""
+        return await _in_thread(self._workers, function, *args, **kwargs)
+
+    async def in_lookup(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `function` (a quick database read or write) in the lookup thread, which never
+        waits behind answers."""
+        return await _in_thread(self._lookups, function, *args, **kwargs)
 
     async def close(self) -> None:
-        """Disconnect, then let the worker threads finish."""
+        """Disconnect, then let the threads finish."""
         await super().close()
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        for executor in (self._workers, self._lookups):
+            executor.shutdown(wait=False, cancel_futures=True)
 
     async def setup_hook(self) -> None:
         """Load the index and model once, add the cogs, sync the slash commands."""
@@ -178,6 +186,19 @@ class CitebotBot(commands.Bot):
         await report(interaction, original)
 
 
+async def _in_thread(
+    executor: ThreadPoolExecutor, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """Run `function` in one of `executor`'s threads, off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, functools.partial(function, *args, **kwargs))
+
+
+def cooldown_text(wait: float) -> str:
+    """What to tell a user who asks faster than the cooldown allows."""
+    return f"You're asking faster than I can keep up; try again in {math.ceil(wait)} s."
+
+
 def invite_url(application_id: int | None) -> str:
     """The link that adds the bot to a server with its slash commands and permissions."""
     return discord.utils.oauth_url(
@@ -206,7 +227,20 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
     else:
         log.exception("command failed", exc_info=error)
         message = APOLOGY
-    if interaction.response.is_done():
-        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
-    else:
+    await tell_privately(interaction, message)
+
+
+async def tell_privately(interaction: discord.Interaction[Any], message: str) -> None:
+    """Send `message` to the user alone, whatever the interaction has been answered with.
+
+    The first followup after a deferral fills in its "thinking" message with the deferral's
+    visibility, so a public one is deleted first: the message then goes out ephemeral.
+    """
+    if not interaction.response.is_done():
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE)
+        return
+    if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        original = await interaction.original_response()
+        if original.flags.loading and not original.flags.ephemeral:
+            await interaction.delete_original_response()
+    await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)

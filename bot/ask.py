@@ -3,91 +3,18 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import APOLOGY, CitebotBot, Exchange, explain, report
-from bot.format import HELP, NONE, format_answer, passage_embeds
+from bot.app import APOLOGY, CitebotBot, Exchange, cooldown_text, explain
+from bot.buttons import AnswerButton, answer_view
+from bot.format import HELP, NONE, format_answer
 from index.errors import CitebotError
-from index.records import Answer
 
 log = logging.getLogger(__name__)
-
-OLD_ANSWER = "I no longer remember that answer (I was restarted); please ask again."
-
-
-class AnswerView(discord.ui.View):
-    """Buttons under an answer: its full passages, and 👍 / 👎 feedback.
-
-    Persistent (fixed custom ids, no timeout): clicks are matched to the answer by message id.
-    """
-
-    def __init__(self, bot: CitebotBot) -> None:
-        super().__init__(timeout=None)
-        self.bot = bot
-
-    @discord.ui.button(label="Show passages", custom_id="citebot:passages")
-    async def passages(
-        self, interaction: discord.Interaction[Any], button: discord.ui.Button[AnswerView]
-    ) -> None:
-        """The cited passages in full, privately."""
-        exchange = self._exchange(interaction)
-        if exchange is None:
-            await interaction.response.send_message(OLD_ANSWER, ephemeral=True)
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        views = await self.bot.in_worker(
-            lambda: [self.bot.engine.source(c.id, context=0) for c in exchange.answer.citations]
-        )
-        await interaction.followup.send(
-            embeds=passage_embeds(views), ephemeral=True, allowed_mentions=NONE
-        )
-
-    @discord.ui.button(emoji="👍", custom_id="citebot:helpful")
-    async def helpful(
-        self, interaction: discord.Interaction[Any], button: discord.ui.Button[AnswerView]
-    ) -> None:
-        """Record that the answer helped."""
-        await self._vote(interaction, helpful=True)
-
-    @discord.ui.button(emoji="👎", custom_id="citebot:unhelpful")
-    async def unhelpful(
-        self, interaction: discord.Interaction[Any], button: discord.ui.Button[AnswerView]
-    ) -> None:
-        """Record that the answer did not help."""
-        await self._vote(interaction, helpful=False)
-
-    async def _vote(self, interaction: discord.Interaction[Any], *, helpful: bool) -> None:
-        exchange = self._exchange(interaction)
-        if exchange is None:
-            await interaction.response.send_message(OLD_ANSWER, ephemeral=True)
-            return
-        await self.bot.in_worker(
-            self.bot.feedback.record,
-            user_id=interaction.user.id,
-            helpful=helpful,
-            question=exchange.question,
-            answer="\n".join(part.text for part in exchange.answer.answer),
-            citation_ids=[c.id for c in exchange.answer.citations],
-        )
-        await interaction.response.send_message("Thanks for the feedback!", ephemeral=True)
-
-    def _exchange(self, interaction: discord.Interaction[Any]) -> Exchange | None:
-        message = interaction.message
-        return self.bot.conversations.get(message.id) if message is not None else None
-
-    async def on_error(
-        self,
-        interaction: discord.Interaction[Any],
-        error: Exception,
-        item: discord.ui.Item[Any],
-    ) -> None:
-        """Buttons share the bot's one error path."""
-        await report(interaction, error)
 
 
 class Ask(commands.Cog):
@@ -136,7 +63,7 @@ class Ask(commands.Cog):
             return
         wait = self.bot.cooldown.retry_after(message.author.id)
         if wait:
-            await message.reply(_cooldown_text(wait), mention_author=False, allowed_mentions=NONE)
+            await message.reply(cooldown_text(wait), mention_author=False, allowed_mentions=NONE)
             return
         try:
             async with message.channel.typing():
@@ -153,11 +80,11 @@ class Ask(commands.Cog):
         if in_answer_channel and message.guild is not None:
             # Each question in an answer channel gets a thread; what is said there follows up.
             thread = await message.create_thread(name=_thread_name(question))
-            sent = await thread.send(content, allowed_mentions=NONE, view=self._buttons(answer))
+            sent = await thread.send(content, allowed_mentions=NONE, view=answer_view(answer))
             self.bot.conversations.remember(thread.id, exchange)
         else:
             sent = await message.reply(
-                content, mention_author=False, allowed_mentions=NONE, view=self._buttons(answer)
+                content, mention_author=False, allowed_mentions=NONE, view=answer_view(answer)
             )
             if isinstance(message.channel, discord.Thread) and self.bot.conversations.get(
                 message.channel.id
@@ -181,23 +108,15 @@ class Ask(commands.Cog):
         """
         wait = self.bot.cooldown.retry_after(interaction.user.id)
         if wait:
-            await interaction.response.send_message(_cooldown_text(wait), ephemeral=True)
+            await interaction.response.send_message(cooldown_text(wait), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         answer = await self.bot.in_worker(self.bot.engine.ask, question)
         sent = await interaction.followup.send(
-            format_answer(answer), wait=True, allowed_mentions=NONE, view=self._buttons(answer)
+            format_answer(answer), wait=True, allowed_mentions=NONE, view=answer_view(answer)
         )
         self.bot.conversations.remember(sent.id, Exchange(question, answer))
         self.bot.dispatch("citebot_answered", sent.id)
-
-    def _buttons(self, answer: Answer) -> discord.ui.View:
-        """The buttons to send with an answer: none (an empty view) for an abstention."""
-        return discord.ui.View() if answer.abstained else AnswerView(self.bot)
-
-
-def _cooldown_text(wait: float) -> str:
-    return f"You're asking faster than I can keep up; try again in {math.ceil(wait)} s."
 
 
 def _thread_name(question: str) -> str:
@@ -205,6 +124,6 @@ def _thread_name(question: str) -> str:
 
 
 async def setup(bot: CitebotBot) -> None:
-    """Add the asking cog and its persistent buttons."""
+    """Add the asking cog and the buttons under answers."""
     await bot.add_cog(Ask(bot))
-    bot.add_view(AnswerView(bot))
+    bot.add_dynamic_items(AnswerButton)

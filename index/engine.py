@@ -48,6 +48,9 @@ PASSAGES_READ = 5
 SENTENCES_EMBEDDED = 8
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
+# Keys on each side of an unknown citation id's key that are compared with it: a bounded
+# fuzzy match (an index seek and 2 x this many comparisons), however many articles there are.
+KEYS_COMPARED = 200
 
 
 class Engine:
@@ -69,17 +72,30 @@ class Engine:
         steps can never mix passages of two generations.
         """
         live = self._layout.current()
-        with self._lock:
-            snapshot = self._snapshot
-            if snapshot is None or live != snapshot.reader.directory:
-                reader = IndexReader.open(self.settings.index_dir)
-                previous = snapshot.loaded_embedder if snapshot else None
-                if snapshot is not None:
-                    log.info("switched to index generation %s", reader.manifest.generation)
-                snapshot = self._snapshot = _Snapshot(
-                    reader, lambda: self._embedder_for(reader, previous)
-                )
+        snapshot = self._snapshot
+        if snapshot is not None and live == snapshot.reader.directory:
             return snapshot
+        # One thread opens the new generation; meanwhile the others keep the one they have.
+        if snapshot is None:
+            self._lock.acquire()
+        elif not self._lock.acquire(blocking=False):
+            return snapshot
+        try:
+            current = self._snapshot
+            if current is not None and live == current.reader.directory:
+                return current
+            return self._open(current)
+        finally:
+            self._lock.release()
+
+    def _open(self, previous: _Snapshot | None) -> _Snapshot:
+        """Open the live generation as the current snapshot; the caller holds `_lock`."""
+        reader = IndexReader.open(self.settings.index_dir)
+        embedder = previous.loaded_embedder if previous else None
+        if previous is not None:
+            log.info("switched to index generation %s", reader.manifest.generation)
+        snapshot = self._snapshot = _Snapshot(reader, lambda: self._embedder_for(reader, embedder))
+        return snapshot
 
     def reader(self) -> IndexReader:
         """The live generation, reopened if a build has published a newer one."""
@@ -90,10 +106,10 @@ class Engine:
         return self._current().embedder
 
     def reload(self) -> str:
-        """Reopen the index now; return the live generation's name."""
+        """Reopen the index now; return the live generation's name. Requests meanwhile use
+        the generation they had."""
         with self._lock:
-            self._snapshot = None
-        return self.reader().manifest.generation
+            return self._open(self._snapshot).reader.manifest.generation
 
     def stats(self) -> IndexStats:
         """What the index holds."""
@@ -300,9 +316,10 @@ class Engine:
         )
 
     def _closest_ids(self, reader: IndexReader, identifier: str) -> list[str]:
-        """Passage ids of the articles whose keys look most like the one given."""
-        keys = [key for _, key, _ in reader.titles()]
+        """Passage ids of the articles whose keys look most like the one given, among the keys
+        that sort near it."""
         guess = identifier.strip().lower()[:12]
+        keys = reader.keys_around(guess, KEYS_COMPARED)
         close = difflib.get_close_matches(guess, keys, n=3, cutoff=0.0)
         suggestions: list[str] = []
         for key in close:

@@ -61,6 +61,16 @@ async def answered(bot: CitebotBot, fake: FakeDiscord, question: str) -> BotMess
     return reply
 
 
+def button_id(message: BotMessage, action: str) -> str:
+    """The custom id of the answer button for `action` (passages, helpful, unhelpful)."""
+    return next(
+        component["custom_id"]
+        for row in message.components
+        for component in row["components"]
+        if component["custom_id"].startswith(f"citebot:{action}")
+    )
+
+
 def run_environment(fake: FakeDiscord, settings: Settings, token: str) -> dict[str, str]:
     """Environment for `citebot run` against the fake, on the index of `settings`."""
     return {

@@ -24,6 +24,7 @@ from tests.botkit import (
     CITATION_ID,
     LETY,
     answered,
+    button_id,
     citebot,
     read_until,
     replying_to,
@@ -146,11 +147,14 @@ async def test_buttons_show_passages_and_record_feedback(
 ) -> None:
     async with citebot(seed_settings, seed_engine) as (fake, bot):
         answer = await answered(bot, fake, "who is Lety Pérez?")
-        passages = await (await fake.click_button(answer.id, "citebot:passages")).message(
-            lambda m: bool(m.embeds)
-        )
+        passages = await (
+            await fake.click_button(answer.id, button_id(answer, "passages"))
+        ).message(lambda m: bool(m.embeds))
         assert passages.ephemeral and LETY in unescape(passages.embeds[0]["description"])
-        thanks = await (await fake.click_button(answer.id, "citebot:helpful", user="bob")).message()
+        helpful = button_id(answer, "helpful")
+        recorded = asyncio.ensure_future(bot.wait_for("citebot_feedback", timeout=10))
+        thanks = await (await fake.click_button(answer.id, helpful, user="bob")).message()
+        await recorded
         assert thanks.ephemeral and "Thanks" in thanks.content
         [entry] = bot.feedback.entries()
         assert entry.helpful and entry.question == "who is Lety Pérez?"

@@ -362,6 +362,9 @@ class RestRoutes:
             return _json(msg)
         if call.method == "DELETE":
             del world.msgs[mid]
+            if mid == state.original_id:
+                # Followups after the deleted "thinking" message are new messages of their own.
+                state.original_id, state.loading = None, False
             return web.Response(status=204)
         world.apply(msg, call.json, call.files, edit=not state.loading)
         if mid == state.original_id:
