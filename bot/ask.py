@@ -11,10 +11,20 @@ from discord.ext import commands
 
 from bot.app import APOLOGY, CitebotBot, Exchange, cooldown_text, explain
 from bot.buttons import AnswerButton, answer_view
+from bot.deliver import can_answer, post, post_in_thread
 from bot.format import HELP, NONE, format_answer
 from index.errors import CitebotError
 
 log = logging.getLogger(__name__)
+
+# The earlier question a follow-up is asked after, at most (its end is kept).
+FOLLOW_UP_CONTEXT_CHARS = 300
+# Messages people write; every other type is a system notice (pins, joins, new threads...).
+ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+UNREAD_REPLY = (
+    "I can't read replies that don't mention me. Reply with the @ mention on (or mention me)"
+    " and I'll answer."
+)
 
 
 class Ask(commands.Cog):
@@ -24,14 +34,14 @@ class Ask(commands.Cog):
         self.bot = bot
 
     def question_in(self, message: discord.Message) -> str | None:
-        """The question a message asks the bot, with earlier context for a follow-up, or None
-        when the message is not for the bot."""
+        """The question a message asks the bot, after the earlier question it follows up (cut
+        to its end, so the context stays bounded), or None when the message is not for the bot."""
         assert self.bot.user is not None
         text = message.content.replace(f"<@{self.bot.user.id}>", "")
         text = text.replace(f"<@!{self.bot.user.id}>", "").strip()
-        earlier = self._earlier_exchange(message)
-        if earlier is not None:
-            return f"{earlier.question} {text}".strip()
+        context = self._context(message)
+        if context is not None:
+            return with_context(context, text, self.bot.settings.max_question_chars)
         addressed = (
             message.guild is None
             or self.bot.user in message.mentions
@@ -39,59 +49,90 @@ class Ask(commands.Cog):
         )
         return text if addressed else None
 
-    def _earlier_exchange(self, message: discord.Message) -> Exchange | None:
-        """The bot's answer this message follows up: a reply to it, or its thread."""
+    def _context(self, message: discord.Message) -> str | None:
+        """The question of the bot's answer this message follows up: the answer it replies to,
+        or the thread it is in (a thread the bot opened in an answer channel is still followed
+        up after a restart: its name is the question)."""
         reference = message.reference
         if reference is not None and reference.message_id is not None:
             earlier = self.bot.conversations.get(reference.message_id)
             if earlier is not None:
-                return earlier
-        if isinstance(message.channel, discord.Thread):
-            return self.bot.conversations.get(message.channel.id)
+                return earlier.question
+        channel = message.channel
+        if isinstance(channel, discord.Thread):
+            earlier = self.bot.conversations.get(channel.id)
+            if earlier is not None:
+                return earlier.question
+            if self._opened(channel):
+                return channel.name
         return None
+
+    def _opened(self, thread: discord.Thread) -> bool:
+        """Whether the bot opened `thread` on a question in an answer channel."""
+        assert self.bot.user is not None
+        return (
+            thread.owner_id == self.bot.user.id
+            and thread.parent_id in self.bot.settings.discord_answer_channels
+        )
+
+    def _replies_to_the_bot(self, message: discord.Message) -> bool:
+        """Whether the message is a reply to one of the bot's messages."""
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return False
+        resolved = reference.resolved
+        return self.bot.conversations.get(reference.message_id) is not None or (
+            isinstance(resolved, discord.Message) and resolved.author == self.bot.user
+        )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer a message addressed to the bot, replying to it."""
-        if message.author.bot:
+        """Answer a message addressed to the bot, replying to it (or in a thread on it, in an
+        answer channel). System messages (pins, joins, thread notices) are never answered."""
+        if message.author.bot or message.type not in ANSWERED_TYPES:
+            return
+        if not message.content:
+            # Without the Message Content intent Discord sends no text for a reply whose
+            # @ mention is off: say so, rather than answer an empty or earlier question.
+            if not self.bot.intents.message_content and self._replies_to_the_bot(message):
+                await post(message, UNREAD_REPLY)
             return
         question = self.question_in(message)
-        if question is None:
+        if question is None or not can_answer(message.channel):
             return
         if question.lower().strip(" /?!.") in {"", "help"}:
-            await message.reply(HELP, mention_author=False, allowed_mentions=NONE)
+            await post(message, HELP)
             return
         wait = self.bot.cooldown.retry_after(message.author.id)
         if wait:
-            await message.reply(cooldown_text(wait), mention_author=False, allowed_mentions=NONE)
+            await post(message, cooldown_text(wait))
             return
         try:
             async with message.channel.typing():
                 answer = await self.bot.in_worker(self.bot.engine.ask, question)
         except CitebotError as error:
-            await message.reply(explain(error), mention_author=False, allowed_mentions=NONE)
+            await post(message, explain(error))
             return
         except Exception:
             log.exception("answering message %s failed", message.id)
-            await message.reply(APOLOGY, mention_author=False, allowed_mentions=NONE)
+            await post(message, APOLOGY)
             return
         content, exchange = format_answer(answer), Exchange(question, answer)
         in_answer_channel = message.channel.id in self.bot.settings.discord_answer_channels
         if in_answer_channel and message.guild is not None:
             # Each question in an answer channel gets a thread; what is said there follows up.
-            thread = await message.create_thread(name=_thread_name(question))
-            sent = await thread.send(content, allowed_mentions=NONE, view=answer_view(answer))
-            self.bot.conversations.remember(thread.id, exchange)
-        else:
-            sent = await message.reply(
-                content, mention_author=False, allowed_mentions=NONE, view=answer_view(answer)
+            sent, thread = await post_in_thread(
+                message, content, _thread_name(question), view=answer_view(answer)
             )
-            if isinstance(message.channel, discord.Thread) and self.bot.conversations.get(
-                message.channel.id
-            ):
+            if thread is not None:
+                self.bot.conversations.remember(thread.id, exchange)
+        else:
+            sent = await post(message, content, view=answer_view(answer))
+            if isinstance(message.channel, discord.Thread) and self._context(message):
                 self.bot.conversations.remember(message.channel.id, exchange)
-        self.bot.conversations.remember(sent.id, exchange)
-        self.bot.dispatch("citebot_answered", sent.id)
+        if sent is not None:
+            self.bot.conversations.remember(sent.id, exchange)
+            self.bot.dispatch("citebot_answered", sent.id)
 
     @app_commands.command()
     async def ask(
@@ -117,6 +158,15 @@ class Ask(commands.Cog):
         )
         self.bot.conversations.remember(sent.id, Exchange(question, answer))
         self.bot.dispatch("citebot_answered", sent.id)
+
+
+def with_context(context: str, text: str, limit: int) -> str:
+    """`text` after the end of `context`: at most FOLLOW_UP_CONTEXT_CHARS of it, cut at a word,
+    and never so much that the question passes `limit` and the newest words are cut off."""
+    budget = min(FOLLOW_UP_CONTEXT_CHARS, limit - len(text) - 1)
+    if len(context) > budget:
+        context = context[len(context) - budget :].partition(" ")[2] if budget > 0 else ""
+    return f"{context} {text}".strip()
 
 
 def _thread_name(question: str) -> str:

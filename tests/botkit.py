@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from bot.app import CitebotBot
 from index.config import Settings
 from index.engine import Engine
+from index.records import Answer
 from tests.discord_fake import BotMessage, FakeDiscord, running_bot
 
 LETY = (
@@ -19,6 +21,25 @@ LETY = (
     " to her young son, Anthony."
 )
 CITATION_ID = re.compile(r"`([0-9a-f]{12}-\d+-\d+)`")
+
+
+class BusyEngine:
+    """The seed engine, whose answers wait at a gate while it is closed (as a slow model
+    would keep the worker threads busy); everything else passes through."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.gate = threading.Event()
+        self.gate.set()
+        self.started = threading.Semaphore(0)
+
+    def ask(self, question: str) -> Answer:
+        self.started.release()
+        self.gate.wait(30)
+        return self.engine.ask(question)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
 
 
 @asynccontextmanager

@@ -5,9 +5,7 @@ deferral, buttons that work after a restart, and nothing kept in memory per answ
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,30 +13,19 @@ from bot.buttons import THANKS
 from index.config import Settings
 from index.engine import Engine
 from index.feedback import FeedbackStore
-from index.records import Answer
-from tests.botkit import CITATION_ID, LETY, answered, button_id, citebot, replying_to, unescape
+from tests.botkit import (
+    CITATION_ID,
+    LETY,
+    BusyEngine,
+    answered,
+    button_id,
+    citebot,
+    replying_to,
+    unescape,
+)
 from tests.discord_fake import FakeDiscord
 
 pytestmark = pytest.mark.slow
-
-
-class BusyEngine:
-    """The seed engine, whose answers wait at a gate while it is closed (as a slow model
-    would keep the worker threads busy); everything else passes through."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.gate = threading.Event()
-        self.gate.set()
-        self.started = threading.Semaphore(0)
-
-    def ask(self, question: str) -> Answer:
-        self.started.release()
-        self.gate.wait(30)
-        return self.engine.ask(question)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine, name)
 
 
 async def test_lookups_answer_in_time_while_answers_fill_the_workers(

@@ -15,15 +15,20 @@ from aiohttp import web
 from tests.discord_fake.gateway import Gateway
 from tests.discord_fake.payloads import (
     CALLBACK_TYPES,
+    CREATE_PUBLIC_THREADS,
+    EMBED_LINKS,
     EPHEMERAL,
     JSON,
     LOADING,
     MAX_CHOICES,
     MAX_THREAD_NAME,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     DiscordError,
     invalid,
 )
-from tests.discord_fake.state import InteractionState, RecordedRequest, World, now
+from tests.discord_fake.state import InteractionState, RecordedRequest, World
 
 API_PREFIX = "/api/v10"
 
@@ -205,11 +210,16 @@ class RestRoutes:
 
     async def _create_message(self, call: _Call) -> web.Response:
         world = self.world
-        world.channel(call.params["c"])
+        channel = world.channel(call.params["c"])
+        in_thread = channel["type"] in (10, 11, 12)
+        world.require(channel["id"], SEND_MESSAGES_IN_THREADS if in_thread else SEND_MESSAGES)
         msg = world.message(call.params["c"], world.bot_user)
         if call.json.get("message_reference"):
+            world.require(channel["id"], READ_MESSAGE_HISTORY)
             world.set_reference(msg, call.json["message_reference"])
         world.apply(msg, call.json, call.files, edit=False)
+        if not world.bot_permissions(channel["id"]) & EMBED_LINKS:
+            msg["embeds"] = []  # Discord drops them without a word
         world.record("channel", msg, call.json)
         await self.gateway.dispatch_message(msg)
         return _json(msg)
@@ -231,7 +241,7 @@ class RestRoutes:
         return _json(msg)
 
     async def _typing(self, call: _Call) -> web.Response:
-        self.world.channel(call.params["c"])
+        self.world.require(self.world.channel(call.params["c"])["id"], SEND_MESSAGES)
         return web.Response(status=204)
 
     async def _reaction(self, call: _Call) -> web.Response:
@@ -251,16 +261,8 @@ class RestRoutes:
         name = call.json.get("name") or ""
         if not 1 <= len(name) <= MAX_THREAD_NAME:
             raise invalid([("name", f"Must be between 1 and {MAX_THREAD_NAME} in length.")])
-        if msg["id"] in world.channels:
-            raise DiscordError(400, 160004, "A thread has already been created for this message")
-        duration = call.json.get("auto_archive_duration") or 1440
-        metadata = {"archived": False, "locked": False, "archive_timestamp": now(),
-                    "auto_archive_duration": duration}  # fmt: skip
-        thread = {"id": msg["id"], "type": 11, "guild_id": world.guild_id, "name": name,
-                  "parent_id": call.params["c"], "owner_id": world.bot_id, "message_count": 0,
-                  "member_count": 1, "rate_limit_per_user": 0, "thread_metadata": metadata,
-                  "last_message_id": None, "flags": 0}  # fmt: skip
-        world.channels[thread["id"]] = msg["thread"] = thread
+        world.require(call.params["c"], CREATE_PUBLIC_THREADS)
+        thread = world.make_thread(msg, name, world.bot_id)
         await self.gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return _json(thread)
 
