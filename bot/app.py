@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -34,11 +35,15 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.ask", "bot.lookup")
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+RESTARTING = "Sorry, I'm restarting and couldn't finish this answer; please ask again in a minute."
 INDEX_UNAVAILABLE = (
     "Sorry, I can't answer until my index is rebuilt; a server admin can run"
     " `citebot build --full`."
 )
 CONVERSATIONS_KEPT = 2000
+# Discord's codes for an interaction it no longer takes answers for: Unknown Webhook, Unknown
+# interaction (past 3 s), Invalid Webhook Token (past 15 minutes).
+EXPIRED = frozenset({10015, 10062, 50027})
 # Threads that run the engine. Answering is CPU-bound and partly holds the GIL: more threads
 # than this 2-core class of machine has only take the GIL from the event loop (and delay the
 # gateway heartbeat) without answering any faster.
@@ -107,8 +112,12 @@ class Cooldown:
         return 0.0
 
 
-class CitebotBot(commands.Bot):
-    """Answers questions in Discord with the engine over the configured index."""
+class CitebotBot(commands.AutoShardedBot):
+    """Answers questions in Discord with the engine over the configured index.
+
+    Auto-sharded: as many gateway connections as Discord recommends (or
+    DISCORD_SHARD_COUNT), so one process serves any number of servers.
+    """
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
         # citebot never joins voice: no warnings about voice libraries.
@@ -121,6 +130,7 @@ class CitebotBot(commands.Bot):
             intents=intents,
             help_command=None,
             allowed_mentions=NONE,
+            shard_count=settings.discord_shard_count,
             **options,
         )
         self.settings = settings
@@ -133,6 +143,38 @@ class CitebotBot(commands.Bot):
         self.tree.error(self.on_app_command_error)
         self._workers = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="citebot-worker")
         self._lookups = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="citebot-lookup")
+        # Answers being worked on, each with how to apologise if shutting down cuts it short.
+        self._answering: dict[asyncio.Task[Any], Callable[[], Awaitable[object]]] = {}
+        self.stopping = False
+
+    @contextlib.asynccontextmanager
+    async def answering(self, apologise: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+        """Mark the current task as answering until the block ends; a shutdown waits for it,
+        or calls `apologise` when it cannot."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._answering[task] = apologise
+        try:
+            yield
+        finally:
+            self._answering.pop(task, None)
+
+    async def shut_down(self, grace: float) -> None:
+        """Take no new questions, give the answers in flight `grace` seconds to be sent,
+        apologise for the rest, and close the connection to Discord."""
+        self.stopping = True
+        pending = dict(self._answering)
+        if pending:
+            log.info("finishing %d answer(s) before closing", len(pending))
+            _, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in late:
+                try:
+                    await pending[task]()
+                except discord.HTTPException as error:
+                    log.warning("could not apologise for an unfinished answer: %s", error)
+        await self.close()
 
     async def in_worker(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `function` (answering or searching: model work) in a worker thread."""
@@ -219,7 +261,11 @@ def explain(error: CitebotError) -> str:
 
 
 async def report(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """Tell the user what went wrong, briefly and privately; log the unexpected."""
+    """Tell the user what went wrong, briefly and privately; log the unexpected. An
+    interaction Discord no longer takes answers for is only logged."""
+    if isinstance(error, discord.HTTPException) and error.code in EXPIRED:
+        log.warning("interaction %s expired before its answer: %s", interaction.id, error.text)
+        return
     if isinstance(error, CitebotError):
         message = explain(error)
     elif isinstance(error, app_commands.CheckFailure):

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import APOLOGY, CitebotBot, Exchange, cooldown_text, explain
+from bot.app import APOLOGY, RESTARTING, CitebotBot, Exchange, cooldown_text, explain
 from bot.buttons import AnswerButton, answer_view
 from bot.deliver import can_answer, post, post_in_thread
 from bot.format import HELP, NONE, format_answer
@@ -106,7 +106,14 @@ class Ask(commands.Cog):
         wait = self.bot.cooldown.retry_after(message.author.id)
         if wait:
             await post(message, cooldown_text(wait))
-            return
+        elif self.bot.stopping:
+            await post(message, RESTARTING)
+        else:
+            async with self.bot.answering(lambda: post(message, RESTARTING)):
+                await self._answer(message, question)
+
+    async def _answer(self, message: discord.Message, question: str) -> None:
+        """Answer `question`, asked by `message`, where the bot may post."""
         try:
             async with message.channel.typing():
                 answer = await self.bot.in_worker(self.bot.engine.ask, question)
@@ -151,11 +158,15 @@ class Ask(commands.Cog):
         if wait:
             await interaction.response.send_message(cooldown_text(wait), ephemeral=True)
             return
+        if self.bot.stopping:
+            await interaction.response.send_message(RESTARTING, ephemeral=True)
+            return
         await interaction.response.defer(ephemeral=private, thinking=True)
-        answer = await self.bot.in_worker(self.bot.engine.ask, question)
-        sent = await interaction.followup.send(
-            format_answer(answer), wait=True, allowed_mentions=NONE, view=answer_view(answer)
-        )
+        async with self.bot.answering(lambda: interaction.followup.send(RESTARTING)):
+            answer = await self.bot.in_worker(self.bot.engine.ask, question)
+            sent = await interaction.followup.send(
+                format_answer(answer), wait=True, allowed_mentions=NONE, view=answer_view(answer)
+            )
         self.bot.conversations.remember(sent.id, Exchange(question, answer))
         self.bot.dispatch("citebot_answered", sent.id)
 

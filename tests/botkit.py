@@ -44,13 +44,17 @@ class BusyEngine:
 
 @asynccontextmanager
 async def citebot(
-    settings: Settings, engine: Engine | Any | None = None, fake: FakeDiscord | None = None
+    settings: Settings,
+    engine: Engine | Any | None = None,
+    fake: FakeDiscord | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
-    """The bot logged into a fresh (or the given) fake Discord; the fake must end clean."""
+    """The bot (with discord.py client `options`) logged into a fresh (or the given) fake
+    Discord; the fake must end clean."""
     fake = fake or FakeDiscord()
     await fake.start()
     try:
-        bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05)
+        bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05, **options)
         async with running_bot(bot, fake, fake.token):
             yield fake, bot
             fake.assert_clean()

@@ -96,6 +96,8 @@ class FakeDiscord:
     identify_count = _Shared[int]()
     resume_count = _Shared[int]()
     presence = _Shared[JSON | None]()
+    recommended_shards = _Shared[int]()
+    token_lifetime = _Shared[float]()
 
     def __init__(
         self,
@@ -210,10 +212,19 @@ class FakeDiscord:
         `status` (429 with Via header and retry_after, or a 5xx)."""
         self.rest.fail_next(pattern, count=count, status=status, retry_after=retry_after)
 
+    def hold(self, pattern: str) -> asyncio.Event:
+        """Keep REST requests matching regex `pattern` ("METHOD /path") waiting until the
+        returned event is set (a slow Discord, or an answer kept in flight)."""
+        return self.rest.hold(pattern)
+
     async def disconnect_gateway(self, code: int = 4000) -> None:
         """Close the live gateway websocket with `code`; events sent meanwhile are buffered and
         replayed on RESUME."""
         await self.gateway.disconnect(code)
+
+    async def request_reconnect(self, shard: int = 0) -> None:
+        """Send a shard gateway op 7 (RECONNECT), as Discord does before moving a session."""
+        await self.gateway.request_reconnect(shard)
 
     def invalidate_session_next(self) -> None:
         """Answer the next RESUME with op 9 (session invalid, not resumable)."""

@@ -17,6 +17,9 @@ Problem = tuple[str, str]
 EPHEMERAL, LOADING, COMPONENTS_V2 = 1 << 6, 1 << 7, 1 << 15
 # Gateway intents.
 GUILD_MEMBERS, GUILD_MESSAGES, DM_MESSAGES, MESSAGE_CONTENT = 1 << 1, 1 << 9, 1 << 12, 1 << 15
+# The intents an application must have enabled in the developer portal (members, presences,
+# message content).
+PRIVILEGED_INTENTS = GUILD_MEMBERS | 1 << 8 | MESSAGE_CONTENT
 # Permissions.
 ADMINISTRATOR, VIEW_CHANNEL, SEND_MESSAGES, EMBED_LINKS = 1 << 3, 1 << 10, 1 << 11, 1 << 14
 READ_MESSAGE_HISTORY, CREATE_PUBLIC_THREADS = 1 << 16, 1 << 35

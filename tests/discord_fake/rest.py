@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -92,16 +94,14 @@ class RestRoutes:
     def __init__(self, world: World, gateway: Gateway) -> None:
         self.world, self.gateway = world, gateway
         self._faults: list[_Fault] = []
-        app, guild = world.application_id, world.guild_id
+        self._holds: list[tuple[re.Pattern[str], asyncio.Event]] = []
+        app = world.application_id
         table: list[tuple[str, str, Callable[[_Call], Awaitable[web.Response]]]] = [
             ("GET", "/users/@me", self._get_me),
             ("GET", "/oauth2/applications/@me", self._application),
             ("GET|PUT", f"/applications/{app}/commands", partial(self._commands, guild=None)),
-            (
-                "GET|PUT",
-                f"/applications/{app}/guilds/{guild}/commands",
-                partial(self._commands, guild=guild),
-            ),
+            ("GET|PUT", f"/applications/{app}/guilds/{{g}}/commands", self._guild_commands),
+            ("GET", "/gateway/bot", self._gateway_bot),
             ("GET", "/channels/{c}", self._get_channel),
             ("POST", "/channels/{c}/messages", self._create_message),
             ("GET|PATCH|DELETE", "/channels/{c}/messages/{m}", self._channel_message),
@@ -117,6 +117,12 @@ class RestRoutes:
             (tuple(m.split("|")), re.compile(re.sub(r"\{(\w+)\}", _param_pattern, p)), h)
             for m, p, h in table
         ]
+
+    def hold(self, pattern: str) -> asyncio.Event:
+        """Keep requests matching `pattern` waiting until the returned event is set."""
+        release = asyncio.Event()
+        self._holds.append((re.compile(pattern), release))
+        return release
 
     def fail_next(self, pattern: str, *, count: int, status: int, retry_after: float) -> None:
         """Answer the next `count` requests matching `pattern` with `status` (see FakeDiscord)."""
@@ -150,6 +156,9 @@ class RestRoutes:
         self, request: web.Request, path: str, body: Any, files: list[JSON]
     ) -> web.Response:
         line = f"{request.method} {path}"
+        for pattern, release in self._holds:
+            if pattern.fullmatch(line):
+                await release.wait()
         for fault in self._faults:
             if fault.remaining > 0 and fault.pattern.fullmatch(line):
                 fault.remaining -= 1
@@ -186,6 +195,16 @@ class RestRoutes:
                       "icon": None, "bot_public": False, "bot_require_code_grant": False,
                       "owner": world.user(None), "verify_key": "0" * 64, "flags": 0,
                       "bot": world.bot_user})  # fmt: skip
+
+    async def _gateway_bot(self, call: _Call) -> web.Response:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway.url, "shards": self.world.recommended_shards,
+                      "session_start_limit": limit})  # fmt: skip
+
+    async def _guild_commands(self, call: _Call) -> web.Response:
+        if call.params["g"] != self.world.guild_id:  # a guild the bot is not in
+            raise DiscordError(403, 50001, "Missing Access")
+        return await self._commands(call, call.params["g"])
 
     async def _commands(self, call: _Call, guild: str | None) -> web.Response:
         world = self.world
@@ -331,6 +350,8 @@ class RestRoutes:
             raise DiscordError(
                 404, 10015, "Unknown Webhook", [("token", f"{action} before response")]
             )
+        if time.monotonic() - state.created > self.world.token_lifetime:
+            raise DiscordError(401, 50027, "Invalid Webhook Token")
         return state
 
     async def _followup(self, call: _Call) -> web.Response:

@@ -90,6 +90,7 @@ class InteractionState:
     owned: set[str] = field(default_factory=set)
     expired: bool = False
     timer: asyncio.TimerHandle | None = None
+    created: float = field(default_factory=time.monotonic)
 
 
 class World:
@@ -112,6 +113,8 @@ class World:
     ) -> None:
         self.token, self.heartbeat_interval_ms = token, heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
+        self.recommended_shards = 1  # what GET /gateway/bot recommends
+        self.token_lifetime = 15 * 60.0  # seconds an interaction token takes followups
         self._last_id = 0
         self.bot_user: JSON = self.new_user("citebot", bot=True)
         self.bot_id = self.application_id = str(self.bot_user["id"])
