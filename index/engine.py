@@ -334,22 +334,22 @@ class Engine:
         accents; titles starting with it first."""
         wanted = fold(typed.strip())
         matches = [
-            (not fold(title).startswith(wanted), title, key)
-            for _, key, title in self.reader().titles()
-            if wanted in fold(title)
+            (not folded.startswith(wanted), title, key)
+            for folded, title, key, _ in self._current().titles()
+            if wanted in folded
         ]
         return [(key, title) for _, title, key in sorted(matches)[:limit]]
 
     def find_article(self, key_or_title: str) -> StoredArticle | None:
         """An article by the key autocomplete gives, else by its exact title."""
-        reader = self.reader()
-        found = reader.article_by_key(key_or_title.strip().lower())
+        snapshot = self._current()
+        found = snapshot.reader.article_by_key(key_or_title.strip().lower())
         if found is not None:
             return found
         wanted = fold(key_or_title.strip())
-        for article_id, _, title in reader.titles():
-            if fold(title) == wanted:
-                return reader.article(article_id)
+        for folded, _, _, article_id in snapshot.titles():
+            if folded == wanted:
+                return snapshot.reader.article(article_id)
         return None
 
 
@@ -365,6 +365,19 @@ class _Snapshot:
         self.loaded_embedder: Embedder | None = None
         self._make_embedder = make_embedder
         self._lock = threading.Lock()
+        self._titles: list[tuple[str, str, str, str]] | None = None
+        self._titles_lock = threading.Lock()
+
+    def titles(self) -> list[tuple[str, str, str, str]]:
+        """(folded title, title, key, article id) of every article, read and folded once per
+        generation: autocomplete scans them at every key press."""
+        with self._titles_lock:
+            if self._titles is None:
+                self._titles = [
+                    (fold(title), title, key, article_id)
+                    for article_id, key, title in self.reader.titles()
+                ]
+            return self._titles
 
     @property
     def embedder(self) -> Embedder:

@@ -61,6 +61,19 @@ async def test_a_reply_without_its_ping_is_not_answered_with_the_earlier_questio
         assert "Anthony" in (await pinged.message()).content
 
 
+async def test_a_reply_without_its_ping_is_a_follow_up_under_the_message_content_intent(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    settings = seed_settings.model_copy(update={"discord_answer_channels": [1234567890]})
+    async with citebot(settings, seed_engine) as (fake, bot):
+        assert bot.intents.message_content, "answer channels (elsewhere) ask for it"
+        first = await answered(bot, fake, "who is Lety Pérez?")
+        silent = await fake.send_user_message(
+            "what is her son's name?", reply_to=first.id, reply_ping=False
+        )
+        assert "Anthony" in (await silent.message()).content
+
+
 async def test_an_empty_message_in_an_answer_channel_is_ignored(
     seed_settings: Settings, seed_engine: Engine
 ) -> None:

@@ -6,6 +6,7 @@ import bisect
 import json
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -140,3 +141,23 @@ def test_a_reload_does_not_hold_back_requests(
         finally:
             release.set()
         assert reloading.result(10)
+
+
+def test_titles_are_read_once_per_generation_for_autocomplete(
+    seed_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(seed_index, embedder=fake_embedder)
+    reads: list[int] = []
+    real_titles = IndexReader.titles
+
+    def counted(reader: IndexReader) -> Iterator[tuple[str, str, str]]:
+        reads.append(1)
+        return real_titles(reader)
+
+    monkeypatch.setattr(IndexReader, "titles", counted)
+    for typed in ("MEXICAN", "méxican nat", "photo of"):
+        [(key, title)] = engine.titles_matching(typed, 25)
+        assert title.startswith("Photo of Mexican National Guard")
+    found = engine.find_article(title.upper())
+    assert found is not None and found.key == key
+    assert len(reads) == 1
