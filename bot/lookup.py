@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import CitebotBot, cooldown_text
+from bot.app import CitebotBot, cooldown_text, tell_privately
 from bot.format import (
     HELP,
     NONE,
@@ -78,9 +78,9 @@ class Lookup(commands.Cog):
         await interaction.response.defer(thinking=True)
         found = await self.bot.in_lookup(self.bot.engine.find_article, title)
         if found is None:
-            await interaction.followup.send(
+            await tell_privately(
+                interaction,
                 f"No article titled “{label(title, 100)}”; pick one from the list as you type.",
-                allowed_mentions=NONE,
             )
             return
         await interaction.followup.send(embed=article_embed(found), allowed_mentions=NONE)

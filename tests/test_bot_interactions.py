@@ -70,6 +70,26 @@ async def test_lookups_answer_in_time_while_answers_fill_the_workers(
             assert LETY in unescape((await question.message(replying_to(question.id))).content)
 
 
+class SlowTitles(BusyEngine):
+    """Titles that take as long as the gate stays closed (a huge index on a slow disk)."""
+
+    def titles_matching(self, typed: str, limit: int) -> list[tuple[str, str]]:
+        self.gate.wait(30)
+        return self.engine.titles_matching(typed, limit)
+
+
+async def test_autocomplete_that_cannot_finish_in_time_offers_nothing_in_time(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    slow = SlowTitles(seed_engine)
+    slow.gate.clear()
+    async with citebot(seed_settings, slow) as (fake, _):
+        assert await fake.autocomplete("article", "title", "mexican", timeout=2.9) == []
+        slow.gate.set()
+        missing = await (await fake.invoke_slash("article", {"title": "No such title"})).message()
+        assert missing.ephemeral and missing.content.startswith("No article titled")
+
+
 async def test_an_error_after_a_public_deferral_is_shown_privately(
     seed_settings: Settings, seed_engine: Engine
 ) -> None:

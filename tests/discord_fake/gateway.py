@@ -57,7 +57,8 @@ class Gateway:
         self.acknowledge = True  # answer heartbeats with op 11 (off: the ACKs go missing)
         self.allowed_intents = ~0  # what the developer portal allows (privileged ones too)
         self.reject_identify = False  # close the next IDENTIFY with 4004
-        self.closes: list[int | None] = []  # close codes the client sent, in order
+        # Close codes of each connection as it ended (the client's own when it closed first).
+        self.closes: list[int | None] = []
         self._send_lock = asyncio.Lock()
         self._sockets: set[web.WebSocketResponse] = set()
         self._sessions: dict[int, _Session] = {}
