@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.buttons import THANKS
+from bot.buttons import THANKS, custom_id
 from index.config import Settings
 from index.engine import Engine
 from index.feedback import FeedbackStore
@@ -164,3 +164,13 @@ async def test_an_old_button_without_ids_uses_the_answer_in_memory(
         bot.conversations = type(bot.conversations)()
         gone = await (await fake.click_button(answer.id, "citebot:helpful")).message()
         assert gone.ephemeral and "ask again" in gone.content
+
+
+def test_custom_ids_keep_whole_citation_ids_within_100_characters() -> None:
+    longest = "0123456789ab-123456789-987654321"
+    three = [longest.replace("0", str(n), 1) for n in range(3)]
+    made = custom_id("unhelpful", three)
+    assert len(made) <= 100 and made.startswith("citebot:unhelpful:")
+    assert made.removeprefix("citebot:unhelpful:").split() == three[:2], "whole ids only"
+    usual = ["85a1c30ac803-381-493", "85a1c30ac803-1000000-1000450", "ffa1c30ac803-0-91"]
+    assert custom_id("passages", usual) == "citebot:passages:" + " ".join(usual)
