@@ -122,9 +122,15 @@ class CitebotBot(commands.AutoShardedBot):
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
         # citebot never joins voice: no warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        intents = discord.Intents.default()
-        # Only answer channels need to read messages that do not mention the bot.
-        intents.message_content = bool(settings.discord_answer_channels)
+        # Only the events citebot handles (README, "Intents"): servers and their channels,
+        # messages in servers and DMs, and the privileged Message Content only for answer
+        # channels, the one feature that reads messages not addressed to the bot.
+        intents = discord.Intents(
+            guilds=True,
+            guild_messages=True,
+            dm_messages=True,
+            message_content=bool(settings.discord_answer_channels),
+        )
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,

@@ -364,6 +364,8 @@ async def test_without_answer_channels_no_message_content_intent(
 ) -> None:
     async with citebot(seed_settings, seed_engine) as (_, bot):
         assert not bot.intents.message_content
+        enabled = {name for name, on in bot.intents if on}
+        assert enabled == {"guilds", "guild_messages", "dm_messages"}, "only what is used"
 
 
 async def test_commands_sync_to_the_development_guild(
