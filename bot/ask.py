@@ -35,11 +35,12 @@ class Ask(commands.Cog):
 
     def question_in(self, message: discord.Message) -> str | None:
         """The question a message asks the bot, after the earlier question it follows up (cut
-        to its end, so the context stays bounded), or None when the message is not for the bot."""
+        to its end, so the context stays bounded), or None when the message is not for the bot.
+        A bare mention asks for help, even in reply to an answer: it does not repeat it."""
         assert self.bot.user is not None
         text = message.content.replace(f"<@{self.bot.user.id}>", "")
         text = text.replace(f"<@!{self.bot.user.id}>", "").strip()
-        context = self._context(message)
+        context = self._context(message) if text else None
         if context is not None:
             return with_context(context, text, self.bot.settings.max_question_chars)
         addressed = (

@@ -21,7 +21,8 @@ PORTAL = "https://discord.com/developers/applications"
 # How long answers in flight may take to be sent once a stop is asked for: well within
 # `docker stop`'s 10 s and systemd's 90 s before they kill the process.
 SHUTDOWN_GRACE_SECONDS = 5.0
-# Gateway close codes: the token was refused; privileged intents not enabled in the portal.
+# The gateway's close code for a token it refuses (discord.py raises its own error for 4014,
+# privileged intents not enabled in the portal).
 AUTHENTICATION_FAILED = 4004
 
 

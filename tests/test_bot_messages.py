@@ -59,6 +59,8 @@ async def test_a_reply_without_its_ping_is_not_answered_with_the_earlier_questio
         assert said.content == UNREAD_REPLY and LETY not in unescape(said.content)
         pinged = await fake.send_user_message("what is her son's name?", reply_to=first.id)
         assert "Anthony" in (await pinged.message()).content
+        bare = await fake.send_user_message("", reply_to=first.id, mention_bot=True)
+        assert (await bare.message()).content.startswith("**citebot** answers questions")
 
 
 async def test_a_reply_without_its_ping_is_a_follow_up_under_the_message_content_intent(
