@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
+import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -33,15 +35,22 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.ask", "bot.lookup")
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+RESTARTING = "Sorry, I'm restarting and couldn't finish this answer; please ask again in a minute."
 INDEX_UNAVAILABLE = (
     "Sorry, I can't answer until my index is rebuilt; a server admin can run"
     " `citebot build --full`."
 )
 CONVERSATIONS_KEPT = 2000
+# Discord's codes for an interaction it no longer takes answers for: Unknown Webhook, Unknown
+# interaction (past 3 s), Invalid Webhook Token (past 15 minutes).
+EXPIRED = frozenset({10015, 10062, 50027})
 # Threads that run the engine. Answering is CPU-bound and partly holds the GIL: more threads
 # than this 2-core class of machine has only take the GIL from the event loop (and delay the
 # gateway heartbeat) without answering any faster.
 WORKER_THREADS = 2
+# Lookups (sources, titles, articles, stats, feedback) read SQLite only and take milliseconds:
+# one thread of their own, so they never queue behind answers and meet Discord's 3 s deadline.
+LOOKUP_THREADS = 1
 P = ParamSpec("P")
 R = TypeVar("R")
 # What the bot needs in a channel: read it, answer (in threads too), open a thread in an answer
@@ -103,20 +112,31 @@ class Cooldown:
         return 0.0
 
 
-class CitebotBot(commands.Bot):
-    """Answers questions in Discord with the engine over the configured index."""
+class CitebotBot(commands.AutoShardedBot):
+    """Answers questions in Discord with the engine over the configured index.
+
+    Auto-sharded: as many gateway connections as Discord recommends (or
+    DISCORD_SHARD_COUNT), so one process serves any number of servers.
+    """
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
         # citebot never joins voice: no warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        intents = discord.Intents.default()
-        # Only answer channels need to read messages that do not mention the bot.
-        intents.message_content = bool(settings.discord_answer_channels)
+        # Only the events citebot handles (README, "Intents"): servers and their channels,
+        # messages in servers and DMs, and the privileged Message Content only for answer
+        # channels, the one feature that reads messages not addressed to the bot.
+        intents = discord.Intents(
+            guilds=True,
+            guild_messages=True,
+            dm_messages=True,
+            message_content=bool(settings.discord_answer_channels),
+        )
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
             allowed_mentions=NONE,
+            shard_count=settings.discord_shard_count,
             **options,
         )
         self.settings = settings
@@ -128,18 +148,54 @@ class CitebotBot(commands.Bot):
         )
         self.tree.error(self.on_app_command_error)
         self._workers = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="citebot-worker")
+        self._lookups = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="citebot-lookup")
+        # Answers being worked on, each with how to apologise if shutting down cuts it short.
+        self._answering: dict[asyncio.Task[Any], Callable[[], Awaitable[object]]] = {}
+        self.stopping = False
+
+    @contextlib.asynccontextmanager
+    async def answering(self, apologise: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+        """Mark the current task as answering until the block ends; a shutdown waits for it,
+        or calls `apologise` when it cannot."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._answering[task] = apologise
+        try:
+            yield
+        finally:
+            self._answering.pop(task, None)
+
+    async def shut_down(self, grace: float) -> None:
+        """Take no new questions, give the answers in flight `grace` seconds to be sent,
+        apologise for the rest, and close the connection to Discord."""
+        self.stopping = True
+        pending = dict(self._answering)
+        if pending:
+            log.info("finishing %d answer(s) before closing", len(pending))
+            _, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in late:
+                try:
+                    await pending[task]()
+                except discord.HTTPException as error:
+                    log.warning("could not apologise for an unfinished answer: %s", error)
+        await self.close()
 
     async def in_worker(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run `function` (engine or database work) in a worker thread, off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._workers, functools.partial(function, *args, **kwargs)
-        )
+        """Run `function` (answering or searching: model work) in a worker thread."""
+        return await _in_thread(self._workers, function, *args, **kwargs)
+
+    async def in_lookup(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `function` (a quick database read or write) in the lookup thread, which never
+        waits behind answers."""
+        return await _in_thread(self._lookups, function, *args, **kwargs)
 
     async def close(self) -> None:
-        """Disconnect, then let the worker threads finish."""
+        """Disconnect, then let the threads finish."""
         await super().close()
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        for executor in (self._workers, self._lookups):
+            executor.shutdown(wait=False, cancel_futures=True)
 
     async def setup_hook(self) -> None:
         """Load the index and model once, add the cogs, sync the slash commands."""
@@ -178,6 +234,19 @@ class CitebotBot(commands.Bot):
         await report(interaction, original)
 
 
+async def _in_thread(
+    executor: ThreadPoolExecutor, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """Run `function` in one of `executor`'s threads, off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, functools.partial(function, *args, **kwargs))
+
+
+def cooldown_text(wait: float) -> str:
+    """What to tell a user who asks faster than the cooldown allows."""
+    return f"You're asking faster than I can keep up; try again in {math.ceil(wait)} s."
+
+
 def invite_url(application_id: int | None) -> str:
     """The link that adds the bot to a server with its slash commands and permissions."""
     return discord.utils.oauth_url(
@@ -198,7 +267,11 @@ def explain(error: CitebotError) -> str:
 
 
 async def report(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """Tell the user what went wrong, briefly and privately; log the unexpected."""
+    """Tell the user what went wrong, briefly and privately; log the unexpected. An
+    interaction Discord no longer takes answers for is only logged."""
+    if isinstance(error, discord.HTTPException) and error.code in EXPIRED:
+        log.warning("interaction %s expired before its answer: %s", interaction.id, error.text)
+        return
     if isinstance(error, CitebotError):
         message = explain(error)
     elif isinstance(error, app_commands.CheckFailure):
@@ -206,7 +279,20 @@ async def report(interaction: discord.Interaction[Any], error: BaseException) ->
     else:
         log.exception("command failed", exc_info=error)
         message = APOLOGY
-    if interaction.response.is_done():
-        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
-    else:
+    await tell_privately(interaction, message)
+
+
+async def tell_privately(interaction: discord.Interaction[Any], message: str) -> None:
+    """Send `message` to the user alone, whatever the interaction has been answered with.
+
+    The first followup after a deferral fills in its "thinking" message with the deferral's
+    visibility, so a public one is deleted first: the message then goes out ephemeral.
+    """
+    if not interaction.response.is_done():
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE)
+        return
+    if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        original = await interaction.original_response()
+        if original.flags.loading and not original.flags.ephemeral:
+            await interaction.delete_original_response()
+    await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)

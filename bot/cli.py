@@ -498,7 +498,8 @@ citebot needs a Discord bot token to run. To get one:
   2. Under "Bot", press "Reset Token" and copy it. Put it in .env as DISCORD_TOKEN=...
      (or export DISCORD_TOKEN). Keep it secret.
   3. Under "Bot" > "Privileged Gateway Intents", enable MESSAGE CONTENT only if you set
-     DISCORD_ANSWER_CHANNELS (mentions, DMs and slash commands work without it).
+     DISCORD_ANSWER_CHANNELS (mentions, DMs, replies that keep their @ mention and slash
+     commands work without it).
   4. Invite the bot with the scopes bot and applications.commands and the permissions
      View Channels, Send Messages, Send Messages in Threads, Create Public Threads,
      Read Message History and Embed Links (see README, "Discord").
@@ -509,7 +510,7 @@ Then run `citebot run` again."""
 @index_option
 @reports_errors
 def run(index: Path | None) -> None:
-    """Start the Discord bot on the index (needs DISCORD_TOKEN).
+    """Start the Discord bot on the index (needs DISCORD_TOKEN); SIGTERM or Ctrl-C stops it.
 
     \b
     Example:
@@ -520,32 +521,18 @@ def run(index: Path | None) -> None:
     if not token:
         click.echo(TOKEN_HELP, err=True)
         sys.exit(2)
-    import aiohttp
-    import discord
-    import yarl
+    from bot.service import StartupError, serve
 
-    from bot.app import CitebotBot
-
-    discord.http.Route.BASE = settings.discord_api_base_url.rstrip("/")
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-    bot = CitebotBot(settings)
     # A bot is a service: say what it does (ready, reconnects, index switches) through the
     # one handler `citebot` set up, not a second one of discord.py's.
     logging.getLogger().setLevel(logging.INFO)
     for chatty in ("faiss.loader", "sentence_transformers"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
-        bot.run(token, log_handler=None)
-    except discord.LoginFailure:
-        click.echo(
-            "Error: Discord rejected DISCORD_TOKEN; reset it in the developer portal.", err=True
-        )
-        sys.exit(2)
-    except (OSError, aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as error:
-        raise click.ClickException(
-            f"cannot reach Discord at {discord.http.Route.BASE} ({one_line(str(error), 200)});"
-            " check the network, DISCORD_API_BASE_URL and DISCORD_GATEWAY_URL"
-        ) from error
+        serve(settings, token)
+    except StartupError as failure:
+        click.echo(f"Error: {failure}", err=True)
+        sys.exit(failure.exit_code)
 
 
 def main() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import CitebotBot
+from bot.app import CitebotBot, cooldown_text, tell_privately
 from bot.format import (
     HELP,
     NONE,
@@ -24,6 +25,8 @@ from index.records import ArticleFilter
 
 CHOICES = 25
 CHOICE_NAME_LIMIT = 100
+# Discord waits 3 s for autocomplete choices; past this, none are offered rather than too late.
+AUTOCOMPLETE_SECONDS = 2.0
 
 Interaction = discord.Interaction[Any]
 Query = app_commands.Range[str, 1, 1000]
@@ -58,6 +61,10 @@ class Lookup(commands.Cog):
             outlet: Only articles from outlets whose name contains this
         """
         article_filter = ArticleFilter.of(since, until, outlet)
+        wait = self.bot.cooldown.retry_after(interaction.user.id)
+        if wait:
+            await interaction.response.send_message(cooldown_text(wait), ephemeral=True)
+            return
         await interaction.response.defer(thinking=True)
         results = await self.bot.in_worker(
             self.bot.engine.search, query, k=count, article_filter=article_filter
@@ -74,10 +81,9 @@ class Lookup(commands.Cog):
             id: A citation id from an answer, like 85a1c30ac803-381-493
             context: Paragraphs to show on each side
         """
-        # A lookup by id reads SQLite only: quick enough to answer without deferring, so an
-        # unknown id can be told privately.
-        view = await self.bot.in_worker(self.bot.engine.source, id, context=context)
-        await interaction.response.send_message(embed=source_embed(view), allowed_mentions=NONE)
+        await interaction.response.defer(thinking=True)
+        view = await self.bot.in_lookup(self.bot.engine.source, id, context=context)
+        await interaction.followup.send(embed=source_embed(view), allowed_mentions=NONE)
 
     @app_commands.command()
     @app_commands.describe(title="Start typing a title and pick one")
@@ -86,11 +92,11 @@ class Lookup(commands.Cog):
     ) -> None:
         """An article's details and lead paragraph."""
         await interaction.response.defer(thinking=True)
-        found = await self.bot.in_worker(self.bot.engine.find_article, title)
+        found = await self.bot.in_lookup(self.bot.engine.find_article, title)
         if found is None:
-            await interaction.followup.send(
+            await tell_privately(
+                interaction,
                 f"No article titled “{label(title, 100)}”; pick one from the list as you type.",
-                allowed_mentions=NONE,
             )
             return
         await interaction.followup.send(embed=article_embed(found), allowed_mentions=NONE)
@@ -99,8 +105,15 @@ class Lookup(commands.Cog):
     async def article_titles(
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        """Titles containing what has been typed (values are article keys)."""
-        matches = await self.bot.in_worker(self.bot.engine.titles_matching, current, CHOICES)
+        """Titles containing what has been typed (values are article keys); none when they
+        cannot be found in time."""
+        try:
+            async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
+                matches = await self.bot.in_lookup(
+                    self.bot.engine.titles_matching, current, CHOICES
+                )
+        except TimeoutError:
+            return []
         return [
             app_commands.Choice(name=shorten(title, CHOICE_NAME_LIMIT), value=key)
             for key, title in matches
@@ -110,7 +123,7 @@ class Lookup(commands.Cog):
     async def stats(self, interaction: Interaction) -> None:
         """What the index holds: articles, passages, outlets, dates, model, build time."""
         await interaction.response.defer(thinking=True)
-        result = await self.bot.in_worker(self.bot.engine.stats)
+        result = await self.bot.in_lookup(self.bot.engine.stats)
         await interaction.followup.send(embed=stats_embed(result), allowed_mentions=NONE)
 
     @app_commands.command()

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DISCORD_COOLDOWN_SECONDS", "discord_cooldown_seconds"),
     )
 
+    discord_shard_count: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("DISCORD_SHARD_COUNT", "discord_shard_count"),
+    )
+
     @field_validator("discord_answer_channels", mode="before")
     @classmethod
     def _split_channel_ids(cls, value: object) -> object:
@@ -110,10 +116,11 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("discord_guild_id", mode="before")
+    @field_validator("discord_guild_id", "discord_shard_count", mode="before")
     @classmethod
-    def _empty_guild_is_none(cls, value: object) -> object:
-        """An empty `DISCORD_GUILD_ID=` means no development guild."""
+    def _empty_is_none(cls, value: object) -> object:
+        """An empty `DISCORD_GUILD_ID=` means no development guild; an empty
+        `DISCORD_SHARD_COUNT=`, as many shards as Discord recommends."""
         return None if value == "" else value
 
     @field_validator("discord_api_base_url", "discord_gateway_url", mode="after")

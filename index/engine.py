@@ -56,6 +56,9 @@ PROFILE_PASSAGES = 30
 PROFILE_ARTICLES = 5
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
+# Keys on each side of an unknown citation id's key that are compared with it: a bounded
+# fuzzy match (an index seek and 2 x this many comparisons), however many articles there are.
+KEYS_COMPARED = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +89,30 @@ class Engine:
         steps can never mix passages of two generations.
         """
         live = self._layout.current()
-        with self._lock:
-            snapshot = self._snapshot
-            if snapshot is None or live != snapshot.reader.directory:
-                reader = IndexReader.open(self.settings.index_dir)
-                previous = snapshot.loaded_embedder if snapshot else None
-                if snapshot is not None:
-                    log.info("switched to index generation %s", reader.manifest.generation)
-                snapshot = self._snapshot = _Snapshot(
-                    reader, lambda: self._embedder_for(reader, previous)
-                )
+        snapshot = self._snapshot
+        if snapshot is not None and live == snapshot.reader.directory:
             return snapshot
+        # One thread opens the new generation; meanwhile the others keep the one they have.
+        if snapshot is None:
+            self._lock.acquire()
+        elif not self._lock.acquire(blocking=False):
+            return snapshot
+        try:
+            current = self._snapshot
+            if current is not None and live == current.reader.directory:
+                return current
+            return self._open(current)
+        finally:
+            self._lock.release()
+
+    def _open(self, previous: _Snapshot | None) -> _Snapshot:
+        """Open the live generation as the current snapshot; the caller holds `_lock`."""
+        reader = IndexReader.open(self.settings.index_dir)
+        embedder = previous.loaded_embedder if previous else None
+        if previous is not None:
+            log.info("switched to index generation %s", reader.manifest.generation)
+        snapshot = self._snapshot = _Snapshot(reader, lambda: self._embedder_for(reader, embedder))
+        return snapshot
 
     def reader(self) -> IndexReader:
         """The live generation, reopened if a build has published a newer one."""
@@ -107,10 +123,10 @@ class Engine:
         return self._current().embedder
 
     def reload(self) -> str:
-        """Reopen the index now; return the live generation's name."""
+        """Reopen the index now; return the live generation's name. Requests meanwhile use
+        the generation they had."""
         with self._lock:
-            self._snapshot = None
-        return self.reader().manifest.generation
+            return self._open(self._snapshot).reader.manifest.generation
 
     def stats(self) -> IndexStats:
         """What the index holds."""
@@ -403,9 +419,10 @@ class Engine:
         )
 
     def _closest_ids(self, reader: IndexReader, identifier: str) -> list[str]:
-        """Passage ids of the articles whose keys look most like the one given."""
-        keys = [key for _, key, _ in reader.titles()]
+        """Passage ids of the articles whose keys look most like the one given, among the keys
+        that sort near it."""
         guess = identifier.strip().lower()[:12]
+        keys = reader.keys_around(guess, KEYS_COMPARED)
         close = difflib.get_close_matches(guess, keys, n=3, cutoff=0.0)
         suggestions: list[str] = []
         for key in close:
@@ -420,22 +437,22 @@ class Engine:
         accents; titles starting with it first."""
         wanted = fold(typed.strip())
         matches = [
-            (not fold(title).startswith(wanted), title, key)
-            for _, key, title in self.reader().titles()
-            if wanted in fold(title)
+            (not folded.startswith(wanted), title, key)
+            for folded, title, key, _ in self._current().titles()
+            if wanted in folded
         ]
         return [(key, title) for _, title, key in sorted(matches)[:limit]]
 
     def find_article(self, key_or_title: str) -> StoredArticle | None:
         """An article by the key autocomplete gives, else by its exact title."""
-        reader = self.reader()
-        found = reader.article_by_key(key_or_title.strip().lower())
+        snapshot = self._current()
+        found = snapshot.reader.article_by_key(key_or_title.strip().lower())
         if found is not None:
             return found
         wanted = fold(key_or_title.strip())
-        for article_id, _, title in reader.titles():
-            if fold(title) == wanted:
-                return reader.article(article_id)
+        for folded, _, _, article_id in snapshot.titles():
+            if folded == wanted:
+                return snapshot.reader.article(article_id)
         return None
 
 
@@ -451,6 +468,19 @@ class _Snapshot:
         self.loaded_embedder: Embedder | None = None
         self._make_embedder = make_embedder
         self._lock = threading.Lock()
+        self._titles: list[tuple[str, str, str, str]] | None = None
+        self._titles_lock = threading.Lock()
+
+    def titles(self) -> list[tuple[str, str, str, str]]:
+        """(folded title, title, key, article id) of every article, read and folded once per
+        generation: autocomplete scans them at every key press."""
+        with self._titles_lock:
+            if self._titles is None:
+                self._titles = [
+                    (fold(title), title, key, article_id)
+                    for article_id, key, title in self.reader.titles()
+                ]
+            return self._titles
 
     @property
     def embedder(self) -> Embedder:

@@ -213,6 +213,16 @@ class IndexReader:
         """Every passage, in id order (the order of the vectors)."""
         yield from self._records(_passage, f"SELECT {_PASSAGE_COLUMNS} FROM passages ORDER BY id")
 
+    def keys_around(self, key: str, count: int) -> list[str]:
+        """Up to `count` article keys on each side of `key` in sorted order (an index seek)."""
+        after = self._rows(
+            "SELECT key FROM articles WHERE key >= ? ORDER BY key LIMIT ?", (key, count)
+        )
+        before = self._rows(
+            "SELECT key FROM articles WHERE key < ? ORDER BY key DESC LIMIT ?", (key, count)
+        )
+        return [row[0] for row in before[::-1] + after]
+
     def titles(self) -> Iterator[tuple[str, str, str]]:
         """(article id, key, title) for every article."""
         for row in self._rows("SELECT id, key, title FROM articles ORDER BY title"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from bot.app import CitebotBot
 from index.config import Settings
 from index.engine import Engine
+from index.records import Answer
 from tests.discord_fake import BotMessage, FakeDiscord, running_bot
 
 LETY = (
@@ -21,15 +23,38 @@ LETY = (
 CITATION_ID = re.compile(r"`([0-9a-f]{12}-\d+-\d+)`")
 
 
+class BusyEngine:
+    """The seed engine, whose answers wait at a gate while it is closed (as a slow model
+    would keep the worker threads busy); everything else passes through."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.gate = threading.Event()
+        self.gate.set()
+        self.started = threading.Semaphore(0)
+
+    def ask(self, question: str) -> Answer:
+        self.started.release()
+        self.gate.wait(30)
+        return self.engine.ask(question)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
 @asynccontextmanager
 async def citebot(
-    settings: Settings, engine: Engine | Any | None = None, fake: FakeDiscord | None = None
+    settings: Settings,
+    engine: Engine | Any | None = None,
+    fake: FakeDiscord | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
-    """The bot logged into a fresh (or the given) fake Discord; the fake must end clean."""
+    """The bot (with discord.py client `options`) logged into a fresh (or the given) fake
+    Discord; the fake must end clean."""
     fake = fake or FakeDiscord()
     await fake.start()
     try:
-        bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05)
+        bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05, **options)
         async with running_bot(bot, fake, fake.token):
             yield fake, bot
             fake.assert_clean()
@@ -60,6 +85,16 @@ async def answered(bot: CitebotBot, fake: FakeDiscord, question: str) -> BotMess
     reply = await (await fake.send_user_message(question, mention_bot=True)).message(timeout=30)
     assert int(await remembered) == int(reply.id)
     return reply
+
+
+def button_id(message: BotMessage, action: str) -> str:
+    """The custom id of the answer button for `action` (passages, helpful, unhelpful)."""
+    return next(
+        component["custom_id"]
+        for row in message.components
+        for component in row["components"]
+        if component["custom_id"].startswith(f"citebot:{action}")
+    )
 
 
 def run_environment(fake: FakeDiscord, settings: Settings, token: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from tests.botkit import (
     CITATION_ID,
     LETY,
     answered,
+    button_id,
     citebot,
     read_until,
     replying_to,
@@ -161,11 +162,14 @@ async def test_buttons_show_passages_and_record_feedback(
 ) -> None:
     async with citebot(seed_settings, seed_engine) as (fake, bot):
         answer = await answered(bot, fake, "who is Lety Pérez?")
-        passages = await (await fake.click_button(answer.id, "citebot:passages")).message(
-            lambda m: bool(m.embeds)
-        )
+        passages = await (
+            await fake.click_button(answer.id, button_id(answer, "passages"))
+        ).message(lambda m: bool(m.embeds))
         assert passages.ephemeral and LETY in unescape(passages.embeds[0]["description"])
-        thanks = await (await fake.click_button(answer.id, "citebot:helpful", user="bob")).message()
+        helpful = button_id(answer, "helpful")
+        recorded = asyncio.ensure_future(bot.wait_for("citebot_feedback", timeout=10))
+        thanks = await (await fake.click_button(answer.id, helpful, user="bob")).message()
+        await recorded
         assert thanks.ephemeral and "Thanks" in thanks.content
         [entry] = bot.feedback.entries()
         assert entry.helpful and entry.question == "who is Lety Pérez?"
@@ -376,6 +380,8 @@ async def test_without_answer_channels_no_message_content_intent(
 ) -> None:
     async with citebot(seed_settings, seed_engine) as (_, bot):
         assert not bot.intents.message_content
+        enabled = {name for name, on in bot.intents if on}
+        assert enabled == {"guilds", "guild_messages", "dm_messages"}, "only what is used"
 
 
 async def test_commands_sync_to_the_development_guild(

@@ -311,6 +311,7 @@ async def test_an_unexpected_failure_is_an_apology_and_a_logged_error(
         mention = await (await fake.send_user_message("who?", mention_bot=True)).message()
         command = await (await fake.invoke_slash("ask", {"question": "who?"})).message()
     assert mention.content == APOLOGY and command.content == APOLOGY
+    assert command.ephemeral, "an error after a public deferral is shown to the asker alone"
     assert "the details" in caplog.text, "the log has what the user is spared"
 
 

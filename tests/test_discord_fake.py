@@ -21,8 +21,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.discord_fake import BotMessage, FakeDiscord, running_bot
+from tests.discord_fake.payloads import (
+    MESSAGE_CONTENT,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+)
 
 FRUITS = ("apple", "apricot", "banana", "cherry")
+PERMISSION_NAMES = {
+    VIEW_CHANNEL: "view_channel",
+    SEND_MESSAGES: "send_messages",
+    READ_MESSAGE_HISTORY: "read_message_history",
+}
 
 
 def _busy(seconds: float) -> None:
@@ -493,3 +504,58 @@ async def test_heartbeats_are_on_time_until_the_event_loop_blocks() -> None:
         await fake.wait_until(lambda: len(fake.heartbeats) >= count + 2)
         assert [gap for gap in fake.late_heartbeats() if gap > 0.5]
         fake.assert_clean()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("denied", "code"),
+    [(VIEW_CHANNEL, 50001), (SEND_MESSAGES, 50013), (READ_MESSAGE_HISTORY, 160002)],
+)
+async def test_channel_permissions_refuse_with_discords_codes(denied: int, code: int) -> None:
+    async with session() as (fake, bot):
+        asked = await fake.send_user_message("hello", mention_bot=True)
+        await asked.message()
+        channel = bot.get_channel(int(fake.channel_id))
+        assert isinstance(channel, discord.TextChannel)
+        updated = asyncio.ensure_future(bot.wait_for("guild_channel_update", timeout=5))
+        await fake.deny_bot(denied)
+        await updated
+        assert not getattr(channel.permissions_for(channel.guild.me), PERMISSION_NAMES[denied])
+        question = await channel.fetch_message(int(asked.id)) if denied != VIEW_CHANNEL else None
+        with pytest.raises(discord.Forbidden) as raised:
+            if question is not None:
+                await question.reply("answer")
+            else:
+                await channel.send("answer")
+        assert raised.value.code == code
+
+
+@pytest.mark.asyncio
+async def test_system_messages_arrive_with_their_type() -> None:
+    async with session() as (fake, bot):
+        received = asyncio.ensure_future(bot.wait_for("message", timeout=5))
+        await fake.send_system_message(6)
+        message = await received
+        assert message.type is discord.MessageType.pins_add and message.is_system()
+
+
+@pytest.mark.asyncio
+async def test_message_content_intent_not_enabled_closes_with_4014() -> None:
+    fake = FakeDiscord()
+    fake.gateway.allowed_intents = ~MESSAGE_CONTENT
+    await fake.start()
+    try:
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            async with running_bot(TinyBot(message_content=True), fake):
+                pass
+    finally:
+        await fake.stop()
+    assert fake.identify_count == 0, "closed at IDENTIFY"
+
+
+@pytest.mark.asyncio
+async def test_commands_synced_to_a_guild_the_bot_is_not_in_are_refused() -> None:
+    async with session() as (_, bot):
+        with pytest.raises(discord.Forbidden) as raised:
+            await bot.tree.sync(guild=discord.Object(123456789012345678))
+        assert raised.value.code == 50001

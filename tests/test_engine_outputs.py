@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import json
+import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -91,3 +95,74 @@ def test_json_outputs_follow_the_documented_schema(real_seed_index: Path) -> Non
     assert abstained["closest_titles"]
     text = runner.invoke(cli, ["ask", "What is the capital of Australia?", *index]).stdout
     assert text.splitlines()[0] == "I couldn't find that in the articles."
+
+
+class ManyKeys:
+    """A reader of 100,000 articles that fails on any full scan of them."""
+
+    keys = sorted(f"{n * 2654435761 % 16**12:012x}" for n in range(100_000))
+
+    def keys_around(self, key: str, count: int) -> list[str]:
+        at = bisect.bisect_left(self.keys, key)
+        return self.keys[max(0, at - count) : at + count]
+
+    def titles(self) -> None:
+        raise AssertionError("an unknown id must not compare every article key")
+
+    def article_by_key(self, key: str) -> None:
+        return None
+
+
+def test_an_unknown_citation_id_is_compared_with_a_bounded_number_of_keys(
+    seed_index: Settings,
+) -> None:
+    engine = Engine(seed_index)
+    reader = ManyKeys()
+    started = time.perf_counter()
+    engine._closest_ids(reader, reader.keys[5000][:11] + "z-1-2")  # type: ignore[arg-type]
+    assert time.perf_counter() - started < 0.2
+
+
+def test_a_reload_does_not_hold_back_requests(
+    seed_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(seed_index, embedder=fake_embedder)
+    engine.stats()
+    opening, release = threading.Event(), threading.Event()
+    real_open = IndexReader.open
+
+    def slow_open(directory: Path) -> IndexReader:
+        opening.set()
+        release.wait(10)
+        return real_open(directory)
+
+    monkeypatch.setattr(IndexReader, "open", staticmethod(slow_open))
+    with ThreadPoolExecutor(2) as pool:
+        reloading = pool.submit(engine.reload)
+        assert opening.wait(10)
+        lookup = pool.submit(lambda: engine.source(engine.search("Lety Pérez", k=1)[0].id))
+        try:
+            assert lookup.result(timeout=5).title, "served while the reload opens the index"
+        finally:
+            release.set()
+        assert reloading.result(10)
+
+
+def test_titles_are_read_once_per_generation_for_autocomplete(
+    seed_index: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(seed_index, embedder=fake_embedder)
+    reads: list[int] = []
+    real_titles = IndexReader.titles
+
+    def counted(reader: IndexReader) -> Iterator[tuple[str, str, str]]:
+        reads.append(1)
+        return real_titles(reader)
+
+    monkeypatch.setattr(IndexReader, "titles", counted)
+    for typed in ("MEXICAN", "méxican nat", "photo of"):
+        [(key, title)] = engine.titles_matching(typed, 25)
+        assert title.startswith("Photo of Mexican National Guard")
+    found = engine.find_article(title.upper())
+    assert found is not None and found.key == key
+    assert len(reads) == 1

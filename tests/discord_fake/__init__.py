@@ -2,7 +2,13 @@
 
 The real discord.py client logs into it over 127.0.0.1. The fake answers the way Discord does,
 records every request, and collects protocol violations (over-limit payloads, late or duplicate
-interaction responses, unknown endpoints) so that a test can fail on them.
+interaction responses, unknown endpoints) so that a test can fail on them. It is as strict as
+Discord where bots fail real users: per-channel permissions (403 with Discord's codes: 50001,
+50013, 160002 for a reply without Read Message History), system message types, message content
+only under the intents Discord would grant, interaction tokens that expire (401 50027 after 15
+minutes), slash command sync refused for a guild the bot is not in (403 50001), privileged
+intents not enabled in the portal (close 4014), a refused IDENTIFY (close 4004), RECONNECT (op 7),
+heartbeat ACKs that go missing, and several shards (GET /gateway/bot, one session per shard).
 
 Layout, from the bottom up (each module imports only those above it):
 

@@ -96,6 +96,8 @@ class FakeDiscord:
     identify_count = _Shared[int]()
     resume_count = _Shared[int]()
     presence = _Shared[JSON | None]()
+    recommended_shards = _Shared[int]()
+    token_lifetime = _Shared[float]()
 
     def __init__(
         self,
@@ -210,14 +212,62 @@ class FakeDiscord:
         `status` (429 with Via header and retry_after, or a 5xx)."""
         self.rest.fail_next(pattern, count=count, status=status, retry_after=retry_after)
 
+    def hold(self, pattern: str) -> asyncio.Event:
+        """Keep REST requests matching regex `pattern` ("METHOD /path") waiting until the
+        returned event is set (a slow Discord, or an answer kept in flight)."""
+        return self.rest.hold(pattern)
+
     async def disconnect_gateway(self, code: int = 4000) -> None:
         """Close the live gateway websocket with `code`; events sent meanwhile are buffered and
         replayed on RESUME."""
         await self.gateway.disconnect(code)
 
+    async def request_reconnect(self, shard: int = 0) -> None:
+        """Send a shard gateway op 7 (RECONNECT), as Discord does before moving a session."""
+        await self.gateway.request_reconnect(shard)
+
     def invalidate_session_next(self) -> None:
         """Answer the next RESUME with op 9 (session invalid, not resumable)."""
         self.gateway.invalidate_next = True
+
+    async def deny_bot(self, permissions: int, *, channel_id: str | None = None) -> None:
+        """Deny the bot `permissions` (bits) in a channel by a member overwrite, as a server
+        admin would; the bot hears of it in GUILD_CREATE or CHANNEL_UPDATE."""
+        channel = self.world.channel(channel_id or self.channel_id)
+        others = [o for o in channel["permission_overwrites"] if o["id"] != self.bot_id]
+        mine = {"id": self.bot_id, "type": 1, "allow": "0", "deny": str(permissions)}
+        channel["permission_overwrites"] = [*others, mine]
+        await self.gateway.dispatch("CHANNEL_UPDATE", channel)
+
+    async def delete_user_message(self, message_id: str) -> None:
+        """Delete a stored message, as its author would (MESSAGE_DELETE)."""
+        msg = self.world.stored(message_id)
+        del self.world.msgs[message_id]
+        gone = {"id": message_id, "channel_id": msg["channel_id"]}
+        await self.gateway.dispatch("MESSAGE_DELETE", {**gone, **_guild_of(msg)})
+
+    async def open_thread(self, message_id: str, name: str, *, author: str | None = None) -> JSON:
+        """A user opens a public thread on a stored message (THREAD_CREATE)."""
+        thread = self.world.make_thread(self.world.stored(message_id), name,
+                                        self.world.user(author)["id"])  # fmt: skip
+        await self.gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return thread
+
+    async def send_system_message(
+        self, message_type: int, content: str = "", *, channel_id: str | None = None,
+        dm: bool = False, author: str | None = None,
+    ) -> Exchange:  # fmt: skip
+        """Dispatch a message Discord itself writes: 6 a pin notice, 7 a member joined, 18 a
+        thread was created (its content is the thread's name), ..."""
+        world = self.world
+        user = world.user(author)
+        channel = world.dm_channel(user) if dm else world.channel(channel_id or world.channel_id)
+        msg = world.message(channel["id"], user, content)
+        msg["type"] = message_type
+        world.msgs[msg["id"]] = msg
+        since = len(world.messages)
+        await self.gateway.dispatch_message(msg)
+        return Exchange(self, msg, since)
 
     # ----------------------------------------------------------------- driving the bot
     async def send_user_message(
@@ -363,6 +413,10 @@ class FakeDiscord:
         since = len(world.messages)
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return Exchange(self, payload, since)
+
+
+def _guild_of(msg: JSON) -> JSON:
+    return {"guild_id": msg["guild_id"]} if "guild_id" in msg else {}
 
 
 @asynccontextmanager

@@ -1,4 +1,5 @@
-"""The Gateway websocket: HELLO, heartbeats, IDENTIFY, RESUME and dispatches (op 0)."""
+"""The Gateway websocket: HELLO, heartbeats, IDENTIFY, RESUME, RECONNECT and dispatches (op 0),
+one session per shard."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import itertools
 import json
 import time
 import uuid
+from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
@@ -18,28 +20,54 @@ from tests.discord_fake.payloads import (
     GUILD_MESSAGES,
     JSON,
     MESSAGE_CONTENT,
+    PRIVILEGED_INTENTS,
 )
 from tests.discord_fake.state import Heartbeat, World
 
+# Close codes Discord sends: authentication failed; disallowed (privileged, not enabled) intents.
+AUTHENTICATION_FAILED, DISALLOWED_INTENTS = 4004, 4014
+
+
+@dataclass
+class _Session:
+    """One shard's session: its connection, intents, and the dispatches logged for a RESUME."""
+
+    shard: int
+    count: int
+    intents: int
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    live: web.WebSocketResponse | None = None
+    log: list[JSON] = field(default_factory=list)
+    seq: int = 0
+
 
 class Gateway:
-    """Serves the Gateway for one bot session over any number of (re)connections.
+    """Serves the Gateway for one bot, over any number of shards and (re)connections.
 
-    Dispatches are numbered and logged since the last IDENTIFY, so a RESUME replays what the
-    client missed; while no connection is live they are only logged.
+    Each shard has its own session; dispatches are numbered and logged per session since its
+    IDENTIFY, so a RESUME replays what the client missed; while a shard has no live connection
+    they are only logged. Guild events go to the guild's shard ((guild_id >> 22) % shards),
+    DMs to shard 0, as Discord does.
     """
 
     def __init__(self, world: World) -> None:
         self.world = world
         self.url = ""  # resume_gateway_url sent in READY; set once the server listens
         self.invalidate_next = False  # answer the next RESUME with op 9
+        self.acknowledge = True  # answer heartbeats with op 11 (off: the ACKs go missing)
+        self.allowed_intents = ~0  # what the developer portal allows (privileged ones too)
+        self.reject_identify = False  # close the next IDENTIFY with 4004
+        # Close codes of each connection as it ended (the client's own when it closed first).
+        self.closes: list[int | None] = []
         self._send_lock = asyncio.Lock()
         self._sockets: set[web.WebSocketResponse] = set()
-        self._live: web.WebSocketResponse | None = None
-        self._session_id: str | None = None
-        self._log: list[JSON] = []
-        self._seq = self._intents = 0
+        self._sessions: dict[int, _Session] = {}
         self._connections = itertools.count(1)
+
+    @property
+    def shards(self) -> list[int]:
+        """The shard ids identified so far."""
+        return sorted(self._sessions)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """aiohttp handler for GET /gateway: one websocket connection, until it closes."""
@@ -47,7 +75,7 @@ class Gateway:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._sockets.add(ws)
-        connection, identified = next(self._connections), False
+        connection, session = next(self._connections), None
         if request.query.get("v") != "10" or request.query.get("encoding") != "json":
             world.violations.append(f"gateway connect with query {dict(request.query)}")
         await self._write(ws, {"op": 10, "d": {"heartbeat_interval": world.heartbeat_interval_ms}})
@@ -59,15 +87,16 @@ class Gateway:
                 op, data = frame.get("op"), frame.get("d")
                 if op == 1:
                     world.heartbeats.append(Heartbeat(connection, time.monotonic(), data))
-                    async with self._send_lock:
-                        await self._write(ws, {"op": 11})
-                elif op in (2, 6) and (identified or data.get("token") != world.token):
-                    await ws.close(code=4005 if identified else 4004)
+                    if self.acknowledge:
+                        async with self._send_lock:
+                            await self._write(ws, {"op": 11})
+                elif op in (2, 6) and (session or data.get("token") != world.token):
+                    await ws.close(code=4005 if session else AUTHENTICATION_FAILED)
                 elif op == 2:
-                    identified = await self._identify(ws, data)
+                    session = await self._identify(ws, data)
                 elif op == 6:
-                    identified = await self._resume(ws, data)
-                elif not identified:
+                    session = await self._resume(ws, data)
+                elif session is None:
                     await ws.close(code=4003)
                 elif op == 3:
                     world.presence = data
@@ -76,34 +105,59 @@ class Gateway:
                 world.notify()
         finally:
             self._sockets.discard(ws)
-            if self._live is ws:
-                self._live = None
+            self.closes.append(ws.close_code)
+            for live in self._sessions.values():
+                if live.live is ws:
+                    live.live = None
             world.notify()
         return ws
 
+    def shard_of(self, data: JSON) -> int:
+        """The shard an event about `data` goes to."""
+        guild_id = data.get("guild_id")
+        count = next(iter(self._sessions.values())).count if self._sessions else 1
+        return (int(guild_id) >> 22) % count if guild_id else 0
+
     async def dispatch(self, event: str, data: JSON) -> None:
-        """Send the event `event` (op 0) to the live connection, or log it for a RESUME."""
+        """Send the event `event` (op 0) to its shard's live connection, or log it for a
+        RESUME."""
         async with self._send_lock:
-            await self._emit(event, data)
+            session = self._sessions.get(self.shard_of(data))
+            if session is not None:
+                await self._emit(session, event, data)
 
     async def dispatch_message(self, msg: JSON) -> None:
         """MESSAGE_CREATE as the bot would see it, honouring its intents."""
         world = self.world
+        session = self._sessions.get(self.shard_of(msg))
+        intents = session.intents if session else 0
         dm = "guild_id" not in msg
-        if not self._intents & (DM_MESSAGES if dm else GUILD_MESSAGES):
+        if not intents & (DM_MESSAGES if dm else GUILD_MESSAGES):
             return
         visible = dm or msg["author"]["id"] == world.bot_id
-        if not (visible or self._intents & MESSAGE_CONTENT or world.bot_user in msg["mentions"]):
+        if not (visible or intents & MESSAGE_CONTENT or world.bot_user in msg["mentions"]):
             msg = {**msg, "content": "", "embeds": [], "attachments": [], "components": []}
         await self.dispatch("MESSAGE_CREATE", msg)
 
-    async def disconnect(self, code: int) -> None:
-        """Close the live connection with `code`; later dispatches are logged for a RESUME."""
+    async def disconnect(self, code: int, shard: int = 0) -> None:
+        """Close a shard's live connection with `code`; later dispatches are logged for a
+        RESUME."""
         async with self._send_lock:
-            ws, self._live = self._live, None
+            session = self._sessions.get(shard)
+            ws = session.live if session else None
+            if session is not None:
+                session.live = None
         if ws is None:
             raise RuntimeError("no live gateway connection")
         await ws.close(code=code)
+
+    async def request_reconnect(self, shard: int = 0) -> None:
+        """Send op 7 (RECONNECT): the client should close and RESUME."""
+        session = self._sessions.get(shard)
+        if session is None or session.live is None:
+            raise RuntimeError("no live gateway connection")
+        async with self._send_lock:
+            await self._write(session.live, {"op": 7, "d": None})
 
     async def close_all(self) -> None:
         """Close every open websocket with 1001 (going away)."""
@@ -114,50 +168,70 @@ class Gateway:
         with contextlib.suppress(ConnectionResetError):  # gone; a RESUME replays what it missed
             await ws.send_str(json.dumps(frame))
 
-    async def _emit(self, event: str, data: JSON) -> None:
-        """Send a dispatch (op 0); the caller holds _send_lock."""
-        self._seq += 1
-        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
-        self._log.append(frame)
-        if self._live is not None:
-            await self._write(self._live, frame)
+    async def _emit(self, session: _Session, event: str, data: JSON) -> None:
+        """Send a dispatch (op 0) in a session; the caller holds _send_lock."""
+        session.seq += 1
+        frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.log.append(frame)
+        if session.live is not None:
+            await self._write(session.live, frame)
 
-    async def _identify(self, ws: web.WebSocketResponse, data: JSON) -> bool:
+    async def _identify(self, ws: web.WebSocketResponse, data: JSON) -> _Session | None:
         world = self.world
-        self._intents, world.identify_count = int(data.get("intents", 0)), world.identify_count + 1
-        self._session_id = uuid.uuid4().hex
-        threads = [c for c in world.channels.values() if c["type"] == 11]
+        intents = int(data.get("intents", 0))
+        if self.reject_identify:
+            self.reject_identify = False
+            await ws.close(code=AUTHENTICATION_FAILED)
+            return None
+        if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
+            await ws.close(code=DISALLOWED_INTENTS)
+            return None
+        shard, count = data.get("shard", [0, 1])
+        session = _Session(shard, count, intents, live=ws)
+        world.identify_count += 1
+        ours = (int(world.guild_id) >> 22) % count == shard
         ready = {"v": 10, "user": {**world.bot_user, "verified": True, "mfa_enabled": False},
-                 "session_id": self._session_id, "resume_gateway_url": self.url,
-                 "guilds": [{"id": world.guild_id, "unavailable": True}], "private_channels": [],
-                 "application": {"id": world.application_id, "flags": 0},
-                 "shard": data.get("shard", [0, 1])}  # fmt: skip
-        # Without the GUILD_MEMBERS intent Discord sends only the bot's own member.
-        users = list(world.users.values()) if self._intents & GUILD_MEMBERS else []
+                 "session_id": session.session_id, "resume_gateway_url": self.url,
+                 "guilds": [{"id": world.guild_id, "unavailable": True}] if ours else [],
+                 "private_channels": [], "application": {"id": world.application_id, "flags": 0},
+                 "shard": [shard, count]}  # fmt: skip
+        async with self._send_lock:
+            self._sessions[shard] = session
+            await self._emit(session, "READY", ready)
+            if ours:
+                await self._emit(session, "GUILD_CREATE", self._guild(intents))
+        return session
+
+    def _guild(self, intents: int) -> JSON:
+        """The GUILD_CREATE payload: without GUILD_MEMBERS, only the bot's own member."""
+        world = self.world
+        users = list(world.users.values()) if intents & GUILD_MEMBERS else []
         members = [world.member(u) for u in [world.bot_user, *users]]
         everyone = {"id": world.guild_id, "name": "@everyone", "permissions": DEFAULT_PERMISSIONS,
                     "position": 0, "color": 0, "hoist": False, "managed": False,
                     "mentionable": False, "flags": 0}  # fmt: skip
-        guild = {"id": world.guild_id, "name": "Test Guild", "owner_id": world.user(None)["id"],
-                 "member_count": 1 + len(world.users), "unavailable": False, "roles": [everyone],
-                 "members": members, "channels": [world.channels[world.channel_id]],
-                 "threads": threads, "features": [], "emojis": [], "stickers": []}  # fmt: skip
-        async with self._send_lock:
-            self._seq, self._log, self._live = 0, [], ws
-            await self._emit("READY", ready)
-            await self._emit("GUILD_CREATE", guild)
-        return True
+        channels = [c for c in world.channels.values() if c.get("guild_id") and c["type"] == 0]
+        threads = [c for c in world.channels.values() if c["type"] == 11]
+        return {"id": world.guild_id, "name": "Test Guild", "owner_id": world.user(None)["id"],
+                "member_count": 1 + len(world.users), "unavailable": False, "roles": [everyone],
+                "members": members, "channels": channels, "threads": threads, "features": [],
+                "emojis": [], "stickers": []}  # fmt: skip
 
-    async def _resume(self, ws: web.WebSocketResponse, data: JSON) -> bool:
+    async def _resume(self, ws: web.WebSocketResponse, data: JSON) -> _Session | None:
         seq = data.get("seq") or 0
-        if self.invalidate_next or data.get("session_id") != self._session_id or seq > self._seq:
-            self.invalidate_next, self._session_id = False, None
+        session = next(
+            (s for s in self._sessions.values() if s.session_id == data.get("session_id")), None
+        )
+        if self.invalidate_next or session is None or seq > session.seq:
+            self.invalidate_next = False
+            if session is not None:
+                session.session_id = ""
             await self._write(ws, {"op": 9, "d": False})
-            return False
+            return None
         async with self._send_lock:
-            for frame in [f for f in self._log if f["s"] > seq]:
+            for frame in [f for f in session.log if f["s"] > seq]:
                 await self._write(ws, frame)
-            self._live = ws
-            await self._emit("RESUMED", {})
+            session.live = ws
+            await self._emit(session, "RESUMED", {})
         self.world.resume_count += 1
-        return True
+        return session

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -15,15 +17,20 @@ from aiohttp import web
 from tests.discord_fake.gateway import Gateway
 from tests.discord_fake.payloads import (
     CALLBACK_TYPES,
+    CREATE_PUBLIC_THREADS,
+    EMBED_LINKS,
     EPHEMERAL,
     JSON,
     LOADING,
     MAX_CHOICES,
     MAX_THREAD_NAME,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     DiscordError,
     invalid,
 )
-from tests.discord_fake.state import InteractionState, RecordedRequest, World, now
+from tests.discord_fake.state import InteractionState, RecordedRequest, World
 
 API_PREFIX = "/api/v10"
 
@@ -87,16 +94,14 @@ class RestRoutes:
     def __init__(self, world: World, gateway: Gateway) -> None:
         self.world, self.gateway = world, gateway
         self._faults: list[_Fault] = []
-        app, guild = world.application_id, world.guild_id
+        self._holds: list[tuple[re.Pattern[str], asyncio.Event]] = []
+        app = world.application_id
         table: list[tuple[str, str, Callable[[_Call], Awaitable[web.Response]]]] = [
             ("GET", "/users/@me", self._get_me),
             ("GET", "/oauth2/applications/@me", self._application),
             ("GET|PUT", f"/applications/{app}/commands", partial(self._commands, guild=None)),
-            (
-                "GET|PUT",
-                f"/applications/{app}/guilds/{guild}/commands",
-                partial(self._commands, guild=guild),
-            ),
+            ("GET|PUT", f"/applications/{app}/guilds/{{g}}/commands", self._guild_commands),
+            ("GET", "/gateway/bot", self._gateway_bot),
             ("GET", "/channels/{c}", self._get_channel),
             ("POST", "/channels/{c}/messages", self._create_message),
             ("GET|PATCH|DELETE", "/channels/{c}/messages/{m}", self._channel_message),
@@ -112,6 +117,12 @@ class RestRoutes:
             (tuple(m.split("|")), re.compile(re.sub(r"\{(\w+)\}", _param_pattern, p)), h)
             for m, p, h in table
         ]
+
+    def hold(self, pattern: str) -> asyncio.Event:
+        """Keep requests matching `pattern` waiting until the returned event is set."""
+        release = asyncio.Event()
+        self._holds.append((re.compile(pattern), release))
+        return release
 
     def fail_next(self, pattern: str, *, count: int, status: int, retry_after: float) -> None:
         """Answer the next `count` requests matching `pattern` with `status` (see FakeDiscord)."""
@@ -145,6 +156,9 @@ class RestRoutes:
         self, request: web.Request, path: str, body: Any, files: list[JSON]
     ) -> web.Response:
         line = f"{request.method} {path}"
+        for pattern, release in self._holds:
+            if pattern.fullmatch(line):
+                await release.wait()
         for fault in self._faults:
             if fault.remaining > 0 and fault.pattern.fullmatch(line):
                 fault.remaining -= 1
@@ -182,6 +196,16 @@ class RestRoutes:
                       "owner": world.user(None), "verify_key": "0" * 64, "flags": 0,
                       "bot": world.bot_user})  # fmt: skip
 
+    async def _gateway_bot(self, call: _Call) -> web.Response:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway.url, "shards": self.world.recommended_shards,
+                      "session_start_limit": limit})  # fmt: skip
+
+    async def _guild_commands(self, call: _Call) -> web.Response:
+        if call.params["g"] != self.world.guild_id:  # a guild the bot is not in
+            raise DiscordError(403, 50001, "Missing Access")
+        return await self._commands(call, call.params["g"])
+
     async def _commands(self, call: _Call, guild: str | None) -> web.Response:
         world = self.world
         if call.method == "GET":
@@ -205,11 +229,16 @@ class RestRoutes:
 
     async def _create_message(self, call: _Call) -> web.Response:
         world = self.world
-        world.channel(call.params["c"])
+        channel = world.channel(call.params["c"])
+        in_thread = channel["type"] in (10, 11, 12)
+        world.require(channel["id"], SEND_MESSAGES_IN_THREADS if in_thread else SEND_MESSAGES)
         msg = world.message(call.params["c"], world.bot_user)
         if call.json.get("message_reference"):
+            world.require(channel["id"], READ_MESSAGE_HISTORY)
             world.set_reference(msg, call.json["message_reference"])
         world.apply(msg, call.json, call.files, edit=False)
+        if not world.bot_permissions(channel["id"]) & EMBED_LINKS:
+            msg["embeds"] = []  # Discord drops them without a word
         world.record("channel", msg, call.json)
         await self.gateway.dispatch_message(msg)
         return _json(msg)
@@ -231,7 +260,7 @@ class RestRoutes:
         return _json(msg)
 
     async def _typing(self, call: _Call) -> web.Response:
-        self.world.channel(call.params["c"])
+        self.world.require(self.world.channel(call.params["c"])["id"], SEND_MESSAGES)
         return web.Response(status=204)
 
     async def _reaction(self, call: _Call) -> web.Response:
@@ -251,16 +280,8 @@ class RestRoutes:
         name = call.json.get("name") or ""
         if not 1 <= len(name) <= MAX_THREAD_NAME:
             raise invalid([("name", f"Must be between 1 and {MAX_THREAD_NAME} in length.")])
-        if msg["id"] in world.channels:
-            raise DiscordError(400, 160004, "A thread has already been created for this message")
-        duration = call.json.get("auto_archive_duration") or 1440
-        metadata = {"archived": False, "locked": False, "archive_timestamp": now(),
-                    "auto_archive_duration": duration}  # fmt: skip
-        thread = {"id": msg["id"], "type": 11, "guild_id": world.guild_id, "name": name,
-                  "parent_id": call.params["c"], "owner_id": world.bot_id, "message_count": 0,
-                  "member_count": 1, "rate_limit_per_user": 0, "thread_metadata": metadata,
-                  "last_message_id": None, "flags": 0}  # fmt: skip
-        world.channels[thread["id"]] = msg["thread"] = thread
+        world.require(call.params["c"], CREATE_PUBLIC_THREADS)
+        thread = world.make_thread(msg, name, world.bot_id)
         await self.gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return _json(thread)
 
@@ -329,6 +350,8 @@ class RestRoutes:
             raise DiscordError(
                 404, 10015, "Unknown Webhook", [("token", f"{action} before response")]
             )
+        if time.monotonic() - state.created > self.world.token_lifetime:
+            raise DiscordError(401, 50027, "Invalid Webhook Token")
         return state
 
     async def _followup(self, call: _Call) -> web.Response:
@@ -362,6 +385,9 @@ class RestRoutes:
             return _json(msg)
         if call.method == "DELETE":
             del world.msgs[mid]
+            if mid == state.original_id:
+                # Followups after the deleted "thinking" message are new messages of their own.
+                state.original_id, state.loading = None, False
             return web.Response(status=204)
         world.apply(msg, call.json, call.files, edit=not state.loading)
         if mid == state.original_id:

@@ -10,9 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.discord_fake.payloads import (
+    ADMINISTRATOR,
+    DEFAULT_PERMISSIONS,
     EPHEMERAL,
     JSON,
     LOADING,
+    READ_MESSAGE_HISTORY,
+    VIEW_CHANNEL,
     DiscordError,
     invalid,
     message_problems,
@@ -86,6 +90,7 @@ class InteractionState:
     owned: set[str] = field(default_factory=set)
     expired: bool = False
     timer: asyncio.TimerHandle | None = None
+    created: float = field(default_factory=time.monotonic)
 
 
 class World:
@@ -108,6 +113,8 @@ class World:
     ) -> None:
         self.token, self.heartbeat_interval_ms = token, heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
+        self.recommended_shards = 1  # what GET /gateway/bot recommends
+        self.token_lifetime = 15 * 60.0  # seconds an interaction token takes followups
         self._last_id = 0
         self.bot_user: JSON = self.new_user("citebot", bot=True)
         self.bot_id = self.application_id = str(self.bot_user["id"])
@@ -180,6 +187,53 @@ class World:
             raise DiscordError(404, 10003, "Unknown Channel")
         return self.channels[channel_id]
 
+    def bot_permissions(self, channel_id: str) -> int:
+        """What the bot may do in a guild channel (a thread: its parent): @everyone's
+        permissions, then the channel's overwrites for @everyone and for the bot, as Discord
+        computes them. Everything in a DM."""
+        channel = self.channel(channel_id)
+        if "guild_id" not in channel:
+            return ~0
+        if channel["type"] in (10, 11, 12):
+            channel = self.channel(channel["parent_id"])
+        granted = int(DEFAULT_PERMISSIONS)
+        if granted & ADMINISTRATOR:
+            return ~0
+        overwrites = {o["id"]: o for o in channel.get("permission_overwrites") or []}
+        for target in (self.guild_id, self.bot_id):
+            if target in overwrites:
+                granted &= ~int(overwrites[target]["deny"])
+                granted |= int(overwrites[target]["allow"])
+        return granted
+
+    def require(self, channel_id: str, *permissions: int) -> None:
+        """Discord's 403 when the bot lacks one of `permissions` in the channel: Missing Access
+        (50001) without View Channel, else Missing Permissions (50013), or 160002 for a reply
+        without Read Message History."""
+        granted = self.bot_permissions(channel_id)
+        for permission in (VIEW_CHANNEL, *permissions):
+            if not granted & permission:
+                if permission == VIEW_CHANNEL:
+                    raise DiscordError(403, 50001, "Missing Access")
+                if permission == READ_MESSAGE_HISTORY:
+                    raise DiscordError(
+                        403, 160002, "Cannot reply without permission to read message history"
+                    )
+                raise DiscordError(403, 50013, "Missing Permissions")
+
+    def make_thread(self, msg: JSON, name: str, owner_id: str) -> JSON:
+        """Open a public thread on a stored guild message (its id is the message's)."""
+        if msg["id"] in self.channels:
+            raise DiscordError(400, 160004, "A thread has already been created for this message")
+        metadata = {"archived": False, "locked": False, "archive_timestamp": now(),
+                    "auto_archive_duration": 1440}  # fmt: skip
+        thread = {"id": msg["id"], "type": 11, "guild_id": self.guild_id, "name": name,
+                  "parent_id": msg["channel_id"], "owner_id": owner_id, "message_count": 0,
+                  "member_count": 1, "rate_limit_per_user": 0, "thread_metadata": metadata,
+                  "last_message_id": None, "flags": 0}  # fmt: skip
+        self.channels[thread["id"]] = msg["thread"] = thread
+        return thread
+
     def dm_channel(self, user: JSON) -> JSON:
         """The DM channel with `user`, created on first use."""
         if user["id"] not in self.dm_ids:
@@ -246,8 +300,10 @@ class World:
         """Make `msg` a reply (type 19) to the referenced message, resolved one level deep."""
         ref_id = str(reference.get("message_id"))
         target = self.msgs.get(ref_id)
-        if target is None and reference.get("fail_if_not_exists", True):
-            raise invalid([("message_reference", f"Unknown message {ref_id}")])
+        if target is None:
+            if reference.get("fail_if_not_exists", True):
+                raise invalid([("message_reference", f"Unknown message {ref_id}")])
+            return  # Discord posts it as a plain message
         reference = {"type": 0, "message_id": ref_id, "channel_id": msg["channel_id"]}
         if msg.get("guild_id"):
             reference["guild_id"] = msg["guild_id"]

@@ -1,0 +1,131 @@
+"""The buttons under an answer: its passages in full, and 👍 / 👎 feedback.
+
+What a button needs is in its custom id (`citebot:passages:ID ID ID`, the answer's citation ids,
+at most 100 characters), as discord.py's `DynamicItem` is meant for: a click works on any
+answer, after a restart too, and nothing is kept in memory per answer. Each click is answered
+(or deferred) before any lookup, and lookups run in the lookup thread, never behind answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, cast
+
+import discord
+
+from bot.app import CitebotBot, Exchange, report
+from bot.format import NONE, passage_embeds
+from index.records import Answer
+
+OLD_ANSWER = "I no longer have the sources of that answer; please ask again."
+THANKS = "Thanks for the feedback!"
+CUSTOM_ID_LIMIT = 100
+# Buttons sent before ids were carried have no ids: they fall back to the answers in memory.
+TEMPLATE = re.compile(r"citebot:(?P<action>passages|helpful|unhelpful)(?::(?P<ids>[0-9a-f\- ]*))?")
+LOOKS: dict[str, tuple[str | None, str | None]] = {
+    "passages": ("Show passages", None),
+    "helpful": (None, "👍"),
+    "unhelpful": (None, "👎"),
+}
+
+
+def custom_id(action: str, citation_ids: Sequence[str]) -> str:
+    """`citebot:ACTION:ID ID ...` with as many whole citation ids as fit in Discord's 100."""
+    text = f"citebot:{action}:"
+    for number, identifier in enumerate(citation_ids):
+        longer = text + (" " if number else "") + identifier
+        if len(longer) > CUSTOM_ID_LIMIT:
+            break
+        text = longer
+    return text
+
+
+class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+    """One of the three buttons, rebuilt from its custom id at every click."""
+
+    def __init__(self, action: str, citation_ids: Sequence[str]) -> None:
+        label, emoji = LOOKS[action]
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label=label, emoji=emoji, custom_id=custom_id(action, citation_ids)
+        )
+        super().__init__(button)
+        self.action = action
+        self.citation_ids = list(citation_ids)
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> AnswerButton:
+        """The button a click was on, with the ids its custom id carries."""
+        return cls(match["action"], (match["ids"] or "").split())
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Show the passages or record the vote; every failure takes the bot's error path."""
+        bot = cast(CitebotBot, interaction.client)
+        try:
+            if self.action == "passages":
+                await self._passages(bot, interaction)
+            else:
+                await self._vote(bot, interaction, helpful=self.action == "helpful")
+        except Exception as error:  # told to the user; logged when unexpected
+            await report(interaction, error)
+
+    async def _passages(self, bot: CitebotBot, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        remembered = _remembered(bot, interaction)
+        ids = self.citation_ids or (_ids(remembered.answer) if remembered else [])
+        if not ids:
+            await interaction.followup.send(OLD_ANSWER, ephemeral=True)
+            return
+        views = await bot.in_lookup(lambda: [bot.engine.source(i, context=0) for i in ids])
+        await interaction.followup.send(
+            embeds=passage_embeds(views), ephemeral=True, allowed_mentions=NONE
+        )
+
+    async def _vote(
+        self, bot: CitebotBot, interaction: discord.Interaction[Any], *, helpful: bool
+    ) -> None:
+        remembered = _remembered(bot, interaction)
+        ids = self.citation_ids or (_ids(remembered.answer) if remembered else [])
+        if not ids:
+            await interaction.response.send_message(OLD_ANSWER, ephemeral=True)
+            return
+        await interaction.response.send_message(THANKS, ephemeral=True)
+        message = interaction.message
+        answer = (
+            "\n".join(part.text for part in remembered.answer.answer)
+            if remembered
+            else (message.content if message else "")
+        )
+        await bot.in_lookup(
+            bot.feedback.record,
+            user_id=interaction.user.id,
+            helpful=helpful,
+            question=remembered.question if remembered else "",
+            answer=answer,
+            citation_ids=ids,
+        )
+        bot.dispatch("citebot_feedback", interaction.user.id, helpful)
+
+
+def answer_view(answer: Answer) -> discord.ui.View:
+    """The buttons to send with an answer: none (an empty view) for an abstention."""
+    view = discord.ui.View(timeout=None)
+    if not answer.abstained:
+        for action in LOOKS:
+            view.add_item(AnswerButton(action, _ids(answer)))
+    return view
+
+
+def _ids(answer: Answer) -> list[str]:
+    return [citation.id for citation in answer.citations]
+
+
+def _remembered(bot: CitebotBot, interaction: discord.Interaction[Any]) -> Exchange | None:
+    message = interaction.message
+    return bot.conversations.get(message.id) if message is not None else None

@@ -1,0 +1,228 @@
+"""The bot's life as a service: start-up failures as one line, a clean close on SIGTERM or
+SIGINT during an answer, shards, and the gateway's reconnect requests and missed heartbeat
+ACKs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bot.app import RESTARTING, CitebotBot
+from index.config import Settings
+from index.engine import Engine
+from tests.botkit import (
+    LETY,
+    BusyEngine,
+    citebot,
+    read_until,
+    replying_to,
+    run_environment,
+    unescape,
+)
+from tests.discord_fake import FakeDiscord
+from tests.discord_fake.payloads import MESSAGE_CONTENT
+
+pytestmark = pytest.mark.slow
+
+CITEBOT = (sys.executable, "-c", "from bot.cli import main; main()", "run")
+
+
+async def citebot_run(fake: FakeDiscord, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`citebot run` against `fake`, stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        *CITEBOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+STARTUP_FAILURES = {
+    "Discord unreachable": (1, "Error: cannot reach Discord at http://127.0.0.1:"),
+    "guild sync refused": (2, "Error: Discord refused to sync the slash commands to"
+                              " DISCORD_GUILD_ID=123456789012345678 (403 Missing Access)"),
+    "close 4014": (2, 'Error: Discord refused the Message Content intent (gateway close code'
+                      ' 4014), which answer channels need: enable "Message Content Intent"'),
+    "close 4004": (2, "Error: Discord rejected DISCORD_TOKEN; reset it in the developer portal."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("failure", STARTUP_FAILURES)
+async def test_a_startup_failure_is_one_line_and_an_exit_code(
+    seed_settings: Settings, failure: str
+) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    env = run_environment(fake, seed_settings, fake.token)
+    if failure == "Discord unreachable":
+        env["DISCORD_API_BASE_URL"] = f"http://127.0.0.1:{closed_port()}/api/v10"
+    elif failure == "guild sync refused":
+        env["DISCORD_GUILD_ID"] = "123456789012345678"
+    elif failure == "close 4014":
+        env["DISCORD_ANSWER_CHANNELS"] = fake.channel_id
+        fake.gateway.allowed_intents = ~MESSAGE_CONTENT
+    else:
+        fake.gateway.reject_identify = True
+    try:
+        process = await citebot_run(fake, env)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        await fake.stop()
+    code, line = STARTUP_FAILURES[failure]
+    assert process.returncode == code, stderr.decode()
+    assert stderr.decode().strip().splitlines()[-1].startswith(line), stderr.decode()
+    assert b"Traceback" not in stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stop_signal_during_an_answer_finishes_it_and_closes_cleanly(
+    seed_settings: Settings, signum: signal.Signals
+) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    typing = fake.hold(r"POST /channels/\d+/typing")
+    process = await citebot_run(fake, run_environment(fake, seed_settings, fake.token))
+    assert process.stderr is not None
+    try:
+        await read_until(process.stderr, b" ready as ", timeout=60)
+        asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        await fake.wait_until(lambda: any(r.path.endswith("/typing") for r in fake.requests))
+        process.send_signal(signum)
+        await read_until(process.stderr, b"stopping", timeout=10)
+        typing.set()
+        reply = await asked.message(timeout=10)
+        assert LETY in unescape(reply.content), "the answer in flight was finished"
+        _, rest = await asyncio.wait_for(process.communicate(), timeout=10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await fake.stop()
+    assert process.returncode == 0, rest.decode()
+    assert fake.gateway.closes == [1000], "the gateway session was closed, not dropped"
+    assert b"Traceback" not in rest and b"ERROR" not in rest
+
+
+async def test_an_answer_that_cannot_finish_in_time_gets_an_apology(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    busy = BusyEngine(seed_engine)
+    busy.gate.clear()
+    async with citebot(seed_settings, busy) as (fake, bot):
+        mention = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        command = await fake.invoke_slash("ask", {"question": "who is Anthony?"})
+        for _ in range(2):
+            await asyncio.to_thread(busy.started.acquire)
+        await bot.shut_down(grace=0.05)
+        busy.gate.set()
+        assert (await mention.message(replying_to(mention.id))).content == RESTARTING
+        apology = await command.message(lambda m: m.interaction_id == command.id)
+        assert apology.content == RESTARTING
+        assert bot.is_closed()
+
+
+async def test_questions_after_a_stop_is_asked_for_are_told_to_wait(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (fake, bot):
+        bot.stopping = True
+        mention = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        assert (await mention.message()).content == RESTARTING
+        command = await fake.invoke_slash("ask", {"question": "who is Anthony?"})
+        refused = await command.message()
+        assert refused.content == RESTARTING and refused.ephemeral
+
+
+async def no_wait(bot: CitebotBot, shard_id: int | None, *, initial: bool = False) -> None:
+    """In place of discord.py's 5 s pause between two shards' IDENTIFYs."""
+
+
+@pytest.mark.parametrize("shard_count", [None, 3])
+async def test_shards_as_discord_recommends_or_as_set(
+    seed_settings: Settings,
+    seed_engine: Engine,
+    shard_count: int | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(CitebotBot, "before_identify_hook", no_wait)
+    fake = FakeDiscord()
+    fake.recommended_shards = 2
+    settings = seed_settings.model_copy(update={"discord_shard_count": shard_count})
+    async with citebot(settings, seed_engine, fake) as (_, bot):
+        expected = shard_count or 2
+        assert fake.gateway.shards == list(range(expected)) and bot.shard_count == expected
+        asked_for = [r for r in fake.requests if r.path == "/gateway/bot"]
+        assert len(asked_for) == (0 if shard_count else 1)
+        in_guild = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        in_dm = await fake.send_user_message("who is Lety Pérez?", dm=True)
+        assert LETY in unescape((await in_guild.message(replying_to(in_guild.id))).content)
+        assert LETY in unescape((await in_dm.message(replying_to(in_dm.id))).content)
+
+
+async def test_a_reconnect_request_resumes_without_losing_a_question(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (fake, bot):
+        resumed = asyncio.ensure_future(bot.wait_for("resumed", timeout=30))
+        await fake.request_reconnect()
+        asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        await resumed
+        assert LETY in unescape((await asked.message(timeout=30)).content)
+        assert (fake.identify_count, fake.resume_count) == (1, 1)
+
+
+async def test_missed_heartbeat_acks_reconnect_and_resume(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    fake = FakeDiscord(heartbeat_interval_ms=200)
+    options: dict[str, Any] = {"heartbeat_timeout": 1.0}
+    async with citebot(seed_settings, seed_engine, fake, **options) as (_, bot):
+        resumed = asyncio.ensure_future(bot.wait_for("resumed", timeout=30))
+        fake.gateway.acknowledge = False
+        await resumed
+        fake.gateway.acknowledge = True
+        asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        assert LETY in unescape((await asked.message(timeout=30)).content)
+        assert fake.resume_count >= 1 and 4000 in fake.gateway.closes
+
+
+@pytest.fixture
+def logged() -> Iterator[Callable[[str, str], asyncio.Event]]:
+    """`logged(logger, text)`: an event set once `logger` logs a record containing `text`."""
+    watches: list[tuple[logging.Logger, logging.Handler]] = []
+
+    def watch(logger: str, text: str) -> asyncio.Event:
+        seen = asyncio.Event()
+        handler = logging.Handler()
+        handler.emit = lambda record: seen.set() if text in record.getMessage() else None  # type: ignore[method-assign]
+        watches.append((logging.getLogger(logger), handler))
+        watches[-1][0].addHandler(handler)
+        return seen
+
+    yield watch
+    for logger, handler in watches:
+        logger.removeHandler(handler)
+
+
+async def test_an_answer_past_the_interaction_token_is_logged_not_raised(
+    seed_settings: Settings, seed_engine: Engine, logged: Callable[[str, str], asyncio.Event]
+) -> None:
+    fake = FakeDiscord()
+    fake.token_lifetime = 0.0
+    expired = logged("bot.app", "expired before its answer")
+    async with citebot(seed_settings, seed_engine, fake):
+        exchange = await fake.invoke_slash("ask", {"question": "who is Lety Pérez?"})
+        assert (await exchange.response())["type"] == 5
+        await asyncio.wait_for(expired.wait(), timeout=30)
+        assert [r.status for r in fake.requests if r.path.startswith("/webhooks/")] == [401]
