@@ -15,7 +15,9 @@ bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
   the question does not answer it);
 - `type_match` / `type_missing`: whether it carries a phrase of the kind the question asks
   for (`index.question`, `index.phrases`) that the question does not already contain;
-- `lead`: how early in its article it stands (news puts the answer first).
+- `lead`: how early in its article it stands (news puts the answer first);
+- `dense_gap` and `coverage_gap`: how far its cosine and coverage fall short of the best
+  candidate's for the same question.
 
 The score is the model's probability that the sentence answers; below the abstention
 threshold (CITEBOT_MIN_SCORE) nothing is quoted. The answering phrase is marked in the quote.
@@ -59,28 +61,28 @@ log = logging.getLogger(__name__)
 
 MAX_QUOTES = 3
 # Within this fraction of the best sentence's score, a sentence joins the answer.
-QUOTE_SCORE_RATIO = 0.8
+QUOTE_SCORE_RATIO = 0.5
 # One article gives at most this many quotes while another article is also relevant.
 QUOTES_PER_ARTICLE = 2
 
 # The logistic model: weight of each signal, and the intercept. Fitted by
 # bench/fit_answer_weights.py with cross-validation (docs/calibration.md).
 WEIGHTS: Mapping[str, float] = {
-    "dense": 2.674,
-    "coverage": 3.71,
-    "context_coverage": -0.431,
-    "passage_dense": 2.347,
-    "article_rank": 2.953,
-    "new_words": 1.049,
-    "type_match": 0.25,
-    "type_missing": -0.543,
-    "answer_in_title": 0.968,
-    "answer_repeated": 0.726,
-    "lead": -0.027,
-    "dense_gap": 0.0,
-    "coverage_gap": 0.0,
+    "dense": 3.239,
+    "coverage": 3.518,
+    "context_coverage": 1.026,
+    "passage_dense": -0.21,
+    "article_rank": 2.811,
+    "new_words": 1.052,
+    "type_match": 0.543,
+    "type_missing": -0.35,
+    "answer_in_title": 0.581,
+    "answer_repeated": 0.31,
+    "lead": 0.812,
+    "dense_gap": 1.615,
+    "coverage_gap": 0.621,
 }
-INTERCEPT = -10.09
+INTERCEPT = -9.242
 FEATURES = tuple(WEIGHTS)
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4

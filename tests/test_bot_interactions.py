@@ -33,7 +33,9 @@ async def test_lookups_answer_in_time_while_answers_fill_the_workers(
 ) -> None:
     busy = BusyEngine(seed_engine)
     async with citebot(seed_settings, busy) as (fake, bot):
-        bot.feedback = FeedbackStore(tmp_path)
+        bot.feedback = FeedbackStore.for_settings(
+            seed_settings.model_copy(update={"index_dir": tmp_path})
+        )
         answer = await answered(bot, fake, "who is Lety Pérez?")
         await asyncio.to_thread(busy.started.acquire)
         busy.gate.clear()
@@ -123,7 +125,9 @@ async def test_buttons_work_after_a_restart(
         answer = await answered(bot, fake, "who is Lety Pérez?")
     async with citebot(seed_settings, seed_engine, fake) as (_, restarted):
         assert restarted.conversations.get(int(answer.id)) is None, "a new process"
-        restarted.feedback = FeedbackStore(tmp_path)
+        restarted.feedback = FeedbackStore.for_settings(
+            seed_settings.model_copy(update={"index_dir": tmp_path})
+        )
         passages = await (
             await fake.click_button(answer.id, button_id(answer, "passages"))
         ).message(lambda m: bool(m.embeds))
