@@ -81,7 +81,8 @@ def synthesise(base: Path, target: Path, size: int) -> None:
             passages=writer.passage_count,
             built_at=utc_now(),
         )
-        writer.finish(noisy.astype(np.float32), manifest)
+        # One sentence a passage: its vector is the passage's.
+        writer.finish(noisy.astype(np.float32), noisy.astype(np.float16), manifest)
         layout.publish(draft)
 
 

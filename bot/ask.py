@@ -13,7 +13,7 @@ from bot.app import APOLOGY, RESTARTING, CitebotBot, Exchange, cooldown_text, ex
 from bot.buttons import AnswerButton, answer_view
 from bot.deliver import can_answer, post, post_in_thread
 from bot.format import HELP, NONE, format_answer
-from bot.options import DateText, OutletText
+from bot.options import FILTER_DESCRIPTIONS, DateText, OutletText
 from index.errors import CitebotError
 from index.records import ArticleFilter
 
@@ -145,6 +145,7 @@ class Ask(commands.Cog):
             self.bot.dispatch("citebot_answered", sent.id)
 
     @app_commands.command()
+    @app_commands.describe(**FILTER_DESCRIPTIONS)
     async def ask(
         self,
         interaction: discord.Interaction[Any],
@@ -159,9 +160,6 @@ class Ask(commands.Cog):
         Args:
             question: What you want to know, e.g. who is Lety Pérez?
             private: Only you see the answer.
-            since: Only articles published on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)
-            until: Only articles published on or before this date (YYYY-MM-DD, YYYY-MM, YYYY)
-            outlet: Only articles from outlets whose name contains this
         """
         article_filter = ArticleFilter.of(since, until, outlet)
         wait = self.bot.cooldown.retry_after(interaction.user.id)

@@ -19,7 +19,7 @@ from bot.format import (
     source_embed,
     stats_embed,
 )
-from bot.options import DateText, OutletText
+from bot.options import FILTER_DESCRIPTIONS, DateText, OutletText
 from bot.text import shorten
 from index.records import ArticleFilter
 
@@ -42,6 +42,7 @@ class Lookup(commands.Cog):
         self.bot = bot
 
     @app_commands.command()
+    @app_commands.describe(**FILTER_DESCRIPTIONS)
     async def search(
         self,
         interaction: Interaction,
@@ -56,9 +57,6 @@ class Lookup(commands.Cog):
         Args:
             query: Words or a question
             count: How many passages to show
-            since: Only articles published on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)
-            until: Only articles published on or before this date (YYYY-MM-DD, YYYY-MM, YYYY)
-            outlet: Only articles from outlets whose name contains this
         """
         article_filter = ArticleFilter.of(since, until, outlet)
         wait = self.bot.cooldown.retry_after(interaction.user.id)

@@ -33,10 +33,10 @@ class BusyEngine:
         self.gate.set()
         self.started = threading.Semaphore(0)
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, **options: Any) -> Answer:
         self.started.release()
         self.gate.wait(30)
-        return self.engine.ask(question)
+        return self.engine.ask(question, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.engine, name)
