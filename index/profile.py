@@ -97,8 +97,7 @@ def mentions(
         known = full_names[article.id]
         for start, end in _spans_of(sentence, words, short_form=len(words) > 1 and bool(known)):
             start, end = _whole_name(sentence, start, end)
-            whole = sentence[start:end]
-            person = whole if len(whole.split()) > 1 or not known else _only(known, whole)
+            person = _only(known, sentence[start:end])
             found.append(Mention(scored, person, _defines(sentence, start, end)))
             break
     found.sort(key=lambda m: (not m.defining, -m.sentence.score))
@@ -142,11 +141,12 @@ def _full_names(article: StoredArticle, words: list[str]) -> set[str]:
     return names
 
 
-def _only(known: set[str], bare: str) -> str:
-    """A bare mention ("Pérez", "Anthony") stands for the article's one full name holding
-    it; with none or several, it stays as written."""
-    holding = [name for name in known if fold(bare) in _WORD.findall(fold(name))]
-    return holding[0] if len(holding) == 1 else bare
+def _only(known: set[str], mention: str) -> str:
+    """A short mention ("Pérez", "Sir Anthony") stands for the article's one full name that
+    holds all its words; with none or several, it stays as written."""
+    words = set(_WORD.findall(fold(mention)))
+    holding = {name for name in known if words < set(_WORD.findall(fold(name)))}
+    return holding.pop() if len(holding) == 1 else mention
 
 
 def _spans_of(text: str, words: list[str], *, short_form: bool) -> list[tuple[int, int]]:
@@ -181,7 +181,11 @@ def _folded_with_offsets(text: str) -> tuple[str, list[int]]:
 def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
     """The span of the name phrase of `text` that holds `text[start:end]`, else that span."""
     window_start = max(text.rfind(" ", 0, max(start - 60, 0)) + 1, 0) if start > 60 else 0
-    window = text[window_start : end + 60]
+    window_start = max(window_start, text.rfind("\n", 0, start) + 1)
+    window_end = min(
+        (at for at in (text.find("\n", end), text.find(". ", end)) if at >= 0), default=len(text)
+    )
+    window = text[window_start : min(window_end, end + 60)]
     for phrase in find_phrases(window):
         if phrase.kind is PhraseKind.NAME:
             phrase_start, phrase_end = window_start + phrase.start, window_start + phrase.end
