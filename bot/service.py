@@ -34,18 +34,34 @@ class StartupError(Exception):
         self.exit_code = exit_code
 
 
+class _NetworkErrorsOnOneLine(logging.Filter):
+    """discord.py logs each failed (re)connection with the network error's traceback; keep
+    the line and name the error instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, OSError | aiohttp.ClientError | discord.GatewayNotFound):
+            record.msg, record.args = f"{record.getMessage()} ({error!r})", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def serve(settings: Settings, token: str) -> None:
     """Run the bot until SIGTERM or SIGINT. Raises `StartupError` when it cannot start."""
+    for name in ("discord.client", "discord.shard"):
+        logging.getLogger(name).addFilter(_NetworkErrorsOnOneLine())
     discord.http.Route.BASE = settings.discord_api_base_url.rstrip("/")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
     try:
-        asyncio.run(_serve(CitebotBot(settings), token))
+        asyncio.run(_serve(CitebotBot(settings), token, settings.discord_connect_timeout_seconds))
     except (discord.DiscordException, aiohttp.ClientError, OSError) as error:
         raise explain_startup(error, settings) from error
 
 
-async def _serve(bot: CitebotBot, token: str) -> None:
-    """Start the bot; on a stop signal shut it down gracefully."""
+async def _serve(bot: CitebotBot, token: str, connect_timeout: float) -> None:
+    """Start the bot; on a stop signal shut it down gracefully. `StartupError` when the
+    gateway accepts no connection within `connect_timeout` seconds (discord.py would retry
+    forever)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -53,6 +69,21 @@ async def _serve(bot: CitebotBot, token: str) -> None:
     async with bot:
         running = asyncio.create_task(bot.start(token), name="citebot")
         stopping = asyncio.create_task(stop.wait())
+        ready = asyncio.create_task(bot.wait_until_ready())
+        await asyncio.wait(
+            {running, stopping, ready}, timeout=connect_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        connected = ready.done()
+        ready.cancel()
+        if not (connected or running.done() or stop.is_set()):
+            stopping.cancel()
+            running.cancel()
+            raise StartupError(
+                f"Discord's gateway accepted no connection within {connect_timeout:g} s; check"
+                " the network, or DISCORD_GATEWAY_URL if you use a proxy"
+                " (DISCORD_CONNECT_TIMEOUT_SECONDS sets how long to wait).",
+                1,
+            )
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
             log.info("stopping: closing the connection to Discord")

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("DISCORD_SHARD_COUNT", "discord_shard_count"),
     )
+    discord_connect_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "DISCORD_CONNECT_TIMEOUT_SECONDS", "discord_connect_timeout_seconds"
+        ),
+    )
 
     @field_validator("discord_answer_channels", mode="before")
     @classmethod

@@ -51,6 +51,7 @@ def closed_port() -> int:
 
 STARTUP_FAILURES = {
     "Discord unreachable": (1, "Error: cannot reach Discord at http://127.0.0.1:"),
+    "gateway unreachable": (1, "Error: Discord's gateway accepted no connection within 3 s"),
     "guild sync refused": (2, "Error: Discord refused to sync the slash commands to"
                               " DISCORD_GUILD_ID=123456789012345678 (403 Missing Access)"),
     "close 4014": (2, 'Error: Discord refused the Message Content intent (gateway close code'
@@ -68,6 +69,9 @@ async def test_a_startup_failure_is_one_line_and_an_exit_code(
     env = run_environment(fake, seed_settings, fake.token)
     if failure == "Discord unreachable":
         env["DISCORD_API_BASE_URL"] = f"http://127.0.0.1:{closed_port()}/api/v10"
+    elif failure == "gateway unreachable":  # REST answers, but names a gateway that does not
+        fake.gateway.url = f"ws://127.0.0.1:{closed_port()}/gateway"
+        env["DISCORD_CONNECT_TIMEOUT_SECONDS"] = "3"
     elif failure == "guild sync refused":
         env["DISCORD_GUILD_ID"] = "123456789012345678"
     elif failure == "close 4014":
