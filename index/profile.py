@@ -86,10 +86,10 @@ def mentions(
     """The sentences that name the person, best first: defining ones, then by score."""
     words = name_words(name)
     found: list[Mention] = []
-    full_names: dict[str, set[str]] = {}
-    for scored in sentences:
-        article = articles[scored.candidate.article_id]
-        full_names.setdefault(article.id, set()).update(_full_names(article, words))
+    full_names = {
+        article_id: _full_names(articles[article_id], words)
+        for article_id in {scored.candidate.article_id for scored in sentences}
+    }
     for scored in sentences:
         candidate = scored.candidate
         article = articles[candidate.article_id]
