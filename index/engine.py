@@ -246,7 +246,12 @@ class Engine:
             self.settings.fusion,
             article_filter,
         )
-        return self._score(snapshot, text, question_vector, fused.ids.tolist())
+        reader = snapshot.reader
+        ids = fused.ids.tolist()
+        by_id = reader.passages(ids) if ids else {}
+        passages = [by_id[i] for i in ids if i in by_id]
+        articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
+        return self._score(snapshot, text, question_vector, passages, articles)
 
     def _profile(
         self,
@@ -262,16 +267,16 @@ class Engine:
         passages = reader.passages(hits.ids.tolist()) if len(hits.ids) else {}
         named = list(dict.fromkeys(passages[i].article_id for i in hits.ids.tolist()))
         articles = reader.articles(named[:PROFILE_ARTICLES]) if named else {}
-        passage_ids = [
-            p.id
+        naming = [
+            p
             for article_id in named[:PROFILE_ARTICLES]
             for p in reader.passages_of(article_id)
             if names_surname(articles[article_id].text[p.start : p.end], name)
         ]
-        if not passage_ids:
+        if not naming:
             return None
         question_vector = snapshot.embedder.embed([text])[0]
-        ranked = self._score(snapshot, text, question_vector, passage_ids)
+        ranked = self._score(snapshot, text, question_vector, naming, articles)
         found = mentions(name, ranked.sentences, ranked.articles)
         return (ranked, choose(found)) if found else None
 
@@ -280,13 +285,12 @@ class Engine:
         snapshot: _Snapshot,
         text: str,
         question_vector: NDArray[np.float32],
-        passage_ids: list[int],
+        passages: list[StoredPassage],
+        articles: dict[str, StoredArticle],
     ) -> RankedSentences:
-        """Every sentence of the passages `passage_ids` (best first) scored for `text`."""
+        """Every sentence of `passages` (best first; their `articles` given) scored for
+        `text`."""
         reader = snapshot.reader
-        by_id = reader.passages(passage_ids) if passage_ids else {}
-        passages = [by_id[i] for i in passage_ids if i in by_id]
-        articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
         candidates = candidate_sentences(
             text,
             analyse_question(text),
