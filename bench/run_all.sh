@@ -19,6 +19,11 @@ git log -1 --format="commit %h %s"
 echo "== quality on XQuAD: citebot eval --compare"
 .venv/bin/citebot eval ../shared/data/xquad_en_dev.json --compare
 
+echo "== citebot against a plain baseline (torch model, flat FAISS, top passage): bench/baseline.py"
+"$python" bench/fit_answer_weights.py --write-xquad "$work/xquad.jsonl"
+.venv/bin/citebot build "$work/xquad.jsonl" --index "$work/xquad" >/dev/null
+"$python" bench/baseline.py --index "$work/xquad" --questions ../shared/data/xquad_en_dev.json
+
 echo "== build: bench/build_speed.py"
 "$python" bench/build_speed.py --keep "$work/bbc"
 

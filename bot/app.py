@@ -48,6 +48,10 @@ EXPIRED = frozenset({10015, 10062, 50027})
 # than this 2-core class of machine has only take the GIL from the event loop (and delay the
 # gateway heartbeat) without answering any faster.
 WORKER_THREADS = 2
+# How long discord.py waits after a server's GUILD_CREATE for more before it calls the bot
+# ready (its default: 2 s, most of the time from `citebot run` to a first reply). citebot
+# asks for no member lists and answers whatever arrives, before or after ready.
+GUILD_READY_SECONDS = 0.25
 # Lookups (sources, titles, articles, stats, feedback) read SQLite only and take milliseconds:
 # one thread of their own, so they never queue behind answers and meet Discord's 3 s deadline.
 LOOKUP_THREADS = 1
@@ -137,7 +141,7 @@ class CitebotBot(commands.AutoShardedBot):
             help_command=None,
             allowed_mentions=NONE,
             shard_count=settings.discord_shard_count,
-            **options,
+            **{"guild_ready_timeout": GUILD_READY_SECONDS, **options},
         )
         self.settings = settings
         self.engine = engine or Engine(settings)

@@ -202,11 +202,11 @@ class _progress_reporter:  # noqa: N801 - used like a function
             if self._bar is None:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=total, unit="text", desc="Embedding", file=sys.stderr)
+                self._bar = tqdm(total=total, unit="passage", desc="Embedding", file=sys.stderr)
             self._bar.update(done - self._bar.n)
         elif done == total or done - self._last_line >= max(total // 10, 1):
             self._last_line = done
-            click.echo(f"embedded {done:,}/{total:,} passages and sentences", err=True)
+            click.echo(f"embedded {done:,}/{total:,} passages (and their sentences)", err=True)
 
 
 def _engine(index: Path | None) -> Any:

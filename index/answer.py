@@ -4,8 +4,9 @@ Each sentence of the best passages is a candidate, judged in its context by sign
 logistic model weighs (`WEIGHTS`, fitted on development questions by
 bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
 
-- `dense`: the cosine of the question and the sentence under its article's title (embedded
-  when the article was indexed, so a question needs one model call);
+- `dense`: the cosine of the question and the sentence as the model read it within its
+  passage and under its article's title (pooled from the passage's token vectors when the
+  article was indexed, so a question needs one model call);
 - `coverage`: the share of the question's content-word weight (rarer words weigh more) in
   the sentence, and `context_coverage` in the sentence with its article's title and its
   neighbouring sentences, so "the photo" can lean on a title that names it;
@@ -68,21 +69,21 @@ QUOTES_PER_ARTICLE = 2
 # The logistic model: weight of each signal, and the intercept. Fitted by
 # bench/fit_answer_weights.py with cross-validation (docs/calibration.md).
 WEIGHTS: Mapping[str, float] = {
-    "dense": 3.239,
-    "coverage": 3.518,
-    "context_coverage": 1.026,
-    "passage_dense": -0.21,
-    "article_rank": 2.811,
-    "new_words": 1.052,
-    "type_match": 0.543,
-    "type_missing": -0.35,
-    "answer_in_title": 0.581,
-    "answer_repeated": 0.31,
-    "lead": 0.812,
-    "dense_gap": 1.615,
-    "coverage_gap": 0.621,
+    "dense": 3.73,
+    "coverage": 3.303,
+    "context_coverage": 1.139,
+    "passage_dense": -1.185,
+    "article_rank": 2.702,
+    "new_words": 0.771,
+    "type_match": 0.566,
+    "type_missing": -0.288,
+    "answer_in_title": 0.594,
+    "answer_repeated": 0.296,
+    "lead": 0.779,
+    "dense_gap": 2.255,
+    "coverage_gap": 0.398,
 }
-INTERCEPT = -9.242
+INTERCEPT = -8.561
 FEATURES = tuple(WEIGHTS)
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4
@@ -264,14 +265,13 @@ def _covers(sentence_words: set[str], word: str) -> bool:
 def word_weights(reader: IndexReader, question: str, cache: dict[str, float]) -> dict[str, float]:
     """Inverse document frequency of each content word of the question (rare words weigh more)."""
     total = max(reader.manifest.passages, 1)
-    weights: dict[str, float] = {}
-    for word in content_words(question):
-        if word not in cache:
-            frequency = reader.document_frequency(f'"{word}"')
-            # Smoothed, so that on a small index one absent word cannot outweigh the rest.
-            cache[word] = math.log(1 + total / (frequency + 1))
-        weights[word] = cache[word]
-    return weights
+    words = content_words(question)
+    unseen = [word for word in words if word not in cache]
+    frequencies = reader.passage_frequencies(unseen)
+    for word in unseen:
+        # Smoothed, so that on a small index one absent word cannot outweigh the rest.
+        cache[word] = math.log(1 + total / (frequencies.get(word, 0) + 1))
+    return {word: cache[word] for word in words}
 
 
 def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[ScoredSentence]:

@@ -28,7 +28,7 @@ from index.errors import IndexDamagedError, InputError
 from index.files import path_text
 from index.ingest import Corpus, load_corpus
 from index.reader import IndexReader
-from index.records import BuildSummary, Passage, SourceArticle, article_key
+from index.records import BuildSummary, Passage, SourceArticle, Span, article_key
 from index.store import (
     DATABASE_NAME,
     FORMAT_VERSION,
@@ -147,9 +147,7 @@ def build_index(
         stages.lap("compare")
         chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
         stages.lap("clean_and_chunk")
-        texts = [
-            f"{c.title_context}\n{c.text[p.start : p.end]}" for c in chunked for p in c.passages
-        ]
+        texts, sentence_spans = _model_inputs(chunked)
         if dry_run:
             summary.embedded = len(texts)
             counts = previous.passage_counts() if previous is not None else {}
@@ -162,7 +160,7 @@ def build_index(
             previous,
             unchanged,
             chunked,
-            texts,
+            (texts, sentence_spans),
             chunker,
             stages,
             progress,
@@ -180,7 +178,7 @@ def _write_generation(
     previous: IndexReader | None,
     unchanged: list[str],
     chunked: list[_Chunked],
-    texts: list[str],
+    model_inputs: tuple[list[str], list[list[Span]]],
     chunker: dict[str, Any],
     stages: _StageClock,
     progress: Progress | None,
@@ -193,21 +191,12 @@ def _write_generation(
             writer = GenerationWriter(draft)
             try:
                 old = _copy_unchanged(writer, previous, unchanged, embedder.dimension)
-                sentence_texts = [
-                    f"{c.title_context}\n{c.text[start:end]}"
-                    for c in chunked
-                    for p in c.passages
-                    for start, end in p.sentences
-                ]
                 stages.lap("copy_unchanged")
+                texts, sentence_spans = model_inputs
                 if texts:
                     embedder.embed(texts[:1])  # loads the model: timed apart
                     stages.lap("load_model")
-                total = len(texts) + len(sentence_texts)
-                vectors = _embed_sorted(embedder, texts, _counting(progress, 0, total))
-                sentence_vectors = _embed_sorted(
-                    embedder, sentence_texts, _counting(progress, len(texts), total), np.float16
-                )
+                vectors, sentence_vectors = _embed_sorted(embedder, texts, sentence_spans, progress)
                 stages.lap("embed")
                 for item in chunked:
                     writer.add_article(
@@ -362,27 +351,45 @@ def _copy_unchanged(
     )
 
 
-def _counting(progress: Progress | None, done_before: int, total: int) -> Progress | None:
-    """`progress` for one of several embedding steps, counted against the total of all."""
-    if progress is None:
-        return None
-    return lambda done, _: progress(done_before + done, total)
+def _model_inputs(chunked: list[_Chunked]) -> tuple[list[str], list[list[Span]]]:
+    """What the model reads for each passage (its article's title, a line break, the passage)
+    and where each of its sentences lies in that text."""
+    texts: list[str] = []
+    spans: list[list[Span]] = []
+    for item in chunked:
+        prefix = f"{item.title_context}\n"
+        for passage in item.passages:
+            shift = len(prefix) - passage.start
+            texts.append(prefix + item.text[passage.start : passage.end])
+            spans.append([(start + shift, end + shift) for start, end in passage.sentences])
+    return texts, spans
 
 
 def _embed_sorted(
     embedder: Embedder,
     texts: list[str],
+    sentence_spans: list[list[Span]],
     progress: Progress | None,
-    dtype: type[np.floating[Any]] = np.float32,
-) -> NDArray[Any]:
-    """Embed longest first in steps (batches of similar length pad least), in input order."""
-    vectors = np.empty((len(texts), embedder.dimension), dtype=dtype)
-    if not texts:
-        return vectors
+) -> tuple[Vectors, NDArray[np.float16]]:
+    """Embed the passages longest first in steps (batches of similar length pad least), and
+    their sentences in the same model run, read within their passage; both in input order."""
+    first_rows = np.cumsum([0] + [len(spans) for spans in sentence_spans])
+    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    sentence_vectors = np.empty((int(first_rows[-1]), embedder.dimension), dtype=np.float16)
     order = np.argsort([-len(t) for t in texts], kind="stable")
     for first in range(0, len(texts), _PROGRESS_STEP):
         rows = order[first : first + _PROGRESS_STEP]
-        vectors[rows] = embedder.embed([texts[i] for i in rows])
+        whole, parts = embedder.embed_spans(
+            [texts[i] for i in rows], [sentence_spans[i] for i in rows]
+        )
+        vectors[rows] = whole
+        taken = 0
+        for row in rows:
+            count = len(sentence_spans[row])
+            sentence_vectors[first_rows[row] : first_rows[row] + count] = parts[
+                taken : taken + count
+            ]
+            taken += count
         if progress is not None:
             progress(min(first + _PROGRESS_STEP, len(texts)), len(texts))
-    return vectors
+    return vectors, sentence_vectors

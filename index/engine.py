@@ -59,6 +59,10 @@ CLOSEST_TITLES = 3
 # Keys on each side of an unknown citation id's key that are compared with it: a bounded
 # fuzzy match (an index seek and 2 x this many comparisons), however many articles there are.
 KEYS_COMPARED = 200
+# Threads the model may use to embed one question. A question is a few words: splitting it
+# over cores gains little, and with several askers at once the threads of each would fight
+# for the cores (measured in docs/benchmarks.md). Concurrency comes from the askers.
+QUESTION_THREADS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,7 @@ class Engine:
                 manifest.backend,
                 batch_size=self.settings.embed_batch_size,
                 cache_dir=self.settings.cache_dir,
+                threads=QUESTION_THREADS,
             )
         except InputError as error:
             raise ModelMismatchError(

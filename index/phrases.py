@@ -48,11 +48,36 @@ ANSWERING_KINDS: dict[Expects, frozenset[PhraseKind]] = {
     Expects.OTHER: frozenset(),
 }
 
-_MONTHS = (
+# A trie of characters: each node maps a next character to its node, and "" marks a word end.
+_Trie = dict[str, "_Trie"]
+
+
+def _any_of(words: str) -> str:
+    """A regular expression for any of the `|`-separated `words`, as a trie: Python's `re`
+    tries an alternation branch by branch, so words sharing a start are tried once."""
+    trie: _Trie = {}
+    for word in words.split("|"):
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: _Trie) -> str:
+        branches = [re.escape(char) + render(child) for char, child in node.items() if char]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")" + ("?" if "" in node else "")
+
+    return render(trie)
+
+
+_MONTHS = _any_of(
     "January|February|March|April|May|June|July|August|September|October|November|December"
-    "|Jan\\.|Feb\\.|Mar\\.|Apr\\.|Aug\\.|Sept?\\.|Oct\\.|Nov\\.|Dec\\."
+    "|Jan.|Feb.|Mar.|Apr.|Aug.|Sep.|Sept.|Oct.|Nov.|Dec."
 )
-_WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_WEEKDAYS = _any_of("Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday")
 _TIME = re.compile(
     rf"\b(?:(?:{_MONTHS})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?"
     rf"|\d{{1,2}}\s+(?:{_MONTHS})(?:\s+\d{{4}})?"
@@ -65,7 +90,7 @@ _TIME = re.compile(
     r"(?:days?|weeks?|months?|years?|hours?|decades?))\b",
     re.IGNORECASE,
 )
-_NUMBER_WORDS = (
+_NUMBER_WORDS = _any_of(
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
     "|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty"
     "|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens"

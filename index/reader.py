@@ -281,13 +281,18 @@ class IndexReader:
         )
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
-    def document_frequency(self, fts_query: str) -> int:
-        """How many passages match an FTS5 query (one quoted word: its document frequency)."""
-        return int(
-            self._rows(
-                "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (fts_query,)
-            )[0][0]
-        )
+    def passage_frequencies(self, words: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each of `words` (folded, as the full-text index keeps
+        them); a word no passage holds is absent."""
+        if not words:
+            return {}
+        marks = ", ".join("?" * len(words))
+        return {
+            str(word): int(count)
+            for word, count in self._rows(
+                f"SELECT word, passages FROM word_passages WHERE word IN ({marks})", words
+            )
+        }
 
     def stored_spans(self, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
         """The stored text of each (article id, start, end), cut by SQLite, not by Python:

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 CANDIDATES = 50
 # Reciprocal rank fusion constant (Cormack et al., 2009).
 RRF_K = 60
+# Full-text search leaves out a word held by more than this share of the passages (and by
+# more than the floor: a small index keeps all its words). Measured in docs/benchmarks.md.
+COMMON_WORD_SHARE = 0.1
+COMMON_WORD_FLOOR = 1_000
 # The title column counts for less than the passage body in lexical ranking.
 _BM25_WEIGHTS = (1.0, 0.4)
 _WORD = re.compile(r"\w+")
@@ -76,20 +80,29 @@ def content_words(text: str) -> list[str]:
     return list(words)
 
 
-def lexical_query(question: str) -> str | None:
-    """An FTS5 query matching any content word of the question, each quoted as a string."""
+def searched_words(reader: IndexReader, question: str) -> list[str]:
+    """The question's words full-text search looks for: its content words (all its words if
+    it has none) less the common ones, those in more than `COMMON_WORD_SHARE` of the passages
+    and `COMMON_WORD_FLOOR` passages at least. They barely change the ranking, and reading
+    their long lists of passages is what makes full-text search slow on a large index. When
+    every word is common, the rarest is kept."""
     words = content_words(question) or list(dict.fromkeys(_WORD.findall(fold(question))))
     if not words:
-        return None
-    return " OR ".join(f'"{w}"' for w in words)
+        return []
+    frequencies = reader.passage_frequencies(words)
+    common = max(COMMON_WORD_SHARE * reader.manifest.passages, COMMON_WORD_FLOOR)
+    kept = [word for word in words if frequencies.get(word, 0) <= common]
+    return kept or [min(words, key=lambda word: frequencies.get(word, 0))]
 
 
 def lexical_search(
     reader: IndexReader, question: str, k: int, article_filter: ArticleFilter | None = None
 ) -> Hits:
-    """BM25 over passage words and titles; higher scores are better."""
-    query = lexical_query(question)
-    return _bm25(reader, query, k, article_filter) if query else Hits.empty()
+    """BM25 over passage words and titles for any of the question's searched words; higher
+    scores are better."""
+    words = searched_words(reader, question)
+    query = " OR ".join(f'"{word}"' for word in words)
+    return _bm25(reader, query, k, article_filter) if words else Hits.empty()
 
 
 def phrase_search(

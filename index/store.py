@@ -4,7 +4,8 @@
       citebot-index.json      marker: this directory is a citebot index (format version)
       CURRENT                 name of the live generation, replaced atomically
       build.lock              held by the one build that may run at a time
-      generations/NAME/       manifest.json, passages.sqlite (articles, passages, FTS5),
+      generations/NAME/       manifest.json, passages.sqlite (articles, passages, FTS5 and
+                              each word's passage count),
                               vectors.faiss (row i is passage id i), sentences.npy (one
                               float16 row per sentence of each passage, from its sentence_row)
 
@@ -43,7 +44,7 @@ from index.files import fsync_dir, fsync_file, path_text, write_text_atomically
 from index.records import Passage, SourceArticle
 from index.vectors import build_vector_index
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MARKER_NAME = "citebot-index.json"
 CURRENT_NAME = "CURRENT"
 LOCK_NAME = "build.lock"
@@ -90,6 +91,10 @@ CREATE INDEX passages_by_article ON passages(article_id, ordinal);
 CREATE VIRTUAL TABLE passages_fts USING fts5(
     body, title, content='', tokenize='unicode61 remove_diacritics 2'
 );
+CREATE TABLE word_passages (
+    word TEXT PRIMARY KEY,
+    passages INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -384,6 +389,14 @@ class GenerationWriter:
             """INSERT INTO passages_fts (rowid, body, title)
                SELECT p.id, substr(a.text, p.start + 1, p.end - p.start), a.title
                FROM passages p JOIN articles a ON a.id = p.article_id"""
+        )
+        # Each word's document frequency, counted once here: FTS5 counts it by reading the
+        # word's whole list of passages, which takes long for common words in a large index.
+        self.db.execute(
+            "CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, passages_fts, 'row')"
+        )
+        self.db.execute(
+            "INSERT INTO word_passages (word, passages) SELECT term, doc FROM temp.vocabulary"
         )
         self.db.commit()
         self.db.close()

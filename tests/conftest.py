@@ -49,6 +49,13 @@ class FakeEmbedder:
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
 
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[Vectors, Vectors]:
+        """Each text's vector, and each span's as if it were a text of its own."""
+        parts = [text[a:b] for text, pairs in zip(texts, spans, strict=True) for a, b in pairs]
+        return self.embed(texts), self.embed(parts)
+
 
 DAMAGES = (
     "truncate vectors",

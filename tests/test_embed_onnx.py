@@ -90,6 +90,39 @@ def test_vectors_agree_with_torch(
     assert float(alone @ vectors[len(texts) - len(QUESTIONS)]) >= min_cosine
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_span_vectors_come_from_the_run_of_the_whole_text(
+    spec: ModelSpec, cache_dir: Path, texts: list[str], torch_vectors: Vectors, backend: str
+) -> None:
+    embedder = (
+        SentenceTransformerEmbedder(spec, batch_size=4)
+        if backend == "torch"
+        else OnnxEmbedder(spec, backend=backend, cache_dir=cache_dir, batch_size=4)
+    )
+    # Each text joins the openings of two different articles; its spans are the two.
+    pairs = [(texts[n][:300], texts[n + 10][:300]) for n in range(8)]
+    passages = [f"{first} {second}" for first, second in pairs]
+    halves = [
+        [(0, len(first)), (len(first) + 1, len(first) + 1 + len(second))] for first, second in pairs
+    ]
+    long_text = texts[30]  # past the model's limit: its end is never read
+    whole, parts = embedder.embed_spans(
+        [*passages, long_text], [*halves, [(len(long_text) - 9, len(long_text))]]
+    )
+    assert whole.shape == (9, 384) and parts.shape == (17, 384)
+    np.testing.assert_allclose(np.linalg.norm(parts, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(whole[:8], embedder.embed(passages), atol=1e-4)
+    # Each article's span, read beside the other, is nearer to it read alone than to the
+    # other (as a rule: the context it was read in leaks in, by design).
+    alone = embedder.embed([text for pair in pairs for text in pair])
+    own = (parts[:16] * alone).sum(axis=1)
+    other = (parts[:16] * alone[np.arange(16) ^ 1]).sum(axis=1)
+    assert (own > other).sum() >= 14
+    assert own.mean() > other.mean() + 0.15
+    # A span the model never read gets its whole text's vector.
+    np.testing.assert_allclose(parts[16], whole[8], atol=1e-6)
+
+
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
 def test_index_built_with_onnx_quotes_lety_perez(
     tmp_path: Path, cache_dir: Path, backend: str

@@ -22,8 +22,12 @@ from index.errors import InputError
 __all__ = ["Embedder", "Vectors", "load_embedder"]
 
 
-def load_embedder(spec: ModelSpec, backend: str, *, batch_size: int, cache_dir: Path) -> Embedder:
+def load_embedder(
+    spec: ModelSpec, backend: str, *, batch_size: int, cache_dir: Path, threads: int | None = None
+) -> Embedder:
     """The embedder for `backend` (torch, onnx or onnx-int8); the model loads on first use.
+    On the ONNX backends one call uses up to `threads` threads (None: one a core); torch's
+    threads are set for the whole process by torch itself.
 
     Raises `InputError` for a backend this version does not know.
     """
@@ -34,5 +38,7 @@ def load_embedder(spec: ModelSpec, backend: str, *, batch_size: int, cache_dir: 
     if backend in BACKENDS:
         from index.embed.onnx import OnnxEmbedder
 
-        return OnnxEmbedder(spec, backend=backend, cache_dir=cache_dir, batch_size=batch_size)
+        return OnnxEmbedder(
+            spec, backend=backend, cache_dir=cache_dir, batch_size=batch_size, threads=threads
+        )
     raise InputError(f"unknown embedding backend {backend!r}; use {', '.join(BACKENDS)}")

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tokenizers import Tokenizer
+from numpy.typing import NDArray
+from tokenizers import Encoding, Tokenizer
 
 from index.config import BACKENDS
-from index.embed.base import LocalModelEmbedder, Vectors
+from index.embed.base import LocalModelEmbedder, TokenRun, Vectors, normalised
 from index.embed.model import ModelSpec
 from index.errors import InputError
 from index.files import atomic_path
@@ -45,13 +46,20 @@ class OnnxEmbedder(LocalModelEmbedder):
     """The model on onnxruntime (`onnx`: fp32, `onnx-int8`: dynamic int8), safe for threads."""
 
     def __init__(
-        self, spec: ModelSpec, *, backend: str, cache_dir: Path, batch_size: int = 32
+        self,
+        spec: ModelSpec,
+        *,
+        backend: str,
+        cache_dir: Path,
+        batch_size: int = 32,
+        threads: int | None = None,
     ) -> None:
         if backend not in ONNX_BACKENDS:
             raise InputError(f"unknown ONNX backend {backend!r}; use one of {ONNX_BACKENDS}")
         _check_mean_pooling(spec)
         super().__init__(spec, backend=backend, batch_size=batch_size)
         self.cache_dir = cache_dir
+        self.threads = threads
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: Tokenizer | None = None
 
@@ -60,26 +68,46 @@ class OnnxEmbedder(LocalModelEmbedder):
         return _dimension(self._load()[0])
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        session, tokenizer = self._load()
-        vectors = np.empty((len(texts), _dimension(session)), dtype=np.float32)
-        wanted = {i.name for i in session.get_inputs()}
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         for first in range(0, len(texts), self.batch_size):
-            encodings = tokenizer.encode_batch(list(texts[first : first + self.batch_size]))
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            (tokens,) = session.run(None, {k: v for k, v in feed.items() if k in wanted})
+            tokens, mask, _ = self._run(texts[first : first + self.batch_size])
             weights = mask[:, :, None].astype(np.float32)
             pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            vectors[first : first + len(encodings)] = pooled / np.maximum(norms, 1e-12)
+            vectors[first : first + len(pooled)] = normalised(pooled)
         return vectors
+
+    def token_runs(self, texts: Sequence[str]) -> list[TokenRun]:
+        tokens, mask, encodings = self._run(texts)
+        runs = []
+        for row, encoding in enumerate(encodings):
+            length = int(mask[row].sum())
+            runs.append(
+                TokenRun(
+                    vectors=tokens[row, :length],
+                    offsets=np.array(encoding.offsets[:length], dtype=np.int64).reshape(-1, 2),
+                    special=np.array(encoding.special_tokens_mask[:length], dtype=bool),
+                )
+            )
+        return runs
+
+    def _run(
+        self, texts: Sequence[str]
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64], list[Encoding]]:
+        """One batch through the model: token vectors, attention mask, and the encodings."""
+        session, tokenizer = self._load()
+        wanted = {i.name for i in session.get_inputs()}
+        encodings = tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (tokens,) = session.run(None, {k: v for k, v in feed.items() if k in wanted})
+        return np.asarray(tokens, dtype=np.float32), mask, encodings
 
     def _load(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
         with self._lock:
             if self._session is None or self._tokenizer is None:
                 self._tokenizer = _padded_tokenizer(self.spec)
-                self._session = load_session(self.spec, self._backend, self.cache_dir)
+                self._session = load_session(self.spec, self._backend, self.cache_dir, self.threads)
             return self._session, self._tokenizer
 
 
@@ -130,9 +158,11 @@ def cached_model_path(spec: ModelSpec, backend: str, cache_dir: Path) -> Path:
     return cache_dir / "onnx" / f"{slug}-{fingerprint}" / file_name
 
 
-def load_session(spec: ModelSpec, backend: str, cache_dir: Path) -> onnxruntime.InferenceSession:
+def load_session(
+    spec: ModelSpec, backend: str, cache_dir: Path, threads: int | None = None
+) -> onnxruntime.InferenceSession:
     """An onnxruntime session for the model, exporting it to the cache first if it is not
-    there or cannot be loaded."""
+    there or cannot be loaded; one run uses up to `threads` threads (None: one a core)."""
     try:
         import onnxruntime
         from onnxruntime.capi.onnxruntime_pybind11_state import (
@@ -148,6 +178,8 @@ def load_session(spec: ModelSpec, backend: str, cache_dir: Path) -> onnxruntime.
         ) from error
     path = cached_model_path(spec, backend, cache_dir)
     options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
     options.log_severity_level = 3
     if path.is_file():
         try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from index.embed.base import LocalModelEmbedder, Vectors
+from index.embed.base import LocalModelEmbedder, TokenRun, Vectors
 from index.embed.model import ModelSpec
 
 if TYPE_CHECKING:
@@ -45,6 +45,35 @@ class SentenceTransformerEmbedder(LocalModelEmbedder):
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def token_runs(self, texts: Sequence[str]) -> list[TokenRun]:
+        model = self._load()
+        if not texts:
+            return []
+        tokens = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            output_value="token_embeddings",
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        encoded = model.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=model.max_seq_length,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+        )
+        return [
+            TokenRun(
+                vectors=np.asarray(vectors.float().numpy(), dtype=np.float32),
+                offsets=np.array(offsets, dtype=np.int64).reshape(-1, 2),
+                special=np.array(special, dtype=bool),
+            )
+            for vectors, offsets, special in zip(
+                tokens, encoded["offset_mapping"], encoded["special_tokens_mask"], strict=True
+            )
+        ]
 
     def _load(self) -> SentenceTransformer:
         with self._lock:
