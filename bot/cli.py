@@ -171,10 +171,10 @@ def stats(index: Path | None, as_json: bool) -> None:
     Example:
         citebot stats --json
     """
-    from index.reader import IndexReader
+    from index.stores import open_reader
 
     settings = settings_for(index)
-    result = IndexReader.open(settings.index_dir).stats(settings.index_dir)
+    result = open_reader(settings).stats(settings.index_dir)
     if as_json:
         print_json(result.as_json())
         return

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from index.interfaces import IndexSource
 from index.phrases import (
     ANSWERING_KINDS,
     PhraseKind,
@@ -45,7 +46,6 @@ from index.phrases import (
     new_phrases,
 )
 from index.question import Expects, QuestionFrame
-from index.reader import IndexReader
 from index.records import (
     Answer,
     AnswerPart,
@@ -227,12 +227,12 @@ def probability(signals: Mapping[str, float]) -> float:
 def score_sentences(
     candidates: Sequence[Candidate],
     question_vector: NDArray[np.float32],
-    sentence_vectors: NDArray[np.float16],
+    reader: IndexSource,
 ) -> list[ScoredSentence]:
-    """Score candidates with their `dense` signal read from `sentence_vectors` (the index's,
-    by `vector_row`), best first."""
+    """Score candidates with their `dense` signal, the cosine of their sentence vector in the
+    index (by `vector_row`), best first."""
     rows = np.fromiter((c.vector_row for c in candidates), dtype=np.int64, count=len(candidates))
-    cosines = (sentence_vectors[rows].astype(np.float32) @ question_vector).tolist()
+    cosines = reader.sentence_cosines(rows, question_vector).tolist() if len(rows) else []
     best = max(cosines, default=0.0)
     scored = []
     for candidate, cosine in zip(candidates, cosines, strict=True):
@@ -261,13 +261,13 @@ def _covers(sentence_words: set[str], word: str) -> bool:
     )
 
 
-def word_weights(reader: IndexReader, question: str, cache: dict[str, float]) -> dict[str, float]:
+def word_weights(reader: IndexSource, question: str, cache: dict[str, float]) -> dict[str, float]:
     """Inverse document frequency of each content word of the question (rare words weigh more)."""
     total = max(reader.manifest.passages, 1)
     weights: dict[str, float] = {}
     for word in content_words(question):
         if word not in cache:
-            frequency = reader.document_frequency(f'"{word}"')
+            frequency = reader.document_frequency(word)
             # Smoothed, so that on a small index one absent word cannot outweigh the rest.
             cache[word] = math.log(1 + total / (frequency + 1))
         weights[word] = cache[word]
@@ -311,7 +311,7 @@ def compose_answer(
     question: str,
     chosen: Sequence[ScoredSentence],
     articles: dict[str, StoredArticle],
-    reader: IndexReader,
+    reader: IndexSource,
 ) -> Answer:
     """Turn chosen sentences into verified quotes with numbered citations."""
     spans = [s.candidate for s in chosen]

@@ -20,9 +20,10 @@ from index.build import build_index
 from index.config import BACKENDS, RETRIEVERS, Backend, Retriever, Settings
 from index.engine import Engine
 from index.errors import InputError
-from index.reader import IndexReader
+from index.interfaces import IndexSource
 from index.records import EvalRun, RetrieverReport, SourceArticle
 from index.search import fold
+from index.stores import open_reader
 
 HIT_CUTOFFS = (1, 5, 10)
 
@@ -139,7 +140,7 @@ def evaluate_file(
             squad = load_squad(file)
             questions = squad.questions
             if index_given:
-                questions = against_index(questions, IndexReader.open(settings.index_dir))
+                questions = against_index(questions, open_reader(settings))
             else:
                 corpus = Path(scratch) / "articles.jsonl"
                 write_articles_jsonl(corpus, squad.articles)
@@ -165,7 +166,7 @@ def evaluate_file(
     return EvalRun(questions=len(questions), backend=settings.backend, reports=reports)
 
 
-def against_index(questions: Sequence[EvalQuestion], reader: IndexReader) -> list[EvalQuestion]:
+def against_index(questions: Sequence[EvalQuestion], reader: IndexSource) -> list[EvalQuestion]:
     """SQuAD questions as they stand against an index that may not hold their articles: a
     question whose article is missing is answerable when a gold answer occurs in some indexed
     article (any article may then answer it), and must be abstained on otherwise."""
@@ -239,7 +240,7 @@ def evaluate_retriever(
 
 def _gold_rank(
     engine: Engine,
-    reader: IndexReader,
+    reader: IndexSource,
     question: EvalQuestion,
     retriever: Retriever,
     k: int,
