@@ -53,12 +53,12 @@ if TYPE_CHECKING:
 
 # HNSW search depth (ef) for dense search; at least k.
 SEARCH_DEPTH = 256
-# Rows fetched per round trip when scanning a collection.
+# Rows one query returns at most (Milvus's limit).
+_MAX_ROWS = 16_384
+# Article ids named in one filter expression.
 _BATCH = 1000
 # A phrase search looks at this many times k passages holding all its words.
 _PHRASE_CANDIDATES = 4
-# Milvus returns at most this many hits per search.
-_MAX_HITS = 16_384
 _FIX = "run `citebot build --full`"
 _WORD = re.compile(r"^\w+$")
 
@@ -175,17 +175,24 @@ class MilvusReader:
         return int(rows[0]["count(*)"])
 
     def _query(self, kind: str, condition: str, fields: list[str]) -> list[dict[str, Any]]:
-        """Every row of a collection matching `condition`, in batches."""
+        """Every row of a collection matching `condition`: in one query when they fit in one,
+        else in ranges of the primary key (numbered from 0 in every collection)."""
+        name = self.names[kind]
         with read_errors(self.where):
-            iterator = self.client.query_iterator(
-                self.names[kind], batch_size=_BATCH, filter=condition, output_fields=fields
+            rows: list[dict[str, Any]] = self.client.query(
+                name, filter=condition, output_fields=fields, limit=_MAX_ROWS
             )
-            rows: list[dict[str, Any]] = []
-            try:
-                while batch := iterator.next():
-                    rows.extend(batch)
-            finally:
-                iterator.close()
+            if len(rows) < _MAX_ROWS:
+                return rows
+            rows = []
+            for first in range(0, self._count(kind), _MAX_ROWS):
+                in_range = f"id >= {first} and id < {first + _MAX_ROWS}"
+                rows += self.client.query(
+                    name,
+                    filter=f"{in_range} and ({condition})" if condition else in_range,
+                    output_fields=fields,
+                    limit=_MAX_ROWS,
+                )
         return rows
 
     def _by_ids(
@@ -219,7 +226,7 @@ class MilvusReader:
                 data=data,
                 anns_field=field,
                 search_params=parameters,
-                limit=min(k, _MAX_HITS),
+                limit=min(k, _MAX_ROWS),
                 filter=condition,
                 output_fields=list(fields),
             )

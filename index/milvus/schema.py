@@ -3,8 +3,9 @@
 - passages: one row per passage (id = passage id), its offsets and sentence spans, its folded
   words (title and text, the input of the BM25 function that fills `bm25`), the article's
   date and outlet (for filters) and its vector;
-- articles: one row per part of an article, with its text cut into parts that fit a VARCHAR
-  (`PART_CHARS`) and its other fields as JSON, cut the same way;
+- articles: one row per part of an article (rows numbered from 0 across the generation):
+  its text cut into parts that fit a VARCHAR (`PART_CHARS`), its other fields as JSON cut the
+  same way;
 - sentences: one row per sentence vector (id = the passage's sentence_row + n).
 
 Milvus Lite offers only the standard tokenizer and ignores accent folding, so citebot folds
@@ -95,8 +96,8 @@ def create_generation(
     indexes.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     _create(client, collection_name(prefix, generation, PASSAGES), schema, indexes, manifest)
 
-    schema = client.create_schema(auto_id=True)
-    schema.add_field("row", DataType.INT64, is_primary=True)
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("article_id", **text)
     schema.add_field("part", DataType.INT64)
     schema.add_field("key", DataType.VARCHAR, max_length=64)
@@ -167,9 +168,16 @@ def article_rows(
             "source": article.source,
             "text": texts[part] if part < len(texts) else "",
             "record": records[part] if part < len(records) else "",
-            "unused": [0.0] * _UNUSED_DIMENSION,
         }
         for part in range(max(len(texts), len(records)))
+    ]
+
+
+def numbered_article_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Article part rows (new, or read from another generation) numbered for insertion."""
+    return [
+        {**row, "id": number, "unused": [0.0] * _UNUSED_DIMENSION}
+        for number, row in enumerate(rows)
     ]
 
 

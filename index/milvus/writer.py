@@ -37,6 +37,7 @@ from index.milvus.reader import MilvusIndex, MilvusReader
 from index.milvus.schema import (
     article_rows,
     create_generation,
+    numbered_article_rows,
     passage_row,
     vector_index_kind,
 )
@@ -68,6 +69,8 @@ class MilvusTarget:
         self.settings = settings
         self.index = MilvusIndex(settings)
         self.previous: MilvusReader | None = None
+        # The live generation when the build began: what its draft will replace.
+        self.base: str | None = None
 
     @property
     def location(self) -> str:
@@ -78,9 +81,12 @@ class MilvusTarget:
         """Milvus can be reached (`StoreUnavailableError` otherwise)."""
         connect(self.settings)
 
-    def locked(self) -> contextlib.AbstractContextManager[None]:
-        """No lock: `MilvusDraft.publish` refuses to replace a generation it did not build on."""
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Note the live generation. Milvus has no lock: `MilvusDraft.publish` refuses to
+        replace any other generation than this one."""
+        self.base = self.index.live()
+        yield
 
     def has_index(self) -> bool:
         """True when the alias names a generation."""
@@ -126,7 +132,7 @@ class MilvusDraft:
         if previous is None or not article_ids:
             return np.zeros((0, dimension), np.float32), np.zeros((0, dimension), np.float16)
         articles, passages = previous.stored_rows(article_ids)
-        self.rows[ARTICLES] += [{k: v for k, v in row.items() if k != "row"} for row in articles]
+        self.rows[ARTICLES] += articles
         old_sentences: list[int] = []
         for row in passages:
             count = len(json.loads(row["sentences"]))
@@ -190,7 +196,7 @@ class MilvusDraft:
                 {**row, "vector": vector.tolist()}
                 for row, vector in zip(self.rows[PASSAGES], vectors, strict=True)
             ],
-            ARTICLES: self.rows[ARTICLES],
+            ARTICLES: numbered_article_rows(self.rows[ARTICLES]),
             SENTENCES: [
                 {"id": row, "vector": vector.astype(np.float32).tolist()}
                 for row, vector in enumerate(sentence_vectors)
@@ -217,7 +223,7 @@ class MilvusDraft:
         this one began; then drop the generations no reader needs."""
         client = connect(self.settings)
         alias = self.settings.milvus_collection
-        previous = self.target.previous.generation if self.target.previous else None
+        previous = self.target.base
         if self.target.index.live() != previous:
             raise IndexBusyError(
                 f"another `citebot build` published to Milvus at {self.where} meanwhile;"
