@@ -249,7 +249,7 @@ class MilvusDraft:
 
         client = connect(self.settings)
         prefix = re.escape(self.settings.milvus_collection)
-        pattern = re.compile(rf"{prefix}_(g\d{{20}}_[0-9a-f]{{6}})_({'|'.join(KINDS)})")
+        pattern = re.compile(rf"{prefix}_(g\d{{8}}T\d{{12}}_[0-9a-f]{{6}})_({'|'.join(KINDS)})")
         with contextlib.suppress(MilvusException):
             for name in client.list_collections():
                 found = pattern.fullmatch(name)
