@@ -38,6 +38,7 @@ BACKENDS: tuple[Backend, ...] = get_args(Backend)
 # The longest value a message about a bad setting repeats.
 _VALUE_SHOWN = 40
 RETRIEVERS: tuple[Retriever, ...] = get_args(Retriever)
+STORES: tuple[Store, ...] = get_args(Store)
 
 
 class Settings(BaseSettings):
