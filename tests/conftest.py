@@ -195,6 +195,11 @@ def store_settings(
         return
     settings = milvus_settings(milvus_lite, tmp_path / "index")
     yield settings
+    drop_milvus_index(settings)
+
+
+def drop_milvus_index(settings: Settings) -> None:
+    """Drop an index's alias and every collection of its generations."""
     from index.milvus.client import connect
 
     client = connect(settings)

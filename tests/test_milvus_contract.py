@@ -24,7 +24,7 @@ from index.errors import IndexBusyError, IndexDamagedError, IndexNotFoundError
 from index.milvus.client import KINDS, PASSAGES, collection_name, connect, is_lite
 from index.milvus.schema import PART_CHARS
 from index.stores import open_reader
-from tests.conftest import FakeEmbedder, milvus_settings
+from tests.conftest import FakeEmbedder, drop_milvus_index, milvus_settings
 
 FILLER = "Nothing happened in the harbour today. "
 LONG_TEXT = (FILLER * (2 * PART_CHARS // len(FILLER))).strip() + (
@@ -47,12 +47,7 @@ def settings(milvus_uri: str, tmp_path: Path) -> Iterator[Settings]:
     settings = milvus_settings(milvus_uri, tmp_path / "index")
     settings = settings.model_copy(update={"milvus_token": SecretStr(token) if token else None})
     yield settings
-    client = connect(settings)
-    if settings.milvus_collection in client.list_aliases()["aliases"]:
-        client.drop_alias(settings.milvus_collection)
-    for name in client.list_collections():
-        if name.startswith(f"{settings.milvus_collection}_"):
-            client.drop_collection(name)
+    drop_milvus_index(settings)
 
 
 def corpus(root: Path, articles: Sequence[dict[str, str]]) -> Path:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from index.config import Settings
-from index.errors import StoreUnavailableError
+from index.errors import CitebotError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -93,3 +95,14 @@ def one_of(field: str, values: list[str] | list[int]) -> str:
 def one_line(text: str) -> str:
     """A Milvus message on one line."""
     return " ".join(str(text).split())
+
+
+@contextlib.contextmanager
+def milvus_errors(error: Callable[[str], CitebotError]) -> Iterator[None]:
+    """Any Milvus error becomes the one-line error `error` makes of Milvus's reason."""
+    from pymilvus import MilvusException
+
+    try:
+        yield
+    except MilvusException as raised:
+        raise error(one_line(raised.message)) from raised

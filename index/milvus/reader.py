@@ -35,7 +35,7 @@ from index.milvus.client import (
     is_lite,
     literal,
     location,
-    one_line,
+    milvus_errors,
     one_of,
 )
 from index.milvus.schema import (
@@ -63,17 +63,13 @@ _FIX = "run `citebot build --full`"
 _WORD = re.compile(r"^\w+$")
 
 
-@contextlib.contextmanager
-def read_errors(where: str) -> Iterator[None]:
+def read_errors(where: str) -> contextlib.AbstractContextManager[None]:
     """Any Milvus error while reading becomes one line naming the index."""
-    from pymilvus import MilvusException
-
-    try:
-        yield
-    except MilvusException as error:
-        raise IndexDamagedError(
-            f"the index in Milvus at {where} cannot be read ({one_line(error.message)}); {_FIX}"
-        ) from error
+    return milvus_errors(
+        lambda reason: IndexDamagedError(
+            f"the index in Milvus at {where} cannot be read ({reason}); {_FIX}"
+        )
+    )
 
 
 class MilvusIndex:

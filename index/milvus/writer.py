@@ -31,7 +31,7 @@ from index.milvus.client import (
     collection_name,
     connect,
     location,
-    one_line,
+    milvus_errors,
 )
 from index.milvus.reader import MilvusIndex, MilvusReader
 from index.milvus.schema import (
@@ -48,18 +48,14 @@ from index.store import Manifest
 _INSERT_BATCH = {PASSAGES: 500, ARTICLES: 100, SENTENCES: 2000}
 
 
-@contextlib.contextmanager
-def write_errors(where: str) -> Iterator[None]:
+def write_errors(where: str) -> contextlib.AbstractContextManager[None]:
     """Any Milvus error while writing becomes one line; the live index is unchanged."""
-    from pymilvus import MilvusException
-
-    try:
-        yield
-    except MilvusException as error:
-        raise IndexWriteError(
-            f"cannot write the index to Milvus at {where}: {one_line(error.message)};"
+    return milvus_errors(
+        lambda reason: IndexWriteError(
+            f"cannot write the index to Milvus at {where}: {reason};"
             " the previous index is unchanged"
-        ) from error
+        )
+    )
 
 
 class MilvusTarget:
