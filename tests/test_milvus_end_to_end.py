@@ -4,6 +4,9 @@ source, stats) and Discord, over the seed and a few BBC articles in Milvus Lite.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,24 @@ async def test_discord_answers_from_milvus(milvus_index: Settings) -> None:
         stats = await (await fake.invoke_slash("stats")).message()
         fields = {f["name"]: f["value"] for f in stats.embeds[0]["fields"]}
         assert fields["Articles"] == str(BBC_ARTICLES + 1)
+
+
+def test_a_lite_file_another_process_has_open_is_one_line(milvus_index: Settings) -> None:
+    """Milvus Lite lets one process open a file: this test session has it open."""
+    environment = {
+        **os.environ,
+        "CITEBOT_STORE": "milvus",
+        "CITEBOT_MILVUS_URI": milvus_index.milvus_uri,
+        "CITEBOT_MILVUS_COLLECTION": milvus_index.milvus_collection,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "stats"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "is another process using this Milvus Lite file?" in result.stderr

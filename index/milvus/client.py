@@ -59,9 +59,10 @@ def _client(uri: str, token: str, shown: str) -> MilvusClient:
     from pymilvus import MilvusClient, MilvusException
     from pymilvus.exceptions import ConnectionConfigException
 
-    # citebot reports each Milvus error itself, on one line; pymilvus would also print it,
-    # with a traceback, through its own handler on stderr.
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # citebot reports each Milvus error itself, on one line; pymilvus and Milvus Lite would
+    # also log it, with a traceback.
+    for library in ("pymilvus", "milvus_lite"):
+        logging.getLogger(library).setLevel(logging.CRITICAL)
     try:
         return MilvusClient(uri=uri, token=token)
     except (MilvusException, ConnectionConfigException, OSError) as error:
