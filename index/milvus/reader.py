@@ -214,8 +214,10 @@ class MilvusReader:
         parameters: dict[str, Any],
         k: int,
         condition: str,
-        fields: Sequence[str] = (),
+        fields: Sequence[str] = ("id",),
     ) -> list[dict[str, Any]]:
+        """The hits of one search of the passages, best first, with `fields` (no field at all
+        would mean every field, vectors included)."""
         with read_errors(self.where):
             hits = self.client.search(
                 self.names[PASSAGES],
