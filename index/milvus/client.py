@@ -17,11 +17,12 @@ from index.errors import CitebotError, StoreUnavailableError
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
-# The three collections of one generation, by the suffix of their names.
+# The collections of one generation, by the suffix of their names.
 PASSAGES = "passages"
 ARTICLES = "articles"
 SENTENCES = "sentences"
-KINDS = (PASSAGES, ARTICLES, SENTENCES)
+TERMS = "terms"
+KINDS = (PASSAGES, ARTICLES, SENTENCES, TERMS)
 # The collection property holding a generation's manifest (JSON).
 MANIFEST_PROPERTY = "citebot.manifest"
 

@@ -29,6 +29,7 @@ from index.milvus.client import (
     MANIFEST_PROPERTY,
     PASSAGES,
     SENTENCES,
+    TERMS,
     collection_name,
     connect,
     generation_of,
@@ -421,12 +422,15 @@ class MilvusReader:
         return _matches(found[:k], bm25=True)
 
     def document_frequency(self, word: str) -> int:
-        """How many passages hold `word` (folded)."""
-        plain = _plain([word])
-        if not plain:
-            return 0
+        """How many passages hold `word` (folded), as counted when the generation was built."""
         with read_errors(self.where):
-            return self._count(PASSAGES, f"TEXT_MATCH(words, {literal(plain[0])})")
+            rows = self.client.query(
+                self.names[TERMS],
+                filter=f"id == {literal(word)}",
+                output_fields=["passages"],
+                limit=1,
+            )
+        return int(rows[0]["passages"]) if rows else 0
 
     # -- what is stored ---------------------------------------------------------------------------
 

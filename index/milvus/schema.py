@@ -6,7 +6,10 @@
 - articles: one row per part of an article (rows numbered from 0 across the generation):
   its text cut into parts that fit a VARCHAR (`PART_CHARS`), its other fields as JSON cut the
   same way;
-- sentences: one row per sentence vector (id = the passage's sentence_row + n).
+- sentences: one row per sentence vector (id = the passage's sentence_row + n);
+- terms: one row per word of the passages (id = the folded word), with the number of passages
+  holding it: the words' weights in an answer, counted at build time (Milvus Lite counts
+  `TEXT_MATCH` by scanning every passage).
 
 Milvus Lite offers only the standard tokenizer and ignores accent folding, so citebot folds
 the words itself (`index.search.fold`) before they are stored and before they are searched.
@@ -14,11 +17,13 @@ the words itself (`index.search.fold`) before they are stored and before they ar
 
 from __future__ import annotations
 
+import collections
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from index.milvus.client import ARTICLES, PASSAGES, SENTENCES, collection_name
+from index.milvus.client import ARTICLES, PASSAGES, SENTENCES, TERMS, collection_name
 from index.records import Passage, SourceArticle, StoredArticle, StoredPassage
 from index.search import fold
 from index.vectors import FLAT_LIMIT, HNSW_CONSTRUCTION_DEPTH, HNSW_NEIGHBOURS
@@ -30,8 +35,12 @@ if TYPE_CHECKING:
 # Characters per VARCHAR part: at most 4 bytes each in UTF-8, within Milvus's 65,535 bytes.
 PART_CHARS = 16_000
 _VARCHAR_BYTES = 65_535
-# Milvus wants a vector field in every collection; the articles' is never searched.
+# Milvus wants a vector field in every collection; the articles' and terms' are never searched.
 _UNUSED_DIMENSION = 2
+# Longest word counted in the terms collection, in characters (4 bytes each at most).
+TERM_CHARS = 256
+# A word, as FTS5's tokenizer and `index.search` see one.
+WORD = re.compile(r"\w+")
 PASSAGE_FIELDS = [
     "id",
     "article_id",
@@ -117,6 +126,14 @@ def create_generation(
     indexes.add_index("vector", index_type="FLAT", metric_type="IP")
     _create(client, collection_name(prefix, generation, SENTENCES), schema, indexes)
 
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=4 * TERM_CHARS)
+    schema.add_field("passages", DataType.INT64)
+    schema.add_field("unused", DataType.FLOAT_VECTOR, dim=_UNUSED_DIMENSION)
+    indexes = client.prepare_index_params()
+    indexes.add_index("unused", index_type="FLAT", metric_type="IP")
+    _create(client, collection_name(prefix, generation, TERMS), schema, indexes)
+
 
 def _create(
     client: MilvusClient,
@@ -175,6 +192,20 @@ def numbered_article_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {**row, "id": number, "unused": [0.0] * _UNUSED_DIMENSION}
         for number, row in enumerate(rows)
+    ]
+
+
+def term_rows(passage_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per word of the passages' folded words: how many passages hold it."""
+    counts = collections.Counter(
+        word
+        for row in passage_rows
+        for word in set(WORD.findall(row["words"]))
+        if len(word) <= TERM_CHARS
+    )
+    return [
+        {"id": word, "passages": count, "unused": [0.0] * _UNUSED_DIMENSION}
+        for word, count in counts.items()
     ]
 
 

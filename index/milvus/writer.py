@@ -28,6 +28,7 @@ from index.milvus.client import (
     KINDS,
     PASSAGES,
     SENTENCES,
+    TERMS,
     collection_name,
     connect,
     location,
@@ -39,13 +40,14 @@ from index.milvus.schema import (
     create_generation,
     numbered_article_rows,
     passage_row,
+    term_rows,
     vector_index_kind,
 )
 from index.records import Passage, SourceArticle
 from index.store import Manifest
 
 # Rows per insert call (article parts are up to 128 kB each).
-_INSERT_BATCH = {PASSAGES: 500, ARTICLES: 100, SENTENCES: 2000}
+_INSERT_BATCH = {PASSAGES: 500, ARTICLES: 100, SENTENCES: 2000, TERMS: 5000}
 
 
 def write_errors(where: str) -> contextlib.AbstractContextManager[None]:
@@ -197,6 +199,7 @@ class MilvusDraft:
                 {"id": row, "vector": vector.astype(np.float32).tolist()}
                 for row, vector in enumerate(sentence_vectors)
             ],
+            TERMS: term_rows(self.rows[PASSAGES]),
         }
         with write_errors(self.where):
             create_generation(
