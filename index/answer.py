@@ -264,14 +264,12 @@ def _covers(sentence_words: set[str], word: str) -> bool:
 def word_weights(reader: IndexSource, question: str, cache: dict[str, float]) -> dict[str, float]:
     """Inverse document frequency of each content word of the question (rare words weigh more)."""
     total = max(reader.manifest.passages, 1)
-    weights: dict[str, float] = {}
-    for word in content_words(question):
-        if word not in cache:
-            frequency = reader.document_frequency(word)
-            # Smoothed, so that on a small index one absent word cannot outweigh the rest.
-            cache[word] = math.log(1 + total / (frequency + 1))
-        weights[word] = cache[word]
-    return weights
+    words = content_words(question)
+    missing = [word for word in words if word not in cache]
+    for word, frequency in (reader.document_frequencies(missing) if missing else {}).items():
+        # Smoothed, so that on a small index one absent word cannot outweigh the rest.
+        cache[word] = math.log(1 + total / (frequency + 1))
+    return {word: cache[word] for word in words}
 
 
 def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[ScoredSentence]:

@@ -109,8 +109,8 @@ class IndexSource(Protocol):
     ) -> Matches:
         """The `k` best passages by BM25 holding `words` (folded) in a row."""
 
-    def document_frequency(self, word: str) -> int:
-        """How many passages hold `word` (folded)."""
+    def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each of `words` (folded)."""
 
     def stored_spans(self, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
         """The stored text of each (article id, start, end), cut by the store itself: an

@@ -344,13 +344,16 @@ class IndexReader:
         )
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
-    def document_frequency(self, word: str) -> int:
-        """How many passages hold `word` (quoted: its document frequency)."""
-        return int(
-            self._rows(
-                "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{word}"',)
-            )[0][0]
-        )
+    def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each of `words` (each quoted: its document frequency)."""
+        return {
+            word: int(
+                self._rows(
+                    "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (f'"{word}"',)
+                )[0][0]
+            )
+            for word in words
+        }
 
     def stored_spans(self, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
         """The stored text of each (article id, start, end), cut by SQLite, not by Python:

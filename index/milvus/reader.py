@@ -1,7 +1,7 @@
 """The read side of the Milvus store: the one owner of Milvus queries.
 
 `MilvusIndex` follows the index's alias to the live generation; `MilvusReader` reads one
-generation's three collections (`index.milvus.schema`). Every Milvus error becomes one line:
+generation's collections (`index.milvus.schema`). Every Milvus error becomes one line:
 `IndexNotFoundError` before the first build, `IndexDamagedError` for a generation that cannot
 be read as it is.
 """
@@ -421,16 +421,20 @@ class MilvusReader:
         found = [hit for hit in hits if phrase.search(hit["entity"]["words"])]
         return _matches(found[:k], bm25=True)
 
-    def document_frequency(self, word: str) -> int:
-        """How many passages hold `word` (folded), as counted when the generation was built."""
+    def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each of `words` (folded), as counted when the generation was
+        built: one query for all of them."""
+        if not words:
+            return {}
         with read_errors(self.where):
             rows = self.client.query(
                 self.names[TERMS],
-                filter=f"id == {literal(word)}",
+                filter=one_of("id", list(words)),
                 output_fields=["passages"],
-                limit=1,
+                limit=len(words),
             )
-        return int(rows[0]["passages"]) if rows else 0
+        found = {row["id"]: int(row["passages"]) for row in rows}
+        return {word: found.get(word, 0) for word in words}
 
     # -- what is stored ---------------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ def vector_index_kind(passages: int) -> str:
 def create_generation(
     client: MilvusClient, prefix: str, generation: str, dimension: int, passages: int, manifest: str
 ) -> None:
-    """Create the three collections of a generation; the manifest goes on the passages one."""
+    """Create the collections of a generation; the manifest goes on the passages one."""
     from pymilvus import DataType, Function, FunctionType
 
     text = {"datatype": DataType.VARCHAR, "max_length": _VARCHAR_BYTES}
