@@ -1,6 +1,7 @@
 """Warm `ask` latency over an index: p50/p95/p99 in one thread, broken down by stage.
 
     .venv/bin/python bench/ask_latency.py --index DIR [--questions N]
+    .venv/bin/python bench/ask_latency.py --store milvus --milvus-uri URI [--questions N]
 
 Questions are the XQuAD dev questions (most have no answer in a news index: a realistic mix
 of answers and abstentions), after a few warm-up questions.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.config import Settings
+from index.config import STORES, Settings
 from index.engine import Engine
 from index.evaluate import load_squad
 from index.search import dense_search, lexical_search
@@ -39,11 +40,16 @@ def timed(function: Callable[[], object]) -> float:
 def main() -> None:
     """Print the latency table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--index", type=Path, default=Path("citebot-index"))
+    parser.add_argument("--store", choices=STORES, default="local")
+    parser.add_argument("--milvus-uri", default="citebot-milvus.db")
     parser.add_argument("--questions", type=int, default=200)
     args = parser.parse_args()
     questions = [q.question for q in load_squad(XQUAD).questions][: args.questions]
-    engine = Engine(Settings(_env_file=None, index_dir=args.index))  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, index_dir=args.index, store=args.store, milvus_uri=args.milvus_uri
+    )
+    engine = Engine(settings)
     engine.warm_up()
     for question in questions[:10]:
         engine.ask(question)
@@ -59,7 +65,7 @@ def main() -> None:
     manifest = reader.manifest
     print(
         f"{len(questions)} questions, {manifest.passages:,} passages,"
-        f" {manifest.model} ({manifest.backend}), one thread"
+        f" {manifest.model} ({manifest.backend}), {args.store} store, one thread"
     )
     for stage, samples in stages.items():
         print(f"{stage:<15} {percentiles(samples)}")

@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     engine = Engine(Settings(_env_file=None, index_dir=args.index))  # type: ignore[call-arg]
     engine.warm_up()
-    reader = engine.reader()
+    reader = IndexReader.open(args.index)  # a local index: its FAISS vectors are read
     questions = load_questions(args.questions, reader)[: args.limit or None]
 
     vectors = reader.vectors.reconstruct_n(0, reader.vectors.ntotal)

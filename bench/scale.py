@@ -135,7 +135,7 @@ def measure(index: Path) -> dict[str, object]:
         "vector_index": reader.manifest.faiss_index,
         "rss_mb_after_load": round(loaded, 1),
         "rss_mb_before_load": round(before, 1),
-        "disk_mb": round(reader.size_on_disk() / 1e6, 1),
+        "disk_mb": round(IndexReader.open(index).size_on_disk() / 1e6, 1),
         "one_thread_ms": {k: _percentiles(v) for k, v in stages.items()},
         "eight_threads_ms": _percentiles(concurrent),
         "eight_threads_answers_per_s": round(len(questions) / wall, 1),

@@ -171,10 +171,10 @@ def stats(index: Path | None, as_json: bool) -> None:
     Example:
         citebot stats --json
     """
-    from index.reader import IndexReader
+    from index.stores import open_reader
 
     settings = settings_for(index)
-    result = IndexReader.open(settings.index_dir).stats(settings.index_dir)
+    result = open_reader(settings).stats(settings.index_dir)
     if as_json:
         print_json(result.as_json())
         return
@@ -401,7 +401,7 @@ def source(citation_id: str, index: Path | None, context: int, as_json: bool) ->
     "--compare",
     is_flag=True,
     help="Measure lexical, dense and hybrid side by side (and, on SQuAD files without --index,"
-    " each embedding backend).",
+    " each embedding backend and each store).",
 )
 @json_option
 @reports_errors
@@ -411,8 +411,9 @@ def evaluate(file: Path, index: Path | None, k: int, compare: bool, as_json: boo
     FILE is SQuAD-format JSON (its contexts are indexed into a temporary index unless --index
     is given) or JSONL of {"question", "answers": [...], "article_id"?}; a question without
     answers should be abstained on. With --compare on SQuAD JSON and no --index, the contexts
-    are indexed once per embedding backend, and the other backends' rows are named like
-    `hybrid:onnx-int8`.
+    are indexed once per embedding backend and once in the other store (a Milvus Lite file in
+    a temporary directory, never the configured Milvus); the other backends' and store's rows
+    are named like `hybrid:onnx-int8` and `hybrid:milvus`.
 
     \b
     Example:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from index.interfaces import IndexSource
 from index.phrases import (
     ANSWERING_KINDS,
     PhraseKind,
@@ -46,7 +47,6 @@ from index.phrases import (
     new_phrases,
 )
 from index.question import Expects, QuestionFrame
-from index.reader import IndexReader
 from index.records import (
     Answer,
     AnswerPart,
@@ -228,12 +228,12 @@ def probability(signals: Mapping[str, float]) -> float:
 def score_sentences(
     candidates: Sequence[Candidate],
     question_vector: NDArray[np.float32],
-    sentence_vectors: NDArray[np.float16],
+    reader: IndexSource,
 ) -> list[ScoredSentence]:
-    """Score candidates with their `dense` signal read from `sentence_vectors` (the index's,
-    by `vector_row`), best first."""
+    """Score candidates with their `dense` signal, the cosine of their sentence vector in the
+    index (by `vector_row`), best first."""
     rows = np.fromiter((c.vector_row for c in candidates), dtype=np.int64, count=len(candidates))
-    cosines = (sentence_vectors[rows].astype(np.float32) @ question_vector).tolist()
+    cosines = reader.sentence_cosines(rows, question_vector).tolist() if len(rows) else []
     best = max(cosines, default=0.0)
     scored = []
     for candidate, cosine in zip(candidates, cosines, strict=True):
@@ -262,15 +262,14 @@ def _covers(sentence_words: set[str], word: str) -> bool:
     )
 
 
-def word_weights(reader: IndexReader, question: str, cache: dict[str, float]) -> dict[str, float]:
+def word_weights(reader: IndexSource, question: str, cache: dict[str, float]) -> dict[str, float]:
     """Inverse document frequency of each content word of the question (rare words weigh more)."""
     total = max(reader.manifest.passages, 1)
     words = content_words(question)
-    unseen = [word for word in words if word not in cache]
-    frequencies = reader.passage_frequencies(unseen)
-    for word in unseen:
+    missing = [word for word in words if word not in cache]
+    for word, frequency in (reader.document_frequencies(missing) if missing else {}).items():
         # Smoothed, so that on a small index one absent word cannot outweigh the rest.
-        cache[word] = math.log(1 + total / (frequencies.get(word, 0) + 1))
+        cache[word] = math.log(1 + total / (frequency + 1))
     return {word: cache[word] for word in words}
 
 
@@ -311,7 +310,7 @@ def compose_answer(
     question: str,
     chosen: Sequence[ScoredSentence],
     articles: dict[str, StoredArticle],
-    reader: IndexReader,
+    reader: IndexSource,
 ) -> Answer:
     """Turn chosen sentences into verified quotes with numbered citations."""
     spans = [s.candidate for s in chosen]

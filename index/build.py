@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,17 +26,10 @@ from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, InputError
 from index.files import path_text
 from index.ingest import Corpus, load_corpus
-from index.reader import IndexReader
+from index.interfaces import IndexSource, IndexTarget
 from index.records import BuildSummary, Passage, SourceArticle, Span, article_key
-from index.store import (
-    DATABASE_NAME,
-    FORMAT_VERSION,
-    GenerationWriter,
-    IndexLayout,
-    Manifest,
-    translate_write_errors,
-    utc_now,
-)
+from index.store import FORMAT_VERSION, Manifest, utc_now
+from index.stores import build_target
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +73,10 @@ def build_index(
     nothing.
     """
     started = time.perf_counter()
-    layout = IndexLayout(settings.index_dir)
-    summary = BuildSummary(index_dir=path_text(settings.index_dir), dry_run=dry_run)
+    target = build_target(settings)
+    summary = BuildSummary(index_dir=target.location, dry_run=dry_run)
     if not dry_run:
-        layout.check_writable()
+        target.check_writable()
     stages = _StageClock(summary)
     corpus = load_corpus(paths, max_chars=settings.max_article_chars, strict=strict)
     stages.lap("read")
@@ -120,8 +112,8 @@ def build_index(
     }
     # The lock comes before the previous generation is opened: no other build can replace
     # and remove it while this one reads it.
-    with contextlib.nullcontext() if dry_run else layout.locked():
-        previous, old_hashes = _open_previous(layout, summary)
+    with contextlib.nullcontext() if dry_run else target.locked():
+        previous, old_hashes = _open_previous(target, summary)
         if full:
             summary.full_rebuild_reason = "--full"
         elif previous is not None:
@@ -139,7 +131,7 @@ def build_index(
         if previous is not None and not summary.full_rebuild_reason and nothing_changed:
             summary.up_to_date = True
             summary.passages = previous.manifest.passages
-            summary.generation = previous.directory.name
+            summary.generation = previous.generation
             return _finish(summary, started)
 
         kept = set(unchanged)
@@ -154,10 +146,8 @@ def build_index(
             summary.passages = len(texts) + sum(counts.get(i, 0) for i in kept)
             return _finish(summary, started)
         live, manifest = _write_generation(
-            layout,
-            settings,
+            target,
             embedder,
-            previous,
             unchanged,
             chunked,
             (texts, sentence_spans),
@@ -167,71 +157,62 @@ def build_index(
         )
     summary.passages = manifest.passages
     summary.embedded = len(texts)
-    summary.generation = live.name
+    summary.generation = live
     return _finish(summary, started)
 
 
 def _write_generation(
-    layout: IndexLayout,
-    settings: Settings,
+    target: IndexTarget,
     embedder: Embedder,
-    previous: IndexReader | None,
     unchanged: list[str],
     chunked: list[_Chunked],
     model_inputs: tuple[list[str], list[list[Span]]],
     chunker: dict[str, Any],
     stages: _StageClock,
     progress: Progress | None,
-) -> tuple[Path, Manifest]:
+) -> tuple[str, Manifest]:
     """Write a draft generation (unchanged articles copied, the rest embedded) and publish
-    it; return the live generation and its manifest. Call under the build lock."""
-    draft = layout.draft()
+    it; return the live generation's name and its manifest. Call under the build lock."""
+    draft = target.draft()
     try:
-        with translate_write_errors(layout.root):
-            writer = GenerationWriter(draft)
-            try:
-                old = _copy_unchanged(writer, previous, unchanged, embedder.dimension)
-                stages.lap("copy_unchanged")
-                texts, sentence_spans = model_inputs
-                if texts:
-                    embedder.embed(texts[:1])  # loads the model: timed apart
-                    stages.lap("load_model")
-                vectors, sentence_vectors = _embed_sorted(embedder, texts, sentence_spans, progress)
-                stages.lap("embed")
-                for item in chunked:
-                    writer.add_article(
-                        item.article,
-                        key=item.key,
-                        text=item.text,
-                        paragraphs=item.paragraphs,
-                        passages=item.passages,
-                    )
-                manifest = Manifest(
-                    format=FORMAT_VERSION,
-                    generation=layout.generation_name(draft),
-                    model=embedder.name,
-                    backend=embedder.backend,
-                    dimension=embedder.dimension,
-                    chunker=chunker,
-                    articles=len(unchanged) + len(chunked),
-                    passages=writer.passage_count,
-                    built_at=utc_now(),
-                )
-                manifest = writer.finish(
-                    np.vstack([old.passages, vectors]),
-                    np.vstack([old.sentences, sentence_vectors]),
-                    manifest,
-                    settings.faiss_index,
-                )
-            except BaseException:
-                writer.close()
-                raise
-        live = layout.publish(draft)
-        stages.lap("store")
-        return live, manifest
+        old_vectors, old_sentences = draft.copy_unchanged(unchanged, embedder.dimension)
+        stages.lap("copy_unchanged")
+        texts, sentence_spans = model_inputs
+        if texts:
+            embedder.embed(texts[:1])  # loads the model: timed apart
+            stages.lap("load_model")
+        vectors, sentence_vectors = _embed_sorted(embedder, texts, sentence_spans, progress)
+        stages.lap("embed")
+        for item in chunked:
+            draft.add_article(
+                item.article,
+                key=item.key,
+                text=item.text,
+                paragraphs=item.paragraphs,
+                passages=item.passages,
+            )
+        manifest = Manifest(
+            format=FORMAT_VERSION,
+            generation=draft.name,
+            model=embedder.name,
+            backend=embedder.backend,
+            dimension=embedder.dimension,
+            chunker=chunker,
+            articles=len(unchanged) + len(chunked),
+            passages=draft.passage_count,
+            built_at=utc_now(),
+        )
+        manifest = draft.finish(
+            np.vstack([old_vectors, vectors]),
+            np.vstack([old_sentences, sentence_vectors]),
+            manifest,
+        )
+        live = draft.publish()
     except BaseException:
-        layout.discard(draft)
+        draft.discard()
         raise
+    stages.lap("store")
+    return live, manifest
 
 
 class _StageClock:
@@ -275,15 +256,15 @@ def _check_token_budget(settings: Settings, spec: ModelSpec) -> None:
 
 
 def _open_previous(
-    layout: IndexLayout, summary: BuildSummary
-) -> tuple[IndexReader | None, dict[str, str]]:
+    target: IndexTarget, summary: BuildSummary
+) -> tuple[IndexSource | None, dict[str, str]]:
     """The live generation to build on and its articles' content hashes; none for a first
     build, nor for a generation that cannot be read, at open time or in its rows (it is
     rebuilt from scratch, and the summary says why)."""
-    if layout.current() is None:
+    if not target.has_index():
         return None, {}
     try:
-        previous = IndexReader.open(layout.root)
+        previous = target.open_live()
         return previous, previous.article_hashes()
     except IndexDamagedError as error:
         log.warning("%s; building a new index from scratch", error)
@@ -317,38 +298,6 @@ def title_context(title: str, tokenizer: Tokenizer) -> str:
     if len(offsets) <= TITLE_CONTEXT_TOKENS:
         return title
     return title[: offsets[TITLE_CONTEXT_TOKENS - 1][1]]
-
-
-@dataclass(frozen=True, slots=True)
-class _OldVectors:
-    """The vectors of unchanged articles, carried over from the previous generation."""
-
-    passages: Vectors
-    sentences: NDArray[np.float16]
-
-
-def _copy_unchanged(
-    writer: GenerationWriter, previous: IndexReader | None, unchanged: list[str], dimension: int
-) -> _OldVectors:
-    nothing = _OldVectors(
-        np.zeros((0, dimension), dtype=np.float32), np.zeros((0, dimension), dtype=np.float16)
-    )
-    if previous is None or not unchanged:
-        return nothing
-    try:
-        rows = writer.copy_articles(previous.directory / DATABASE_NAME, unchanged)
-    except sqlite3.DatabaseError as error:
-        if isinstance(error, sqlite3.OperationalError):
-            raise  # writing the new generation failed: a write error, translated by the caller
-        raise IndexDamagedError(
-            f"the index at {previous.directory} is damaged; run `citebot build --full`"
-        ) from error
-    if not len(rows.passages):
-        return nothing
-    return _OldVectors(
-        np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32),
-        np.asarray(previous.sentence_vectors[rows.sentences]),
-    )
 
 
 def _model_inputs(chunked: list[_Chunked]) -> tuple[list[str], list[list[Span]]]:

@@ -32,11 +32,13 @@ Backend = Literal["torch", "onnx", "onnx-int8"]
 Retriever = Literal["lexical", "dense", "hybrid"]
 Fusion = Literal["rrf", "weighted"]
 IndexKind = Literal["auto", "flat", "hnsw"]
+Store = Literal["local", "milvus"]
 
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 # The longest value a message about a bad setting repeats.
 _VALUE_SHOWN = 40
 RETRIEVERS: tuple[Retriever, ...] = get_args(Retriever)
+STORES: tuple[Store, ...] = get_args(Store)
 
 
 class Settings(BaseSettings):
@@ -59,6 +61,12 @@ class Settings(BaseSettings):
     faiss_index: IndexKind = "auto"
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     max_article_chars: int = Field(default=2_000_000, ge=1_000)
+
+    # Where the index is stored
+    store: Store = "local"
+    milvus_uri: str = "citebot-milvus.db"
+    milvus_token: SecretStr | None = None
+    milvus_collection: str = Field(default="citebot", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 
     # Answering
     retriever: Retriever = "hybrid"
@@ -123,11 +131,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("discord_guild_id", "discord_shard_count", mode="before")
+    @field_validator("discord_guild_id", "discord_shard_count", "milvus_token", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """An empty `DISCORD_GUILD_ID=` means no development guild; an empty
-        `DISCORD_SHARD_COUNT=`, as many shards as Discord recommends."""
+        `DISCORD_SHARD_COUNT=`, as many shards as Discord recommends; an empty
+        `CITEBOT_MILVUS_TOKEN=`, no token."""
         return None if value == "" else value
 
     @field_validator("discord_api_base_url", "discord_gateway_url", mode="after")
@@ -190,9 +199,9 @@ def get_settings() -> Settings:
         first = error.errors()[0]
         where = str(first["loc"][0]) if first["loc"] else ""
         name = environment_name(where) if where in Settings.model_fields else where
-        # A token pasted into the wrong variable must not be shown: values of Discord's
-        # settings, and long ones, are named but not repeated.
+        # A token pasted into the wrong variable must not be shown: values of Discord's and
+        # Milvus's settings, and long ones, are named but not repeated.
         value = first["input"]
-        hidden = name.startswith("DISCORD_") or len(str(value)) > _VALUE_SHOWN
+        hidden = name.startswith(("DISCORD_", "CITEBOT_MILVUS_")) or len(str(value)) > _VALUE_SHOWN
         shown = name if hidden else f"{name}={value!r}"
         raise InputError(f"{shown} is not valid: {first['msg']}") from None

@@ -29,9 +29,9 @@ from index.config import Retriever, Settings
 from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError, UnknownCitationError
+from index.interfaces import IndexSource
 from index.profile import Profile, asked_name, choose, mentions, name_words, names_surname
 from index.question import analyse_question
-from index.reader import IndexReader
 from index.records import (
     Answer,
     ArticleFilter,
@@ -45,7 +45,7 @@ from index.records import (
     parse_citation_id,
 )
 from index.search import Hits, find_passages, fold, phrase_search
-from index.store import IndexLayout
+from index.stores import live_index
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self._layout = IndexLayout(settings.index_dir)
+        self._index = live_index(settings)
         self._injected_embedder = embedder
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
@@ -92,9 +92,9 @@ class Engine:
         A request takes one snapshot and uses it throughout, so a switch between two of its
         steps can never mix passages of two generations.
         """
-        live = self._layout.current()
+        live = self._index.live()
         snapshot = self._snapshot
-        if snapshot is not None and live == snapshot.reader.directory:
+        if snapshot is not None and live == snapshot.reader.generation:
             return snapshot
         # One thread opens the new generation; meanwhile the others keep the one they have.
         if snapshot is None:
@@ -103,7 +103,7 @@ class Engine:
             return snapshot
         try:
             current = self._snapshot
-            if current is not None and live == current.reader.directory:
+            if current is not None and live == current.reader.generation:
                 return current
             return self._open(current)
         finally:
@@ -111,14 +111,14 @@ class Engine:
 
     def _open(self, previous: _Snapshot | None) -> _Snapshot:
         """Open the live generation as the current snapshot; the caller holds `_lock`."""
-        reader = IndexReader.open(self.settings.index_dir)
+        reader = self._index.open()
         embedder = previous.loaded_embedder if previous else None
         if previous is not None:
             log.info("switched to index generation %s", reader.manifest.generation)
         snapshot = self._snapshot = _Snapshot(reader, lambda: self._embedder_for(reader, embedder))
         return snapshot
 
-    def reader(self) -> IndexReader:
+    def reader(self) -> IndexSource:
         """The live generation, reopened if a build has published a newer one."""
         return self._current().reader
 
@@ -140,7 +140,7 @@ class Engine:
         """Open the index and load the model now, so the first question is fast."""
         self._current().embedder.embed(["warm up"])
 
-    def _embedder_for(self, reader: IndexReader, current: Embedder | None) -> Embedder:
+    def _embedder_for(self, reader: IndexSource, current: Embedder | None) -> Embedder:
         """Embed questions exactly as the index's passages were embedded."""
         manifest = reader.manifest
         current = current or self._injected_embedder
@@ -304,7 +304,7 @@ class Engine:
             articles,
             word_weights(reader, text, snapshot.word_weights),
         )
-        scored = score_sentences(candidates, question_vector, reader.sentence_vectors)
+        scored = score_sentences(candidates, question_vector, reader)
         return RankedSentences(scored, passages, articles)
 
     def search(
@@ -427,7 +427,7 @@ class Engine:
             article_text=article.text,
         )
 
-    def _closest_ids(self, reader: IndexReader, identifier: str) -> list[str]:
+    def _closest_ids(self, reader: IndexSource, identifier: str) -> list[str]:
         """Passage ids of the articles whose keys look most like the one given, among the keys
         that sort near it."""
         guess = identifier.strip().lower()[:12]
@@ -471,7 +471,7 @@ class _Snapshot:
     The embedder is made on first use: sources and stats never need the model.
     """
 
-    def __init__(self, reader: IndexReader, make_embedder: Callable[[], Embedder]) -> None:
+    def __init__(self, reader: IndexSource, make_embedder: Callable[[], Embedder]) -> None:
         self.reader = reader
         self.word_weights: dict[str, float] = {}
         self.loaded_embedder: Embedder | None = None

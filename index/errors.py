@@ -50,3 +50,7 @@ class UnknownCitationError(InputError):
     def __init__(self, message: str, closest_ids: list[str]) -> None:
         hint = f"; closest valid ids: {', '.join(closest_ids)}" if closest_ids else ""
         super().__init__(message + hint)
+
+
+class StoreUnavailableError(CitebotError):
+    """The configured store (a Milvus server or Milvus Lite file) cannot be reached."""

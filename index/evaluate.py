@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from index.build import build_index
-from index.config import BACKENDS, RETRIEVERS, Backend, Retriever, Settings
+from index.config import BACKENDS, RETRIEVERS, STORES, Backend, Retriever, Settings, Store
 from index.engine import Engine
 from index.errors import InputError
-from index.reader import IndexReader
+from index.interfaces import IndexSource
 from index.records import EvalRun, RetrieverReport, SourceArticle
 from index.search import fold
+from index.stores import open_reader
 
 HIT_CUTOFFS = (1, 5, 10)
 
@@ -126,8 +127,9 @@ def evaluate_file(
 
     Questions are asked of `settings.index_dir` when `index_given` or when the file is JSONL;
     otherwise the contexts of the SQuAD file are indexed into a temporary index. `compare`
-    measures every retriever and, on a temporary index, every embedding backend (their rows
-    are named `retriever:backend`). `progress` hears what is being indexed.
+    measures every retriever and, on a temporary index, every embedding backend and every
+    store (their rows are named `retriever:backend` and `retriever:store`). `progress` hears
+    what is being indexed.
     """
     retrievers: Sequence[Retriever] = RETRIEVERS if compare else [settings.retriever]
     reports: dict[str, RetrieverReport] = {}
@@ -139,33 +141,48 @@ def evaluate_file(
             squad = load_squad(file)
             questions = squad.questions
             if index_given:
-                questions = against_index(questions, IndexReader.open(settings.index_dir))
+                questions = against_index(questions, open_reader(settings))
             else:
                 corpus = Path(scratch) / "articles.jsonl"
                 write_articles_jsonl(corpus, squad.articles)
-        backends: list[Backend] = [settings.backend]
+        # (backend, store, row suffix): the configured ones first, named by retriever alone.
+        variants: list[tuple[Backend, Store, str]] = [(settings.backend, settings.store, "")]
         if compare and corpus is not None:
-            backends += [b for b in BACKENDS if b != settings.backend]
-        for backend in backends:
-            backend_settings = settings
+            variants += [(b, settings.store, f":{b}") for b in BACKENDS if b != settings.backend]
+            variants += [(settings.backend, s, f":{s}") for s in STORES if s != settings.store]
+        for backend, store, suffix in variants:
+            variant_settings = settings
             if corpus is not None:
-                backend_settings = settings.model_copy(
-                    update={"index_dir": Path(scratch) / backend, "backend": backend}
-                )
+                variant_settings = _scratch_settings(settings, Path(scratch), backend, store)
                 if progress is not None:
-                    progress(f"Indexing {file} with the {backend} backend ...")
-                build_index([corpus], backend_settings)
-            engine = Engine(backend_settings)
+                    progress(f"Indexing {file} with the {backend} backend in the {store} store ...")
+                build_index([corpus], variant_settings)
+            engine = Engine(variant_settings)
             engine.warm_up()
             for name in retrievers:
-                if backend == settings.backend:
-                    reports[name] = evaluate_retriever(engine, questions, name, k)
-                elif name != "lexical":  # lexical search embeds nothing: one row is enough
-                    reports[f"{name}:{backend}"] = evaluate_retriever(engine, questions, name, k)
+                # Lexical search embeds nothing: one row per store is enough.
+                if not suffix or name != "lexical" or store != settings.store:
+                    reports[name + suffix] = evaluate_retriever(engine, questions, name, k)
     return EvalRun(questions=len(questions), backend=settings.backend, reports=reports)
 
 
-def against_index(questions: Sequence[EvalQuestion], reader: IndexReader) -> list[EvalQuestion]:
+def _scratch_settings(
+    settings: Settings, scratch: Path, backend: Backend, store: Store
+) -> Settings:
+    """Settings for a temporary index in `scratch`: a directory, or a Milvus Lite file there
+    (never the configured Milvus, whose index it would replace)."""
+    return settings.model_copy(
+        update={
+            "index_dir": scratch / f"{backend}-{store}",
+            "backend": backend,
+            "store": store,
+            "milvus_uri": str(scratch / "milvus.db"),
+            "milvus_collection": f"eval_{backend.replace('-', '_')}",
+        }
+    )
+
+
+def against_index(questions: Sequence[EvalQuestion], reader: IndexSource) -> list[EvalQuestion]:
     """SQuAD questions as they stand against an index that may not hold their articles: a
     question whose article is missing is answerable when a gold answer occurs in some indexed
     article (any article may then answer it), and must be abstained on otherwise."""
@@ -239,7 +256,7 @@ def evaluate_retriever(
 
 def _gold_rank(
     engine: Engine,
-    reader: IndexReader,
+    reader: IndexSource,
     question: EvalQuestion,
     retriever: Retriever,
     k: int,

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from index.database import connect
 from index.errors import IndexDamagedError, IndexNotFoundError
 from index.files import path_text
+from index.interfaces import Matches, no_matches
 from index.records import ArticleFilter, IndexStats, StoredArticle, StoredPassage
 from index.store import (
     DATABASE_NAME,
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     import faiss
 
 T = TypeVar("T")
+
+# FTS5 column weights in lexical ranking: the title counts for less than the passage body.
+BM25_WEIGHTS = (1.0, 0.4)
 
 _ARTICLE_COLUMNS = (
     "id, key, title, text, paragraphs, url, published, source, author, metadata, content_hash"
@@ -145,6 +149,16 @@ class IndexReader:
                 raise
             raise self._damaged() from error
 
+    @property
+    def generation(self) -> str:
+        """The generation's name: its directory's."""
+        return self.directory.name
+
+    @property
+    def bm25_comparable(self) -> bool:
+        """FTS5's BM25 values are comparable across passages: weighted fusion may use them."""
+        return True
+
     def _records(
         self, convert: Callable[[tuple[Any, ...]], T], sql: str, parameters: Sequence[Any] = ()
     ) -> list[T]:
@@ -244,18 +258,65 @@ class IndexReader:
         vectors = self.vectors.reconstruct_batch(np.asarray(passage_ids, dtype=np.int64))
         return [float(cosine) for cosine in vectors @ query_vector]
 
-    def lexical_matches(
-        self,
-        fts_query: str,
-        column_weights: tuple[float, float],
-        k: int,
-        article_filter: ArticleFilter | None = None,
-    ) -> list[tuple[int, float]]:
-        """(passage id, BM25) of the `k` best passages for an FTS5 query, best first, among
-        the passages of the articles `article_filter` lets through.
+    def sentence_cosines(
+        self, rows: NDArray[np.int64], query_vector: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        """The cosine of `query_vector` and each sentence vector at `rows`."""
+        cosines: NDArray[np.float32] = self.sentence_vectors[rows].astype(np.float32) @ query_vector
+        return cosines
 
-        FTS5's BM25 is lower for better matches; `column_weights` weigh body and title.
-        """
+    def dense_matches(
+        self, query_vector: NDArray[np.float32], k: int, article_filter: ArticleFilter | None
+    ) -> Matches:
+        """The `k` passages nearest `query_vector` by cosine (inner product of unit vectors),
+        among those of the articles `article_filter` lets through."""
+        if self.vectors.ntotal == 0:
+            return no_matches()
+        query = query_vector.reshape(1, -1)
+        if article_filter is None:
+            scores, ids = self.vectors.search(query, min(k, self.vectors.ntotal))
+        else:
+            allowed = self._passage_ids_where(article_filter)
+            if not len(allowed):
+                return no_matches()
+            scores, ids = self._search_among(query, min(k, len(allowed)), allowed)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+    def _search_among(
+        self, query: NDArray[np.float32], k: int, passage_ids: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """FAISS search that considers only `passage_ids` (the selector lives as long as the
+        search that uses it)."""
+        import faiss
+
+        selector = faiss.IDSelectorBatch(passage_ids)
+        if hasattr(self.vectors, "hnsw"):
+            parameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                sel=selector, efSearch=self.vectors.hnsw.efSearch
+            )
+        else:
+            parameters = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        scores, ids = self.vectors.search(query, k, params=parameters)
+        return scores, ids
+
+    def lexical_matches(
+        self, words: Sequence[str], k: int, article_filter: ArticleFilter | None
+    ) -> Matches:
+        """The `k` best passages by BM25 holding any of `words`, each quoted as a string (so
+        no word is FTS5 query syntax)."""
+        return self._bm25(" OR ".join(f'"{w}"' for w in words), k, article_filter)
+
+    def phrase_matches(
+        self, words: Sequence[str], k: int, article_filter: ArticleFilter | None
+    ) -> Matches:
+        """The `k` best passages by BM25 holding `words` in a row, as one FTS5 phrase."""
+        return self._bm25('"' + " ".join(words) + '"', k, article_filter)
+
+    def _bm25(self, fts_query: str, k: int, article_filter: ArticleFilter | None) -> Matches:
+        """(passage ids, BM25) of the `k` best passages for an FTS5 query, higher better, among
+        the passages of the articles `article_filter` lets through; the title column weighs
+        less than the body (`BM25_WEIGHTS`)."""
         allowed, parameters = "", list[str | int]()
         if article_filter is not None:
             condition, parameters = _filter_condition(article_filter)
@@ -263,16 +324,18 @@ class IndexReader:
                 " AND rowid IN (SELECT p.id FROM passages p JOIN articles a"
                 f" ON a.id = p.article_id WHERE {condition})"
             )
-        return [
-            (int(rowid), float(score))
-            for rowid, score in self._rows(
-                "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
-                f" WHERE passages_fts MATCH ?{allowed} ORDER BY rank LIMIT ?",
-                (*column_weights, fts_query, *parameters, k),
-            )
-        ]
+        rows = self._rows(
+            "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
+            f" WHERE passages_fts MATCH ?{allowed} ORDER BY rank LIMIT ?",
+            (*BM25_WEIGHTS, fts_query, *parameters, k),
+        )
+        # FTS5's BM25 is lower for better matches.
+        return (
+            np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
+            -np.fromiter((row[1] for row in rows), dtype=np.float32, count=len(rows)),
+        )
 
-    def passage_ids_where(self, article_filter: ArticleFilter) -> NDArray[np.int64]:
+    def _passage_ids_where(self, article_filter: ArticleFilter) -> NDArray[np.int64]:
         """The ids of the passages of the articles `article_filter` lets through."""
         condition, parameters = _filter_condition(article_filter)
         rows = self._rows(
@@ -281,18 +344,19 @@ class IndexReader:
         )
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
-    def passage_frequencies(self, words: Sequence[str]) -> dict[str, int]:
+    def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
         """How many passages hold each of `words` (folded, as the full-text index keeps
-        them); a word no passage holds is absent."""
+        them), as counted when the generation was built: one query for all of them."""
         if not words:
             return {}
         marks = ", ".join("?" * len(words))
-        return {
+        found = {
             str(word): int(count)
             for word, count in self._rows(
                 f"SELECT word, passages FROM word_passages WHERE word IN ({marks})", words
             )
         }
+        return {word: found.get(word, 0) for word in words}
 
     def stored_spans(self, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
         """The stored text of each (article id, start, end), cut by SQLite, not by Python:

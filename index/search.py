@@ -1,8 +1,9 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (SQLite FTS5) search, fused by score or rank.
+"""Hybrid retrieval: dense and lexical (BM25) search through the store, fused by score or rank.
 
-The question reaches FTS5 only as quoted words, never as query syntax, so `"`, `*`, `(`, `:`,
-`-`, AND, OR, NOT and NEAR in a question are plain text. FTS5's tokenizer ignores case and
-accents, so "lety perez" finds "Lety Pérez".
+The store (`index.interfaces.IndexSource`) receives folded words, never query syntax, so `"`,
+`*`, `(`, `:`, `-`, AND, OR, NOT and NEAR in a question are plain text; words are compared
+without case and accents, so "lety perez" finds "Lety Pérez". Weighted fusion needs BM25
+values comparable across passages; a store whose values are not (Milvus) is fused by rank.
 """
 
 from __future__ import annotations
@@ -10,17 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from index.config import Fusion, Retriever
-from index.reader import IndexReader
+from index.interfaces import IndexSource
 from index.records import ArticleFilter
-
-if TYPE_CHECKING:
-    import faiss
 
 # Passages each retriever proposes before fusion.
 CANDIDATES = 50
@@ -30,8 +27,6 @@ RRF_K = 60
 # more than the floor: a small index keeps all its words). Measured in docs/benchmarks.md.
 COMMON_WORD_SHARE = 0.1
 COMMON_WORD_FLOOR = 1_000
-# The title column counts for less than the passage body in lexical ranking.
-_BM25_WEIGHTS = (1.0, 0.4)
 _WORD = re.compile(r"\w+")
 # Combining marks (accents and the like) of the Latin, Greek and Cyrillic scripts and the
 # general combining blocks: what NFKD splits off "é" or "ñ".
@@ -80,7 +75,7 @@ def content_words(text: str) -> list[str]:
     return list(words)
 
 
-def searched_words(reader: IndexReader, question: str) -> list[str]:
+def searched_words(reader: IndexSource, question: str) -> list[str]:
     """The question's words full-text search looks for: its content words (all its words if
     it has none) less the common ones, those in more than `COMMON_WORD_SHARE` of the passages
     and `COMMON_WORD_FLOOR` passages at least. They barely change the ranking, and reading
@@ -89,82 +84,41 @@ def searched_words(reader: IndexReader, question: str) -> list[str]:
     words = content_words(question) or list(dict.fromkeys(_WORD.findall(fold(question))))
     if not words:
         return []
-    frequencies = reader.passage_frequencies(words)
+    frequencies = reader.document_frequencies(words)
     common = max(COMMON_WORD_SHARE * reader.manifest.passages, COMMON_WORD_FLOOR)
     kept = [word for word in words if frequencies.get(word, 0) <= common]
     return kept or [min(words, key=lambda word: frequencies.get(word, 0))]
 
 
 def lexical_search(
-    reader: IndexReader, question: str, k: int, article_filter: ArticleFilter | None = None
+    reader: IndexSource, question: str, k: int, article_filter: ArticleFilter | None = None
 ) -> Hits:
     """BM25 over passage words and titles for any of the question's searched words; higher
     scores are better."""
     words = searched_words(reader, question)
-    query = " OR ".join(f'"{word}"' for word in words)
-    return _bm25(reader, query, k, article_filter) if words else Hits.empty()
+    return Hits(*reader.lexical_matches(words, k, article_filter)) if words else Hits.empty()
 
 
 def phrase_search(
-    reader: IndexReader, words: list[str], k: int, article_filter: ArticleFilter | None = None
+    reader: IndexSource, words: list[str], k: int, article_filter: ArticleFilter | None = None
 ) -> Hits:
     """BM25 of the passages holding `words` (folded) in a row, as one phrase."""
-    return _bm25(reader, '"' + " ".join(words) + '"', k, article_filter) if words else Hits.empty()
-
-
-def _bm25(
-    reader: IndexReader, fts_query: str, k: int, article_filter: ArticleFilter | None
-) -> Hits:
-    """The passages matching an FTS5 query by BM25, higher scores better."""
-    rows = reader.lexical_matches(fts_query, _BM25_WEIGHTS, k, article_filter)
-    if not rows:
-        return Hits.empty()
-    ids, scores = zip(*rows, strict=True)
-    return Hits(np.asarray(ids, dtype=np.int64), -np.asarray(scores, dtype=np.float32))
+    return Hits(*reader.phrase_matches(words, k, article_filter)) if words else Hits.empty()
 
 
 def dense_search(
-    reader: IndexReader,
+    reader: IndexSource,
     query_vector: NDArray[np.float32],
     k: int,
     article_filter: ArticleFilter | None = None,
 ) -> Hits:
-    """Cosine similarity (inner product of unit vectors) over all passages, or over those of
-    the articles `article_filter` lets through."""
-    if reader.vectors.ntotal == 0:
-        return Hits.empty()
-    query = query_vector.reshape(1, -1)
-    if article_filter is None:
-        scores, ids = reader.vectors.search(query, min(k, reader.vectors.ntotal))
-    else:
-        allowed = reader.passage_ids_where(article_filter)
-        if not len(allowed):
-            return Hits.empty()
-        scores, ids = _search_among(reader.vectors, query, min(k, len(allowed)), allowed)
-    keep = ids[0] >= 0
-    return Hits(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
-
-
-def _search_among(
-    vectors: faiss.Index, query: NDArray[np.float32], k: int, passage_ids: NDArray[np.int64]
-) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-    """FAISS search that considers only `passage_ids` (the selector lives as long as the
-    search that uses it)."""
-    import faiss
-
-    selector = faiss.IDSelectorBatch(passage_ids)
-    if hasattr(vectors, "hnsw"):
-        parameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
-            sel=selector, efSearch=vectors.hnsw.efSearch
-        )
-    else:
-        parameters = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-    scores, ids = vectors.search(query, k, params=parameters)
-    return scores, ids
+    """Cosine similarity over all passages, or over those of the articles `article_filter`
+    lets through."""
+    return Hits(*reader.dense_matches(query_vector, k, article_filter))
 
 
 def find_passages(
-    reader: IndexReader,
+    reader: IndexSource,
     question: str,
     vector: NDArray[np.float32] | None,
     retriever: Retriever,
@@ -179,7 +133,7 @@ def find_passages(
         dense = dense_search(reader, vector, max(k, CANDIDATES), article_filter)
     if retriever != "dense":
         lexical = lexical_search(reader, question, max(k, CANDIDATES), article_filter)
-    if retriever == "hybrid" and fusion == "weighted":
+    if retriever == "hybrid" and fusion == "weighted" and reader.bm25_comparable:
         return fuse_weighted(dense, lexical, k), dense, lexical
     rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}
     return fuse(rankings[retriever], k), dense, lexical

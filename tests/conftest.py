@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -166,6 +167,54 @@ def seed_engine(seed_settings: Settings) -> Engine:
     engine = Engine(seed_settings)
     engine.warm_up()
     return engine
+
+
+@pytest.fixture(scope="session")
+def milvus_lite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Milvus Lite file for the test session (one embedded Milvus, started once); each
+    test that uses it has indexes of its own names in it (`milvus_settings`)."""
+    return tmp_path_factory.mktemp("milvus") / "milvus.db"
+
+
+_MILVUS_NAMES = itertools.count()
+
+
+def milvus_settings(uri: Path | str, index_dir: Path, **extra: object) -> Settings:
+    """Settings for a new index of its own name in the Milvus at `uri`."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        index_dir=index_dir,
+        store="milvus",
+        milvus_uri=str(uri),
+        milvus_collection=f"test{next(_MILVUS_NAMES)}",
+        **extra,
+    )
+
+
+@pytest.fixture(params=["local", "milvus"])
+def store_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, milvus_lite: Path
+) -> Iterator[Settings]:
+    """Settings for a new index in each store: a local directory, and Milvus Lite (whose
+    collections are dropped afterwards)."""
+    if request.param == "local":
+        yield Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+        return
+    settings = milvus_settings(milvus_lite, tmp_path / "index")
+    yield settings
+    drop_milvus_index(settings)
+
+
+def drop_milvus_index(settings: Settings) -> None:
+    """Drop an index's alias and every collection of its generations."""
+    from index.milvus.client import connect
+
+    client = connect(settings)
+    if settings.milvus_collection in client.list_aliases()["aliases"]:
+        client.drop_alias(settings.milvus_collection)
+    for name in client.list_collections():
+        if name.startswith(f"{settings.milvus_collection}_"):
+            client.drop_collection(name)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""`citebot eval` with the real model: SQuAD JSON compared across retrievers and backends, and
-question JSONL with unanswerable questions."""
+"""`citebot eval` with the real model: SQuAD JSON compared across retrievers, backends and
+stores, and question JSONL with unanswerable questions."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_compare_measures_each_retriever_and_backend(
     rows = report["retrievers"]
     assert set(rows) == {
         "lexical", "dense", "hybrid", "dense:onnx", "hybrid:onnx",
-        "dense:onnx-int8", "hybrid:onnx-int8",
+        "dense:onnx-int8", "hybrid:onnx-int8", "lexical:milvus", "dense:milvus", "hybrid:milvus",
     }  # fmt: skip
     assert report["backend"] == "torch" and report["questions"] >= 10
     for row in rows.values():
@@ -57,6 +57,9 @@ def test_compare_measures_each_retriever_and_backend(
     assert rows["hybrid"]["hit@5"] >= 0.8
     # fp32 ONNX computes the same vectors as torch: the same passages are found.
     assert rows["dense:onnx"]["hit@5"] == rows["dense"]["hit@5"]
+    # Milvus searches the same vectors exactly: dense search finds the same passages.
+    assert rows["dense:milvus"]["hit@5"] == rows["dense"]["hit@5"]
+    assert rows["hybrid:milvus"]["hit@5"] >= 0.8
 
     table = CliRunner().invoke(cli, ["eval", str(squad_slice)])
     assert table.exit_code == 0, table.output

@@ -1,0 +1,164 @@
+"""The local store behind the seam of `index.interfaces`: an index directory on one disk.
+
+`index.store` knows the layout and writes it, `index.reader` reads it; this module only
+offers them to the engine and the build in the shape the seam asks for.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.config import IndexKind
+from index.errors import IndexDamagedError
+from index.files import path_text
+from index.reader import IndexReader
+from index.records import Passage, SourceArticle
+from index.store import (
+    DATABASE_NAME,
+    GenerationWriter,
+    IndexLayout,
+    Manifest,
+    translate_write_errors,
+)
+
+
+class LocalIndex:
+    """The live generation of the index directory `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._layout = IndexLayout(root)
+
+    def live(self) -> str | None:
+        """The name CURRENT gives, or None before the first build."""
+        current = self._layout.current()
+        return current.name if current is not None else None
+
+    def open(self) -> IndexReader:
+        """Open the live generation, checking it is whole."""
+        return IndexReader.open(self.root)
+
+
+class LocalTarget:
+    """Builds write generations into the index directory `root`."""
+
+    def __init__(self, root: Path, index_kind: IndexKind) -> None:
+        self.layout = IndexLayout(root)
+        self.index_kind = index_kind
+        self.previous: IndexReader | None = None
+
+    @property
+    def location(self) -> str:
+        """The index directory, as text safe to show."""
+        return path_text(self.layout.root)
+
+    def check_writable(self) -> None:
+        """Refuse a file, a foreign directory, a directory not writable or not UTF-8."""
+        self.layout.check_writable()
+
+    def locked(self) -> AbstractContextManager[None]:
+        """Hold the build lock (`IndexBusyError` when another build has it)."""
+        return self.layout.locked()
+
+    def has_index(self) -> bool:
+        """True when CURRENT names a generation."""
+        return self.layout.current() is not None
+
+    def open_live(self) -> IndexReader:
+        """Open the live generation; drafts copy unchanged articles from it."""
+        self.previous = IndexReader.open(self.layout.root)
+        return self.previous
+
+    def draft(self) -> LocalDraft:
+        """A new draft directory under `generations/` and its writer."""
+        return LocalDraft(self, self.layout.draft())
+
+
+class LocalDraft:
+    """A draft generation directory being filled by a `GenerationWriter`."""
+
+    def __init__(self, target: LocalTarget, directory: Path) -> None:
+        self.target = target
+        self.directory = directory
+        try:
+            with translate_write_errors(target.layout.root):
+                self.writer = GenerationWriter(directory)
+        except BaseException:
+            target.layout.discard(directory)
+            raise
+
+    @property
+    def name(self) -> str:
+        """The directory name the generation will have once published."""
+        return self.target.layout.generation_name(self.directory)
+
+    @property
+    def passage_count(self) -> int:
+        """Passages written so far."""
+        return self.writer.passage_count
+
+    def copy_unchanged(
+        self, article_ids: list[str], dimension: int
+    ) -> tuple[NDArray[np.float32], NDArray[np.float16]]:
+        """Copy rows in SQL from the previous database and their vectors from its files."""
+        previous = self.target.previous
+        if previous is None or not article_ids:
+            return _no_vectors(dimension)
+        try:
+            with translate_write_errors(self.target.layout.root):
+                rows = self.writer.copy_articles(previous.directory / DATABASE_NAME, article_ids)
+        except sqlite3.DatabaseError as error:
+            raise IndexDamagedError(
+                f"the index at {previous.directory} is damaged; run `citebot build --full`"
+            ) from error
+        if not len(rows.passages):
+            return _no_vectors(dimension)
+        return (
+            np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32),
+            np.asarray(previous.sentence_vectors[rows.sentences]),
+        )
+
+    def add_article(
+        self,
+        article: SourceArticle,
+        *,
+        key: str,
+        text: str,
+        paragraphs: Iterable[tuple[int, int]],
+        passages: Iterable[Passage],
+    ) -> None:
+        """Store a newly cleaned and chunked article."""
+        with translate_write_errors(self.target.layout.root):
+            self.writer.add_article(
+                article, key=key, text=text, paragraphs=paragraphs, passages=passages
+            )
+
+    def finish(
+        self,
+        vectors: NDArray[np.float32],
+        sentence_vectors: NDArray[np.floating[Any]],
+        manifest: Manifest,
+    ) -> Manifest:
+        """Index the words, write the vectors and the manifest."""
+        with translate_write_errors(self.target.layout.root):
+            return self.writer.finish(vectors, sentence_vectors, manifest, self.target.index_kind)
+
+    def publish(self) -> str:
+        """Rename the draft into place and point CURRENT at it."""
+        return self.target.layout.publish(self.directory).name
+
+    def discard(self) -> None:
+        """Close the database and remove the draft directory."""
+        self.writer.close()
+        self.target.layout.discard(self.directory)
+
+
+def _no_vectors(dimension: int) -> tuple[NDArray[np.float32], NDArray[np.float16]]:
+    return np.zeros((0, dimension), dtype=np.float32), np.zeros((0, dimension), dtype=np.float16)
