@@ -25,7 +25,8 @@ from index.reader import IndexReader
 
 
 class LookupEmbedder:
-    """Returns the vectors a local index stored for each text it embedded."""
+    """Returns the vectors a local index stored for each passage it embedded, and for the
+    passage's sentences."""
 
     def __init__(self, reader: IndexReader) -> None:
         manifest = reader.manifest
@@ -37,21 +38,28 @@ class LookupEmbedder:
         tokenizer = load_tokenizer(resolve_model(manifest.model).path)
         passages = list(reader.all_passages())
         articles = reader.articles(sorted({p.article_id for p in passages}))
-        self.vectors: dict[str, Vectors] = {}
+        self.vectors: dict[str, tuple[Vectors, Vectors]] = {}
         stored = reader.vectors.reconstruct_n(0, reader.vectors.ntotal)
         for passage in passages:
             article = articles[passage.article_id]
             context = title_context(article.title, tokenizer)
-            self.vectors[f"{context}\n{article.text[passage.start : passage.end]}"] = stored[
-                passage.id
-            ]
-            for number, (start, end) in enumerate(passage.sentences):
-                row = reader.sentence_vectors[passage.sentence_row + number]
-                self.vectors[f"{context}\n{article.text[start:end]}"] = row.astype(np.float32)
+            rows = slice(passage.sentence_row, passage.sentence_row + len(passage.sentences))
+            self.vectors[f"{context}\n{article.text[passage.start : passage.end]}"] = (
+                stored[passage.id],
+                np.asarray(reader.sentence_vectors[rows], dtype=np.float32),
+            )
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """The stored vector of each text."""
-        return np.vstack([self.vectors[text] for text in texts]).astype(np.float32)
+        """The stored vector of each passage."""
+        return np.vstack([self.vectors[text][0] for text in texts]).astype(np.float32)
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[Vectors, Vectors]:
+        """The stored vector of each passage and of its sentences (`spans` are those)."""
+        sentences = [self.vectors[text][1] for text in texts]
+        assert [len(rows) for rows in sentences] == [len(pairs) for pairs in spans]
+        return self.embed(texts), np.vstack(sentences).astype(np.float32)
 
 
 def main() -> None:

@@ -1,12 +1,17 @@
 """Answer latency and memory at 10k, 100k and 1M passages.
 
     .venv/bin/python bench/scale.py --base-index DIR [--sizes 100000 1000000]
+        [--keep DIR] [--every-word]
 
 DIR is an index of the BBC file (about 10k passages, real). Larger indexes are synthetic:
 passages are sentences of words drawn from the BBC vocabulary, and their vectors are real BBC
 passage vectors with noise added (the vector index is what has to scale). Each index is
 measured in a fresh process: resident memory after loading, size on disk, then warm answer
 latency in one thread and with 8 threads at once, broken down by stage.
+
+`--keep DIR` keeps the synthetic indexes in DIR and reuses them on the next run;
+`--every-word` measures full-text search as it was before it left common words out (every
+content word of the question searched), for a before/after on the same indexes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import search
 from index.config import Settings
 from index.engine import Engine
 from index.evaluate import load_squad
@@ -94,8 +100,11 @@ def resident_mb() -> float:
     return float("nan")
 
 
-def measure(index: Path) -> dict[str, object]:
+def measure(index: Path, every_word: bool = False) -> dict[str, object]:
     """Load `index`, then time answers (run in a fresh process by `main`)."""
+    if every_word:
+        search.COMMON_WORD_SHARE = 1.0
+        search.PASSAGES_READ_BUDGET = sys.maxsize
     before = resident_mb()
     engine = Engine(Settings(_env_file=None, index_dir=index))  # type: ignore[call-arg]
     engine.warm_up()
@@ -152,18 +161,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-index", type=Path, required=True)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the synthetic indexes here")
+    parser.add_argument("--every-word", action="store_true", help="search every content word")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(args.measure, args.every_word)))
         return
     with tempfile.TemporaryDirectory(prefix="citebot-scale-") as scratch:
         indexes = [args.base_index]
         for size in args.sizes:
             started = time.perf_counter()
-            target = Path(scratch) / f"synthetic-{size}"
-            synthesise(args.base_index, target, size)
-            print(f"synthesised {size:,} passages in {time.perf_counter() - started:.0f} s")
+            target = (args.keep or Path(scratch)) / f"synthetic-{size}"
+            if not (target / "CURRENT").exists():
+                synthesise(args.base_index, target, size)
+                print(f"synthesised {size:,} passages in {time.perf_counter() - started:.0f} s")
             indexes.append(target)
         for index in indexes:
             output = subprocess.run(
@@ -174,6 +186,7 @@ def main() -> None:
                     str(args.base_index),
                     "--measure",
                     str(index),
+                    *(["--every-word"] if args.every_word else []),
                 ],
                 capture_output=True,
                 text=True,

@@ -27,6 +27,9 @@ RRF_K = 60
 # more than the floor: a small index keeps all its words). Measured in docs/benchmarks.md.
 COMMON_WORD_SHARE = 0.1
 COMMON_WORD_FLOOR = 1_000
+# The most passages the searched words may be in together: what one full-text search reads.
+# No question of the evaluation sets comes near it; on 1M passages it bounds the slow tail.
+PASSAGES_READ_BUDGET = 20_000
 _WORD = re.compile(r"\w+")
 # Combining marks (accents and the like) of the Latin, Greek and Cyrillic scripts and the
 # general combining blocks: what NFKD splits off "é" or "ñ".
@@ -77,17 +80,25 @@ def content_words(text: str) -> list[str]:
 
 def searched_words(reader: IndexSource, question: str) -> list[str]:
     """The question's words full-text search looks for: its content words (all its words if
-    it has none) less the common ones, those in more than `COMMON_WORD_SHARE` of the passages
-    and `COMMON_WORD_FLOOR` passages at least. They barely change the ranking, and reading
-    their long lists of passages is what makes full-text search slow on a large index. When
-    every word is common, the rarest is kept."""
+    it has none) less the common ones, then the rarest first until they are in
+    `PASSAGES_READ_BUDGET` passages together (the rarest is always kept).
+
+    A common word is in more than `COMMON_WORD_SHARE` of the passages and in more than
+    `COMMON_WORD_FLOOR`. Common words barely change the ranking, and reading their long lists
+    of passages is what makes full-text search slow on a large index."""
     words = content_words(question) or list(dict.fromkeys(_WORD.findall(fold(question))))
     if not words:
         return []
     frequencies = reader.document_frequencies(words)
     common = max(COMMON_WORD_SHARE * reader.manifest.passages, COMMON_WORD_FLOOR)
-    kept = [word for word in words if frequencies.get(word, 0) <= common]
-    return kept or [min(words, key=lambda word: frequencies.get(word, 0))]
+    rarest_first = sorted(words, key=lambda word: frequencies[word])
+    kept, passages = [rarest_first[0]], frequencies[rarest_first[0]]
+    for word in rarest_first[1:]:
+        passages += frequencies[word]
+        if frequencies[word] > common or passages > PASSAGES_READ_BUDGET:
+            break
+        kept.append(word)
+    return [word for word in words if word in kept]
 
 
 def lexical_search(

@@ -67,3 +67,17 @@ def test_common_words_are_left_out_of_full_text_search(
     assert searched_words(reader, "the harbour") == ["harbour"]
     hits = search.lexical_search(reader, "harbour lighthouse", k=5)
     assert len(hits.ids) == 1
+
+
+def test_full_text_search_reads_a_bounded_number_of_passages(
+    corpus: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    reader = IndexReader.open(settings.index_dir)
+    frequencies = reader.document_frequencies(["lighthouse", "ferries", "harbour"])
+    assert frequencies["lighthouse"] == frequencies["ferries"] == 1
+    monkeypatch.setattr(search, "PASSAGES_READ_BUDGET", 2)
+    # The rarest words first, in the question's order, until their passages exceed the budget.
+    assert searched_words(reader, "harbour ferries lighthouse") == ["ferries", "lighthouse"]
+    monkeypatch.setattr(search, "PASSAGES_READ_BUDGET", 0)
+    assert searched_words(reader, "harbour lighthouse") == ["lighthouse"]
