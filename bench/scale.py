@@ -28,68 +28,90 @@ from pathlib import Path
 import numpy as np
 
 from index import search
-from index.config import Settings
+from index.config import STORES, Settings
 from index.engine import Engine
 from index.evaluate import load_squad
 from index.reader import IndexReader
 from index.records import Passage, SourceArticle
 from index.search import dense_search, fuse, lexical_search
-from index.store import FORMAT_VERSION, GenerationWriter, IndexLayout, Manifest, utc_now
+from index.store import FORMAT_VERSION, Manifest, utc_now
+from index.stores import build_target
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en_dev.json"
 PASSAGES_PER_ARTICLE = 10
 QUESTIONS = 200
 
 
-def synthesise(base: Path, target: Path, size: int) -> None:
-    """Write an index of `size` passages built from the base index's words and vectors."""
+def settings_for(index: Path, store: str) -> Settings:
+    """Settings that read or write the index at `index`: the directory itself on the local
+    store, a Milvus Lite file beside it (`index` with `.db`) on Milvus."""
+    if store == "milvus":
+        return Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            index_dir=index,
+            store="milvus",
+            milvus_uri=str(_stored_at(index, store)),
+        )
+    return Settings(_env_file=None, index_dir=index)  # type: ignore[call-arg]
+
+
+def synthesise(base: Path, settings: Settings, size: int) -> None:
+    """Write an index of `size` passages built from the base index's words and vectors, in
+    the store `settings` name, through the same seam `citebot build` writes through."""
     reader = IndexReader.open(base)
     rng = np.random.default_rng(size)
     words = np.array(" ".join(reader.article_texts()).split())
     base_vectors = reader.vectors.reconstruct_n(0, reader.vectors.ntotal)
-    layout = IndexLayout(target)
-    with layout.locked():
-        draft = layout.draft()
-        writer = GenerationWriter(draft)
-        for number in range(size // PASSAGES_PER_ARTICLE):
-            sentences = [
-                " ".join(words[rng.integers(0, len(words), 30)]) + "."
-                for _ in range(PASSAGES_PER_ARTICLE)
-            ]
-            text = "\n\n".join(sentences)
-            spans, offset = [], 0
-            for sentence in sentences:
-                spans.append((offset, offset + len(sentence)))
-                offset += len(sentence) + 2
-            article = SourceArticle(
-                id=f"synthetic/{number}", title=f"Synthetic {number}", text=text, origin="bench"
+    target = build_target(settings)
+    with target.locked():
+        draft = target.draft()
+        try:
+            for number in range(size // PASSAGES_PER_ARTICLE):
+                sentences = [
+                    " ".join(words[rng.integers(0, len(words), 30)]) + "."
+                    for _ in range(PASSAGES_PER_ARTICLE)
+                ]
+                text = "\n\n".join(sentences)
+                spans, offset = [], 0
+                for sentence in sentences:
+                    spans.append((offset, offset + len(sentence)))
+                    offset += len(sentence) + 2
+                article = SourceArticle(
+                    id=f"synthetic/{number}",
+                    title=f"Synthetic {number}",
+                    text=text,
+                    origin="bench",
+                )
+                draft.add_article(
+                    article,
+                    key=f"{number:012x}",
+                    text=text,
+                    paragraphs=spans,
+                    passages=[
+                        Passage(i, s, e, i + 1, i + 1, ((s, e),), 40)
+                        for i, (s, e) in enumerate(spans)
+                    ],
+                )
+            picks = base_vectors[rng.integers(0, len(base_vectors), draft.passage_count)]
+            noisy = picks + rng.normal(scale=0.02, size=picks.shape).astype(np.float32)
+            noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+            manifest = Manifest(
+                format=FORMAT_VERSION,
+                generation=draft.name,
+                model=reader.manifest.model,
+                backend=reader.manifest.backend,
+                dimension=reader.manifest.dimension,
+                chunker=reader.manifest.chunker,
+                articles=size // PASSAGES_PER_ARTICLE,
+                passages=draft.passage_count,
+                built_at=utc_now(),
             )
-            writer.add_article(
-                article,
-                key=f"{number:012x}",
-                text=text,
-                paragraphs=spans,
-                passages=[
-                    Passage(i, s, e, i + 1, i + 1, ((s, e),), 40) for i, (s, e) in enumerate(spans)
-                ],
-            )
-        picks = base_vectors[rng.integers(0, len(base_vectors), writer.passage_count)]
-        noisy = picks + rng.normal(scale=0.02, size=picks.shape).astype(np.float32)
-        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-        manifest = Manifest(
-            format=FORMAT_VERSION,
-            generation=layout.generation_name(draft),
-            model=reader.manifest.model,
-            backend=reader.manifest.backend,
-            dimension=reader.manifest.dimension,
-            chunker=reader.manifest.chunker,
-            articles=size // PASSAGES_PER_ARTICLE,
-            passages=writer.passage_count,
-            built_at=utc_now(),
-        )
-        # One sentence a passage: its vector is the passage's.
-        writer.finish(noisy.astype(np.float32), noisy.astype(np.float16), manifest)
-        layout.publish(draft)
+            # One sentence a passage: its vector is the passage's.
+            draft.finish(noisy.astype(np.float32), noisy.astype(np.float16), manifest)
+            draft.publish()
+        except BaseException:
+            draft.discard()
+            raise
 
 
 def resident_mb() -> float:
@@ -100,13 +122,13 @@ def resident_mb() -> float:
     return float("nan")
 
 
-def measure(index: Path, every_word: bool = False) -> dict[str, object]:
+def measure(index: Path, store: str, every_word: bool = False) -> dict[str, object]:
     """Load `index`, then time answers (run in a fresh process by `main`)."""
     if every_word:
         search.COMMON_WORD_SHARE = 1.0
         search.PASSAGES_READ_BUDGET = sys.maxsize
     before = resident_mb()
-    engine = Engine(Settings(_env_file=None, index_dir=index))  # type: ignore[call-arg]
+    engine = Engine(settings_for(index, store))
     engine.warm_up()
     loaded = resident_mb()
     reader = engine.reader()
@@ -144,11 +166,22 @@ def measure(index: Path, every_word: bool = False) -> dict[str, object]:
         "vector_index": reader.manifest.faiss_index,
         "rss_mb_after_load": round(loaded, 1),
         "rss_mb_before_load": round(before, 1),
-        "disk_mb": round(IndexReader.open(index).size_on_disk() / 1e6, 1),
+        "disk_mb": round(_bytes_under(_stored_at(index, store)) / 1e6, 1),
         "one_thread_ms": {k: _percentiles(v) for k, v in stages.items()},
         "eight_threads_ms": _percentiles(concurrent),
         "eight_threads_answers_per_s": round(len(questions) / wall, 1),
     }
+
+
+def _stored_at(index: Path, store: str) -> Path:
+    """Where the index named `index` is on disk in `store` (see `settings_for`)."""
+    return index if store == "local" else Path(f"{index}.db")
+
+
+def _bytes_under(path: Path) -> int:
+    """The size of a file, or of the files under a directory."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files)
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
@@ -163,29 +196,40 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the synthetic indexes here")
     parser.add_argument("--every-word", action="store_true", help="search every content word")
+    parser.add_argument(
+        "--store", choices=STORES, default="local", help="where the synthetic indexes live"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--synthesise-into", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.every_word)))
+        print(json.dumps(measure(args.measure, args.store, args.every_word)))
         return
+    if args.synthesise_into:
+        synthesise(args.base_index, settings_for(args.synthesise_into, args.store), args.sizes[0])
+        return
+    # Each step runs in a process of its own: memory is measured fresh, and a Milvus Lite
+    # file is open in one process at a time.
+    itself = [sys.executable, __file__, "--base-index", str(args.base_index)]
     with tempfile.TemporaryDirectory(prefix="citebot-scale-") as scratch:
-        indexes = [args.base_index]
+        # The base index is local; on Milvus only the synthetic indexes are measured.
+        indexes = [args.base_index] if args.store == "local" else []
         for size in args.sizes:
             started = time.perf_counter()
-            target = (args.keep or Path(scratch)) / f"synthetic-{size}"
-            if not (target / "CURRENT").exists():
-                synthesise(args.base_index, target, size)
+            target = (args.keep or Path(scratch)) / f"synthetic-{size}-{args.store}"
+            if not _stored_at(target, args.store).exists():
+                command = [*itself, "--store", args.store, "--sizes", str(size)]
+                subprocess.run([*command, "--synthesise-into", str(target)], check=True)
                 print(f"synthesised {size:,} passages in {time.perf_counter() - started:.0f} s")
             indexes.append(target)
         for index in indexes:
             output = subprocess.run(
                 [
-                    sys.executable,
-                    __file__,
-                    "--base-index",
-                    str(args.base_index),
+                    *itself,
                     "--measure",
                     str(index),
+                    "--store",
+                    args.store if index != args.base_index else "local",
                     *(["--every-word"] if args.every_word else []),
                 ],
                 capture_output=True,
