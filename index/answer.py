@@ -16,6 +16,9 @@ bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
   the question does not answer it);
 - `type_match` / `type_missing`: whether it carries a phrase of the kind the question asks
   for (`index.question`, `index.phrases`) that the question does not already contain;
+  `answer_beside`: whether, lacking one, a neighbouring sentence of its passage carries it
+  ("'Squid Game' is coming back." before "Netflix announced that the show is green lit"):
+  the two are then quoted together, so the quote holds what answers;
 - `lead`: how early in its article it stands (news puts the answer first);
 - `dense_gap` and `coverage_gap`: how far its cosine and coverage fall short of the best
   candidate's for the same question.
@@ -41,11 +44,13 @@ from numpy.typing import NDArray
 from index.interfaces import IndexSource
 from index.phrases import (
     ANSWERING_KINDS,
+    Phrase,
     PhraseKind,
     find_phrases,
     names_within_sentences,
     new_phrases,
 )
+from index.places import is_place, place_kind
 from index.question import Expects, QuestionFrame
 from index.records import (
     Answer,
@@ -69,21 +74,22 @@ QUOTES_PER_ARTICLE = 2
 # The logistic model: weight of each signal, and the intercept. Fitted by
 # bench/fit_answer_weights.py with cross-validation (docs/calibration.md).
 WEIGHTS: Mapping[str, float] = {
-    "dense": 3.73,
-    "coverage": 3.303,
-    "context_coverage": 1.139,
-    "passage_dense": -1.185,
-    "article_rank": 2.702,
-    "new_words": 0.771,
-    "type_match": 0.566,
-    "type_missing": -0.288,
-    "answer_in_title": 0.594,
-    "answer_repeated": 0.296,
-    "lead": 0.779,
-    "dense_gap": 2.255,
-    "coverage_gap": 0.398,
+    "dense": 2.645,
+    "coverage": 2.442,
+    "context_coverage": 2.398,
+    "passage_dense": -0.955,
+    "article_rank": 2.521,
+    "new_words": 0.986,
+    "type_match": 0.44,
+    "answer_beside": 1.456,
+    "type_missing": -0.089,
+    "answer_in_title": 0.373,
+    "answer_repeated": 0.266,
+    "lead": 0.698,
+    "dense_gap": 2.771,
+    "coverage_gap": 0.916,
 }
-INTERCEPT = -8.561
+INTERCEPT = -7.993
 FEATURES = tuple(WEIGHTS)
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4
@@ -92,7 +98,9 @@ _REPEATS = 4
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A sentence of a retrieved passage with its signals (all but `dense`), the row of its
-    vector, and the span of the phrase in it that would answer (absolute offsets), if any."""
+    vector, and the span of the phrase that would answer (absolute offsets), if any.
+    [`start`, `end`) is what would be quoted: the sentence, or the sentence and the neighbour
+    that holds the answering phrase."""
 
     article_id: str
     passage_id: int
@@ -119,16 +127,23 @@ def candidate_sentences(
     passage_cosines: Sequence[float],
     articles: Mapping[str, StoredArticle],
     word_weights: Mapping[str, float],
+    *,
+    quote_beside: bool = True,
 ) -> list[Candidate]:
     """Every sentence of `passages` (best first, with their cosines to the question), with
-    its signals."""
+    its signals. With `quote_beside`, a sentence without an answering phrase whose neighbour
+    has one is quoted together with that neighbour."""
     article_ranks: dict[str, int] = {}
     for passage in passages:
         article_ranks.setdefault(passage.article_id, len(article_ranks) + 1)
     asked = set(content_words(question))
-    kinds = ANSWERING_KINDS[frame.expects]
+    wanted = _Wanted(
+        question,
+        ANSWERING_KINDS[frame.expects],
+        place_kind(frame.focus) if frame.expects is Expects.PLACE else None,
+    )
     candidates: list[Candidate] = []
-    views = {key: _ArticleView(article) for key, article in articles.items()}
+    views = {key: _ArticleView(article, wanted) for key, article in articles.items()}
     for passage, passage_cosine in zip(passages, passage_cosines, strict=True):
         view = views[passage.article_id]
         sentence_words = [set(content_words(view.text[s:e])) for s, e in passage.sentences]
@@ -138,14 +153,18 @@ def candidate_sentences(
             for neighbour in (number - 1, number + 1):
                 if 0 <= neighbour < len(sentence_words):
                     context |= sentence_words[neighbour]
-            answer = view.answering_phrase(start, end, question, kinds)
+            answer, beside = view.answering_around(passage.sentences, number, quote_beside)
+            quoted = (start, end)
+            if answer is not None and beside:
+                quoted = (min(start, answer.sentence[0]), max(end, answer.sentence[1]))
             signals = {
                 "coverage": _coverage(words, word_weights),
                 "context_coverage": _coverage(context, word_weights),
                 "passage_dense": passage_cosine,
                 "article_rank": 1.0 / article_ranks[passage.article_id],
                 "new_words": _new_share(words, asked),
-                "type_match": float(answer is not None),
+                "type_match": float(answer is not None and not beside),
+                "answer_beside": float(beside),
                 "type_missing": float(frame.expects is not Expects.OTHER and answer is None),
                 "answer_in_title": float(answer is not None and answer.in_title),
                 "answer_repeated": answer.repeated if answer is not None else 0.0,
@@ -156,8 +175,7 @@ def candidate_sentences(
                 Candidate(
                     passage.article_id,
                     passage.id,
-                    start,
-                    end,
+                    *quoted,
                     passage.sentence_row + number,
                     signals,
                     highlight,
@@ -170,37 +188,68 @@ def candidate_sentences(
 
 
 @dataclass(frozen=True, slots=True)
+class _Wanted:
+    """What would answer the question: a phrase of one of `kinds` that the question does not
+    contain, and when it asks for a place of a known kind ("which country"), such a place."""
+
+    question: str
+    kinds: frozenset[PhraseKind]
+    place: str | None
+
+    def accepts(self, phrase: Phrase, sentence: str) -> bool:
+        """Whether `phrase` of `sentence` is of the wanted kind (its newness is checked
+        apart)."""
+        if phrase.kind not in self.kinds:
+            return False
+        return self.place is None or is_place(self.place, sentence[phrase.start : phrase.end])
+
+
+@dataclass(frozen=True, slots=True)
 class _Answering:
     """The phrase of a sentence that would answer (absolute offsets), with how salient it is
-    in its article: named in the title, and how often it recurs (0 once, 1 five times)."""
+    in its article (named in the title, and how often it recurs: 0 once, 1 five times), and
+    the sentence that holds it."""
 
     start: int
     end: int
     in_title: bool
     repeated: float
+    sentence: Span
+
+    @property
+    def salience(self) -> tuple[bool, float]:
+        """Named in the title first, then the most repeated."""
+        return self.in_title, self.repeated
 
 
 class _ArticleView:
-    """What judging an article's sentences needs, worked out once per article."""
+    """What judging an article's sentences for one question needs, worked out once per
+    article (and once per sentence)."""
 
-    def __init__(self, article: StoredArticle) -> None:
+    def __init__(self, article: StoredArticle, wanted: _Wanted) -> None:
         self.article = article
+        self.wanted = wanted
         self.text = article.text
         self.title_words = set(content_words(article.title))
         self.names = names_within_sentences(article.text)
         self._folded_title = fold(article.title)
         self._folded_text = fold(article.text)
+        self._answering: dict[Span, _Answering | None] = {}
 
-    def answering_phrase(
-        self, start: int, end: int, question: str, kinds: frozenset[PhraseKind]
-    ) -> _Answering | None:
-        """The most salient phrase of `text[start:end]` of the asked-for kinds that the
-        question does not contain: named in the title first, then the most repeated."""
+    def answering_phrase(self, start: int, end: int) -> _Answering | None:
+        """The most salient phrase of `text[start:end]` of the wanted kind that the question
+        does not contain: named in the title first, then the most repeated."""
+        if (start, end) not in self._answering:
+            self._answering[start, end] = self._find_answering(start, end)
+        return self._answering[start, end]
+
+    def _find_answering(self, start: int, end: int) -> _Answering | None:
+        wanted = self.wanted
         sentence = self.text[start:end]
         found = [
             phrase
-            for phrase in new_phrases(sentence, find_phrases(sentence, self.names), question)
-            if phrase.kind in kinds
+            for phrase in new_phrases(sentence, find_phrases(sentence, self.names), wanted.question)
+            if wanted.accepts(phrase, sentence)
         ]
         best: _Answering | None = None
         for phrase in found:
@@ -210,13 +259,28 @@ class _ArticleView:
                 start + phrase.end,
                 in_title=folded in self._folded_title,
                 repeated=min(self._folded_text.count(folded) - 1, _REPEATS) / _REPEATS,
+                sentence=(start, end),
             )
-            if best is None or (candidate.in_title, candidate.repeated) > (
-                best.in_title,
-                best.repeated,
-            ):
+            if best is None or candidate.salience > best.salience:
                 best = candidate
         return best
+
+    def answering_around(
+        self, sentences: Sequence[Span], number: int, beside: bool
+    ) -> tuple[_Answering | None, bool]:
+        """The answering phrase of sentence `number` of `sentences`; when it has none and
+        `beside` is asked for, that of the sentence before (it may name what "the show" or
+        "he" refers to), else of the sentence after (it may say it). And whether the phrase
+        is a neighbour's."""
+        own = self.answering_phrase(*sentences[number])
+        if own is not None or not beside or not self.wanted.kinds:
+            return own, False
+        for neighbour in (number - 1, number + 1):
+            if 0 <= neighbour < len(sentences):
+                found = self.answering_phrase(*sentences[neighbour])
+                if found is not None:
+                    return found, True
+        return None, False
 
 
 def probability(signals: Mapping[str, float]) -> float:

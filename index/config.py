@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     # Answering
     retriever: Retriever = "hybrid"
     fusion: Fusion = "weighted"
-    min_score: float = Field(default=0.15, ge=0.0, le=1.0)
+    min_score: float = Field(default=0.2, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
 
     # Feedback

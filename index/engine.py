@@ -281,7 +281,8 @@ class Engine:
         if not naming:
             return None
         question_vector = snapshot.embedder.embed([text])[0]
-        ranked = self._score(snapshot, text, question_vector, naming, articles)
+        # A profile quotes the sentences that name the person, each alone.
+        ranked = self._score(snapshot, text, question_vector, naming, articles, quote_beside=False)
         found = mentions(name, ranked.sentences, ranked.articles)
         return (ranked, choose(found)) if found else None
 
@@ -292,9 +293,11 @@ class Engine:
         question_vector: NDArray[np.float32],
         passages: list[StoredPassage],
         articles: dict[str, StoredArticle],
+        *,
+        quote_beside: bool = True,
     ) -> RankedSentences:
         """Every sentence of `passages` (best first; their `articles` given) scored for
-        `text`."""
+        `text`; `quote_beside` as `candidate_sentences` takes it."""
         reader = snapshot.reader
         candidates = candidate_sentences(
             text,
@@ -303,6 +306,7 @@ class Engine:
             reader.cosines([p.id for p in passages], question_vector),
             articles,
             word_weights(reader, text, snapshot.word_weights),
+            quote_beside=quote_beside,
         )
         scored = score_sentences(candidates, question_vector, reader)
         return RankedSentences(scored, passages, articles)

@@ -68,7 +68,9 @@ _IRREGULAR_PAST = word_set(
 )
 _WH = word_set("who whom whose when where which what how why")
 _HOW_NUMBER = word_set("many much old long far big large tall high often fast")
-_WORD = re.compile(r"[\w’'-]+")
+# Words, and the punctuation that ends a noun phrase ("which condiment, sparking ...").
+_WORD = re.compile(r"[\w’'-]+|[,;:]")
+_PUNCTUATION = word_set(", ; :")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -105,7 +107,11 @@ def _which_or_what(wh: str, rest: list[str]) -> QuestionFrame:
     """ "which/what NOUN ..." or "what was the NOUN ...": the kind the noun names."""
     if rest[:1] and rest[0] in _VERBS:
         # "what was the magnitude of ...", "what is her name": the noun after the verb.
-        rest = [w for w in rest[1:4] if w not in _SKIPPED and w not in {"his", "her", "its"}]
+        rest = [
+            w
+            for w in rest[1:4]
+            if w not in _SKIPPED and w not in {"his", "her", "its"} and w not in _PUNCTUATION
+        ]
         if not rest:
             return QuestionFrame(Expects.OTHER)
         noun = rest[0]
@@ -119,8 +125,14 @@ def _which_or_what(wh: str, rest: list[str]) -> QuestionFrame:
     # "which news agency": the head noun is the last of a short run before a verb.
     run: list[str] = []
     for word in nouns:
-        if word in _VERBS or word in _WH or word in STOPWORDS or _looks_like_verb(word, run):
-            break  # a verb or a preposition ends the noun phrase ("which chain launched")
+        if (
+            word in _VERBS
+            or word in _WH
+            or word in STOPWORDS
+            or word in _PUNCTUATION
+            or _looks_like_verb(word, run)
+        ):
+            break  # a verb, a preposition or a comma ends the noun phrase ("which chain launched")
         run.append(word)
     for noun in reversed(run):
         kind = _noun_kind(noun)

@@ -222,3 +222,13 @@ def seed_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
     """The shipped seeds, indexed with the fake embedder."""
     build_index([SEEDS], settings, embedder=fake_embedder)
     return settings
+
+
+def fake_engine_over(articles: Sequence[dict[str, str]], root: Path) -> Engine:
+    """An engine over `articles` (JSONL records), indexed in `root` with the fake embedder."""
+    corpus = root / "articles.jsonl"
+    corpus.write_text("\n".join(json.dumps(article) for article in articles), "utf-8")
+    settings = Settings(_env_file=None, index_dir=root / "index")  # type: ignore[call-arg]
+    embedder = FakeEmbedder()
+    build_index([corpus], settings, embedder=embedder)
+    return Engine(settings, embedder=embedder)

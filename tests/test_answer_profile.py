@@ -3,15 +3,11 @@ told apart (`index.profile`)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from index.build import build_index
-from index.config import Settings
 from index.engine import Engine
 from index.profile import asked_name
-from tests.conftest import FakeEmbedder
+from tests.conftest import fake_engine_over
 
 ARTICLES = [
     {
@@ -51,13 +47,7 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("profile")
-    corpus = root / "articles.jsonl"
-    corpus.write_text("\n".join(json.dumps(a) for a in ARTICLES), "utf-8")
-    settings = Settings(_env_file=None, index_dir=root / "index")  # type: ignore[call-arg]
-    embedder = FakeEmbedder()
-    build_index([corpus], settings, embedder=embedder)
-    return Engine(settings, embedder=embedder)
+    return fake_engine_over(ARTICLES, tmp_path_factory.mktemp("profile"))
 
 
 @pytest.mark.parametrize(

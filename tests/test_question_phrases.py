@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from index.phrases import PhraseKind, find_phrases, names_within_sentences, new_phrases
+from index.places import is_place, place_kind
 from index.question import Expects, analyse_question
 
 
@@ -34,6 +35,7 @@ from index.question import Expects, analyse_question
         ("In what year did the war end?", Expects.TIME, "year"),
         ("Which superstar athlete teased a return?", Expects.PERSON, "athlete"),
         ("Tell me about the floods", Expects.OTHER, None),
+        ("France lacks which condiment, sparking outrage?", Expects.NAME, "condiment"),
     ],
 )  # fmt: skip
 def test_what_a_question_asks_for(question: str, expects: Expects, focus: str | None) -> None:
@@ -111,3 +113,35 @@ def test_phrases_are_ordered_disjoint_spans_of_the_sentence(sentence: str) -> No
 @given(st.text(max_size=300))
 def test_any_question_gets_a_frame(question: str) -> None:
     assert analyse_question(question).expects in set(Expects)
+
+
+@pytest.mark.parametrize(
+    ("kind", "phrase", "expected"),
+    [
+        ("country", "Mexico", True),
+        ("country", "the Netherlands", True),
+        ("country", "U.S", True),
+        ("country", "Britain", True),
+        ("country", "Nayarit", False),
+        ("country", "Santa Cruz", False),
+        ("us_state", "California", True),
+        ("us_state", "new york", True),
+        ("us_state", "Spain", False),
+    ],
+)
+def test_places_of_a_kind(kind: str, phrase: str, expected: bool) -> None:
+    assert is_place(kind, phrase) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Hurricane Roslyn made landfall in which country this week?", "country"),
+        ("Which state has the most confirmed cases of monkeypox?", "us_state"),
+        ("Which countries signed the treaty?", "country"),
+        ("Which city hosted the games?", None),
+        ("Where was the photo taken?", None),
+    ],
+)
+def test_which_kind_of_place_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert place_kind(analyse_question(question).focus) == kind

@@ -1,0 +1,101 @@
+"""A sentence that does not name what answers is quoted with the neighbour that does (issue
+#11: "the show", "he" and "they" name their subject in the sentence before or after)."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.answer import ScoredSentence
+from index.engine import Engine
+from tests.conftest import fake_engine_over
+
+ARTICLES = [
+    {
+        "id": "show",
+        "title": "Streaming news",
+        "text": "“Squid Game” is officially coming back. The streaming service announced on"
+        " Sunday that the wildly popular show is green lit for a second season.",
+    },
+    {
+        "id": "quarterback",
+        "title": "Records",
+        "text": "Peyton Manning led the Broncos to the title. He is the oldest quarterback to"
+        " play in a Super Bowl. The past record was held by John Elway.",
+    },
+    {
+        "id": "storm",
+        "title": "Storm report",
+        "text": "Roslyn made landfall near Santa Cruz in northern Nayarit state. Hurricane"
+        " Roslyn slammed into west-central Mexico on Sunday.",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return fake_engine_over(ARTICLES, tmp_path_factory.mktemp("context"))
+
+
+def candidate_containing(engine: Engine, question: str, sentence: str) -> tuple[str, str, dict]:
+    """(quoted text, highlighted text, signals) of the candidate built on `sentence`."""
+    ranked = engine.rank_sentences(question)
+    for scored in ranked.sentences:
+        quote, highlight = _texts(ranked.articles[scored.candidate.article_id].text, scored)
+        if sentence in quote:
+            return quote, highlight, dict(scored.signals)
+    raise AssertionError(f"no candidate holds {sentence!r}")
+
+
+def _texts(text: str, scored: ScoredSentence) -> tuple[str, str]:
+    candidate = scored.candidate
+    assert candidate.highlight is not None
+    start, end = candidate.highlight
+    assert candidate.start <= start < end <= candidate.end
+    return text[candidate.start : candidate.end], text[start:end]
+
+
+def test_the_sentence_before_names_what_the_question_asks_for(engine: Engine) -> None:
+    quote, highlight, signals = candidate_containing(
+        engine,
+        "Which wildly popular show was recently green lit for a new season?",
+        "the wildly popular show is green lit",
+    )
+    assert quote == ARTICLES[0]["text"]
+    assert highlight == "Squid Game"
+    assert (signals["answer_beside"], signals["type_match"]) == (1.0, 0.0)
+
+
+def test_the_sentence_before_wins_over_the_one_after(engine: Engine) -> None:
+    quote, highlight, _ = candidate_containing(
+        engine, "Who is the oldest quarterback to play in a Super Bowl?", "He is the oldest"
+    )
+    assert highlight == "Peyton Manning"
+    assert quote.endswith("in a Super Bowl.")
+    assert "Elway" not in quote
+
+
+def test_a_sentence_with_its_own_answer_is_quoted_alone(engine: Engine) -> None:
+    quote, highlight, signals = candidate_containing(
+        engine, "Who held the past record?", "The past record was held"
+    )
+    assert quote == "The past record was held by John Elway."
+    assert highlight == "John Elway"
+    assert (signals["answer_beside"], signals["type_match"]) == (0.0, 1.0)
+
+
+def test_which_country_wants_a_country_not_any_place(engine: Engine) -> None:
+    quote, highlight, signals = candidate_containing(
+        engine, "Hurricane Roslyn made landfall in which country?", "near Santa Cruz"
+    )
+    assert highlight == "Mexico"
+    assert quote == ARTICLES[2]["text"]
+    assert signals["answer_beside"] == 1.0
+
+
+def test_every_candidate_quote_is_the_article_text_at_its_offsets(engine: Engine) -> None:
+    for question in ["Which show is coming back?", "Who is the oldest quarterback?", "Mexico"]:
+        answer = engine.ask(question)
+        for citation, part in zip(answer.citations, answer.answer, strict=True):
+            article = engine.reader().article(citation.article_id)
+            assert article is not None
+            assert article.text[citation.start : citation.end] == part.text == citation.quote
