@@ -8,8 +8,9 @@ bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
   passage and under its article's title (pooled from the passage's token vectors when the
   article was indexed, so a question needs one model call);
 - `coverage`: the share of the question's content-word weight (rarer words weigh more) in
-  the sentence, and `context_coverage` in the sentence with its article's title and its
-  neighbouring sentences, so "the photo" can lean on a title that names it;
+  the sentence, words compared by their stems (`index.stems`), and `context_coverage` in
+  the sentence with its article's title and its neighbouring sentences, so "the photo" can
+  lean on a title that names it;
 - `passage_dense` and `article_rank`: the cosine of the question and the sentence's passage,
   and the rank of its article among those retrieval found;
 - `new_words`: the share of its words the question does not contain (a sentence that repeats
@@ -62,6 +63,7 @@ from index.records import (
     citation_id,
 )
 from index.search import content_words, fold
+from index.stems import content_stems, stem_weights
 
 log = logging.getLogger(__name__)
 
@@ -74,22 +76,22 @@ QUOTES_PER_ARTICLE = 2
 # The logistic model: weight of each signal, and the intercept. Fitted by
 # bench/fit_answer_weights.py with cross-validation (docs/calibration.md).
 WEIGHTS: Mapping[str, float] = {
-    "dense": 2.645,
-    "coverage": 2.442,
-    "context_coverage": 2.398,
-    "passage_dense": -0.955,
-    "article_rank": 2.521,
-    "new_words": 0.986,
-    "type_match": 0.44,
-    "answer_beside": 1.456,
-    "type_missing": -0.089,
-    "answer_in_title": 0.373,
-    "answer_repeated": 0.266,
-    "lead": 0.698,
-    "dense_gap": 2.771,
-    "coverage_gap": 0.916,
+    "dense": 2.517,
+    "coverage": 2.288,
+    "context_coverage": 2.397,
+    "passage_dense": -0.807,
+    "article_rank": 2.49,
+    "new_words": 0.772,
+    "type_match": 0.444,
+    "answer_beside": 1.475,
+    "type_missing": -0.087,
+    "answer_in_title": 0.352,
+    "answer_repeated": 0.263,
+    "lead": 0.691,
+    "dense_gap": 2.306,
+    "coverage_gap": 1.073,
 }
-INTERCEPT = -7.993
+INTERCEPT = -7.851
 FEATURES = tuple(WEIGHTS)
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4
@@ -136,7 +138,8 @@ def candidate_sentences(
     article_ranks: dict[str, int] = {}
     for passage in passages:
         article_ranks.setdefault(passage.article_id, len(article_ranks) + 1)
-    asked = set(content_words(question))
+    asked = content_stems(question)
+    weights = stem_weights(word_weights)
     wanted = _Wanted(
         question,
         ANSWERING_KINDS[frame.expects],
@@ -146,7 +149,7 @@ def candidate_sentences(
     views = {key: _ArticleView(article, wanted) for key, article in articles.items()}
     for passage, passage_cosine in zip(passages, passage_cosines, strict=True):
         view = views[passage.article_id]
-        sentence_words = [set(content_words(view.text[s:e])) for s, e in passage.sentences]
+        sentence_words = [content_stems(view.text[s:e]) for s, e in passage.sentences]
         for number, (start, end) in enumerate(passage.sentences):
             words = sentence_words[number]
             context = words | view.title_words
@@ -158,8 +161,8 @@ def candidate_sentences(
             if answer is not None and beside:
                 quoted = (min(start, answer.sentence[0]), max(end, answer.sentence[1]))
             signals = {
-                "coverage": _coverage(words, word_weights),
-                "context_coverage": _coverage(context, word_weights),
+                "coverage": _coverage(words, weights),
+                "context_coverage": _coverage(context, weights),
                 "passage_dense": passage_cosine,
                 "article_rank": 1.0 / article_ranks[passage.article_id],
                 "new_words": _new_share(words, asked),
@@ -230,7 +233,7 @@ class _ArticleView:
         self.article = article
         self.wanted = wanted
         self.text = article.text
-        self.title_words = set(content_words(article.title))
+        self.title_words = content_stems(article.title)
         self.names = names_within_sentences(article.text)
         self._folded_title = fold(article.title)
         self._folded_text = fold(article.text)
@@ -307,23 +310,16 @@ def score_sentences(
     return scored
 
 
-def _coverage(words: set[str], word_weights: Mapping[str, float]) -> float:
-    """The share of the question's word weight that `words` cover."""
-    total = sum(word_weights.values())
-    covered = sum(w for word, w in word_weights.items() if _covers(words, word))
+def _coverage(stems: set[str], weights: Mapping[str, float]) -> float:
+    """The share of the question's stem weight that `stems` cover."""
+    total = sum(weights.values())
+    covered = sum(weight for stem, weight in weights.items() if stem in stems)
     return covered / total if total else 0.0
 
 
-def _new_share(words: set[str], asked: set[str]) -> float:
-    """The share of a sentence's content words that the question does not contain."""
-    return sum(1 for word in words if not _covers(asked, word)) / len(words) if words else 0.0
-
-
-def _covers(sentence_words: set[str], word: str) -> bool:
-    """A question word is in a sentence as itself or with a plural or possessive 's'."""
-    return (
-        word in sentence_words or f"{word}s" in sentence_words or word.rstrip("s") in sentence_words
-    )
+def _new_share(stems: set[str], asked: set[str]) -> float:
+    """The share of a sentence's content stems that the question does not contain."""
+    return sum(1 for stem in stems if stem not in asked) / len(stems) if stems else 0.0
 
 
 def word_weights(reader: IndexSource, question: str, cache: dict[str, float]) -> dict[str, float]:
