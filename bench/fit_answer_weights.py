@@ -59,7 +59,7 @@ def collect(engine: Engine, set_name: str, questions: list[EvalQuestion]) -> lis
     """One row per candidate sentence of each question."""
     rows: list[QuestionRows] = []
     for question in questions:
-        ranked = engine.rank_sentences(question.question)
+        ranked = engine.rank_sentences(question.question, asked_on=question.asked_on)
         signals, labels = [], []
         for sentence in ranked.sentences:
             candidate = sentence.candidate

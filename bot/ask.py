@@ -119,7 +119,9 @@ class Ask(commands.Cog):
         """Answer `question`, asked by `message`, where the bot may post."""
         try:
             async with message.channel.typing():
-                answer = await self.bot.in_worker(self.bot.engine.ask, question)
+                answer = await self.bot.in_worker(
+                    self.bot.engine.ask, question, asked_on=message.created_at.date()
+                )
         except CitebotError as error:
             await post(message, explain(error))
             return
@@ -172,7 +174,10 @@ class Ask(commands.Cog):
         await interaction.response.defer(ephemeral=private, thinking=True)
         async with self.bot.answering(lambda: interaction.followup.send(RESTARTING)):
             answer = await self.bot.in_worker(
-                self.bot.engine.ask, question, article_filter=article_filter
+                self.bot.engine.ask,
+                question,
+                article_filter=article_filter,
+                asked_on=interaction.created_at.date(),
             )
             sent = await interaction.followup.send(
                 format_answer(answer), wait=True, allowed_mentions=NONE, view=answer_view(answer)

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -269,7 +270,12 @@ def ask(
 
     engine = _engine(index)
     engine.warm_up()
-    answer = engine.ask(question, retriever=retriever, article_filter=article_filter)
+    answer = engine.ask(
+        question,
+        retriever=retriever,
+        article_filter=article_filter,
+        asked_on=datetime.now(UTC).date(),
+    )
     if as_json:
         print_json(answer.as_json())
         return

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +31,7 @@ from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError, UnknownCitationError
 from index.interfaces import IndexSource
+from index.period import asked_period
 from index.profile import Profile, asked_name, choose, mentions, name_words, names_surname
 from index.question import analyse_question
 from index.records import (
@@ -195,11 +197,13 @@ class Engine:
         *,
         retriever: Retriever | None = None,
         article_filter: ArticleFilter | None = None,
+        asked_on: date | None = None,
     ) -> Answer:
         """Answer with one to three verified quotes, or abstain with the closest titles.
 
         `retriever` defaults to the configured one (CITEBOT_RETRIEVER); `article_filter`
-        limits the articles quoted (by date and outlet).
+        limits the articles quoted (by date and outlet); `asked_on`, the day the question is
+        asked, lets "this week" and the like prefer articles of that period (`index.period`).
         """
         started = time.perf_counter()
         text, notice = self.clean_question(question)
@@ -210,7 +214,7 @@ class Engine:
             ranked, found = profile
             chosen, people = found.chosen, found.people
         else:
-            ranked = self._rank_sentences(snapshot, text, retriever, article_filter)
+            ranked = self._rank_sentences(snapshot, text, retriever, article_filter, asked_on)
             chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.notice = notice
@@ -228,11 +232,12 @@ class Engine:
         *,
         retriever: Retriever | None = None,
         article_filter: ArticleFilter | None = None,
+        asked_on: date | None = None,
     ) -> RankedSentences:
         """The scored candidate sentences for `question`, best first, with their passages and
         articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
-        return self._rank_sentences(self._current(), text, retriever, article_filter)
+        return self._rank_sentences(self._current(), text, retriever, article_filter, asked_on)
 
     def _rank_sentences(
         self,
@@ -240,6 +245,7 @@ class Engine:
         text: str,
         retriever: Retriever | None,
         article_filter: ArticleFilter | None,
+        asked_on: date | None,
     ) -> RankedSentences:
         question_vector = snapshot.embedder.embed([text])[0]
         fused, _, _ = find_passages(
@@ -256,7 +262,19 @@ class Engine:
         by_id = reader.passages(ids) if ids else {}
         passages = [by_id[i] for i in ids if i in by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        return self._score(snapshot, text, question_vector, passages, articles)
+        period = asked_period(text, asked_on)
+        if period is None:
+            return self._score(snapshot, text, question_vector, passages, articles)
+        # Articles of the period the question names go first (stable sorts): their passages
+        # among those retrieved, and their sentences among those good enough to quote.
+        in_period = {key for key, article in articles.items() if period.holds(article.published)}
+        passages.sort(key=lambda passage: passage.article_id not in in_period)
+        ranked = self._score(snapshot, text, question_vector, passages, articles)
+        min_score = self.settings.min_score
+        ranked.sentences.sort(
+            key=lambda s: not (s.score >= min_score and s.candidate.article_id in in_period)
+        )
+        return ranked
 
     def _profile(
         self,

@@ -11,6 +11,7 @@ import json
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class EvalQuestion:
     answers: tuple[str, ...]
     article_id: str | None = None
     paragraph: int | None = None
+    asked_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +110,27 @@ def load_questions_jsonl(path: Path) -> list[EvalQuestion]:
         if not isinstance(question, str) or not question.strip():
             raise InputError(f"{path}:{number}: 'question' must be a non-empty string")
         article_id = record.get("article_id")
-        questions.append(EvalQuestion(question, answers, str(article_id) if article_id else None))
+        questions.append(
+            EvalQuestion(
+                question,
+                answers,
+                str(article_id) if article_id else None,
+                asked_on=_asked_on(record.get("asked_on"), f"{path}:{number}"),
+            )
+        )
     if not questions:
         raise InputError(f"{path} holds no questions")
     return questions
+
+
+def _asked_on(value: object, where: str) -> date | None:
+    """The optional "asked_on" of a question line: an ISO date (YYYY-MM-DD)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as error:
+        raise InputError(f"{where}: 'asked_on' must be a date like 2022-10-14") from error
 
 
 def evaluate_file(
@@ -220,7 +239,7 @@ def evaluate_retriever(
     abstained_right = abstained_wrong = answered_wrong = 0
     latencies: list[float] = []
     for question in questions:
-        answer = engine.ask(question.question, retriever=retriever)
+        answer = engine.ask(question.question, retriever=retriever, asked_on=question.asked_on)
         latencies.append(answer.took_ms)
         if not question.answers:
             abstained_right += answer.abstained

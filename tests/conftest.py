@@ -224,11 +224,12 @@ def seed_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
     return settings
 
 
-def fake_engine_over(articles: Sequence[dict[str, str]], root: Path) -> Engine:
-    """An engine over `articles` (JSONL records), indexed in `root` with the fake embedder."""
+def fake_engine_over(articles: Sequence[dict[str, str]], root: Path, **setting: object) -> Engine:
+    """An engine over `articles` (JSONL records), indexed in `root` with the fake embedder,
+    with any `setting` given."""
     corpus = root / "articles.jsonl"
     corpus.write_text("\n".join(json.dumps(article) for article in articles), "utf-8")
-    settings = Settings(_env_file=None, index_dir=root / "index")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, index_dir=root / "index", **setting)  # type: ignore[call-arg]
     embedder = FakeEmbedder()
     build_index([corpus], settings, embedder=embedder)
     return Engine(settings, embedder=embedder)

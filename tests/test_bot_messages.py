@@ -5,7 +5,10 @@ answered where possible and logged by the permission's name."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
+from typing import Any
 
+import discord
 import pytest
 
 from bot.ask import FOLLOW_UP_CONTEXT_CHARS, UNREAD_REPLY, with_context
@@ -93,13 +96,26 @@ class Recording:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.asked: list[str] = []
+        self.days: list[date | None] = []
 
     def warm_up(self) -> None:
         """Nothing to load."""
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, **options: Any) -> Answer:
         self.asked.append(question)
-        return self.engine.ask(question)
+        self.days.append(options.get("asked_on"))
+        return self.engine.ask(question, **options)
+
+
+async def test_a_question_is_asked_on_the_day_of_its_message(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    """So that "this week" counts back from the day the question was sent."""
+    engine = Recording(seed_engine)
+    async with citebot(seed_settings, engine) as (fake, _):
+        asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        await asked.message()
+        assert engine.days == [discord.utils.snowflake_time(int(asked.event["id"])).date()]
 
 
 async def test_a_follow_up_chain_keeps_one_bounded_context(

@@ -299,7 +299,7 @@ class FailingEngine:
     def warm_up(self) -> None:
         """Nothing to load."""
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, **options: object) -> Answer:
         raise RuntimeError(f"connection failed for {self.secret}")
 
 

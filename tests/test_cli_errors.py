@@ -27,6 +27,9 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "a-file").write_text("not a directory", "utf-8")
     (tmp_path / "bad.jsonl").write_text(BAD_JSONL, "utf-8")
     (tmp_path / "article.txt").write_text("Title\n\nBody.", "utf-8")
+    (tmp_path / "bad-date.jsonl").write_text(
+        '{"question": "who won?", "answers": [], "asked_on": "last Tuesday"}\n', "utf-8"
+    )
     return tmp_path
 
 
@@ -48,6 +51,11 @@ def workspace(tmp_path: Path) -> Path:
         (["source", "abc", "--index", "{tmp}/ix"], "run `citebot build` first", 1),
         (["eval", "{tmp}/missing.json"], "no such file", 2),
         (["eval", "{tmp}/article.txt", "--index", "{tmp}/ix"], "not a SQuAD-format", 2),
+        (
+            ["eval", "{tmp}/bad-date.jsonl", "--index", "{tmp}/ix"],
+            "bad-date.jsonl:1: 'asked_on' must be a date like 2022-10-14",
+            2,
+        ),
         (["build", "--no-such-option"], "No such option", 2),
         (["search", "x", "--k", "0"], "Invalid value", 2),
     ],
