@@ -102,6 +102,9 @@ _NUMBER = re.compile(
     rf"|\b(?:{_NUMBER_WORDS})\b(?:[- ](?:{_NUMBER_WORDS})\b)*{_SCALE}",
     re.IGNORECASE,
 )
+# "one" as a pronoun, not a count: "no one", "each one", "one of them", "one another".
+_ONE_BEFORE = re.compile(r"\b(?:no|any|every|each|the|this|that|which)\s+$", re.IGNORECASE)
+_ONE_AFTER = re.compile(r"\s+(?:of|another)\b", re.IGNORECASE)
 # A capitalised word: an upper-case letter, then letters, digits, apostrophes or hyphens
 # ("O'Brien", "Blink-182", "McDonald’s"), or an all-digit tail after a hyphen.
 _CAPITALISED = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w’'&.-]*"
@@ -134,6 +137,8 @@ def find_phrases(sentence: str, known_names: frozenset[str] = frozenset()) -> li
     for pattern, kind in ((_TIME, PhraseKind.TIME), (_NUMBER, PhraseKind.NUMBER)):
         for match in pattern.finditer(sentence):
             start, end = _trimmed(sentence, match.start(), match.end())
+            if _is_pronoun_one(sentence, start, end):
+                continue
             if start < end and not _overlaps(found, start, end):
                 found.append(Phrase(start, end, kind))
     for match in _QUOTED.finditer(sentence):
@@ -151,6 +156,13 @@ def find_phrases(sentence: str, known_names: frozenset[str] = frozenset()) -> li
         if start < end and not _overlaps(found, start, end):
             found.append(Phrase(start, end, PhraseKind.NAME))
     return sorted(found, key=lambda phrase: phrase.start)
+
+
+def _is_pronoun_one(sentence: str, start: int, end: int) -> bool:
+    """Whether `sentence[start:end]` is "one" used as a pronoun ("no one", "one of")."""
+    return sentence[start:end].lower() == "one" and bool(
+        _ONE_BEFORE.search(sentence, 0, start) or _ONE_AFTER.match(sentence, end)
+    )
 
 
 def new_phrases(sentence: str, phrases: list[Phrase], question: str) -> list[Phrase]:

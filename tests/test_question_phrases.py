@@ -79,6 +79,9 @@ NAME, NUMBER, TIME = PhraseKind.NAME, PhraseKind.NUMBER, PhraseKind.TIME
             [("Pérez", NAME), ("NPR", NAME)],
         ),
         ("The storm hit twelve towns.", [("twelve", NUMBER)]),
+        ("“I’m alone and no one is helping me,” one of them said.", []),
+        ("He scored one goal, one in five of his shots.", [("one", NUMBER), ("one", NUMBER),
+                                                           ("five", NUMBER)]),
     ],
 )  # fmt: skip
 def test_phrases_of_a_sentence(sentence: str, expected: list[tuple[str, PhraseKind]]) -> None:
