@@ -175,7 +175,7 @@ def _write_generation(
     it; return the live generation's name and its manifest. Call under the build lock."""
     draft = target.draft()
     try:
-        old_vectors, old_sentences = draft.copy_unchanged(unchanged, embedder.dimension)
+        draft.copy_unchanged(unchanged)
         stages.lap("copy_unchanged")
         texts, sentence_spans = model_inputs
         if texts:
@@ -183,14 +183,20 @@ def _write_generation(
             stages.lap("load_model")
         vectors, sentence_vectors = _embed_sorted(embedder, texts, sentence_spans, progress)
         stages.lap("embed")
+        passage_row = sentence_row = 0
         for item in chunked:
+            sentences = sum(len(passage.sentences) for passage in item.passages)
             draft.add_article(
                 item.article,
                 key=item.key,
                 text=item.text,
                 paragraphs=item.paragraphs,
                 passages=item.passages,
+                vectors=vectors[passage_row : passage_row + len(item.passages)],
+                sentence_vectors=sentence_vectors[sentence_row : sentence_row + sentences],
             )
+            passage_row += len(item.passages)
+            sentence_row += sentences
         manifest = Manifest(
             format=FORMAT_VERSION,
             generation=draft.name,
@@ -202,11 +208,7 @@ def _write_generation(
             passages=draft.passage_count,
             built_at=utc_now(),
         )
-        manifest = draft.finish(
-            np.vstack([old_vectors, vectors]),
-            np.vstack([old_sentences, sentence_vectors]),
-            manifest,
-        )
+        manifest = draft.finish(manifest)
         live = draft.publish()
     except BaseException:
         draft.discard()
