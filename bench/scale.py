@@ -65,7 +65,7 @@ def synthesise(base: Path, settings: Settings, size: int) -> None:
     base_vectors = reader.vectors.reconstruct_n(0, reader.vectors.ntotal)
     target = build_target(settings)
     with target.locked():
-        draft = target.draft()
+        draft = target.draft(size // PASSAGES_PER_ARTICLE * PASSAGES_PER_ARTICLE)
         try:
             for number in range(size // PASSAGES_PER_ARTICLE):
                 sentences = [

@@ -26,7 +26,7 @@ from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, InputError
 from index.files import path_text
 from index.ingest import Corpus, load_corpus
-from index.interfaces import IndexSource, IndexTarget
+from index.interfaces import GenerationDraft, IndexSource, IndexTarget
 from index.records import BuildSummary, Passage, SourceArticle, Span, article_key
 from index.store import FORMAT_VERSION, Manifest, utc_now
 from index.stores import build_target
@@ -140,13 +140,14 @@ def build_index(
         chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
         stages.lap("clean_and_chunk")
         texts, sentence_spans = _model_inputs(chunked)
+        counts = previous.passage_counts() if previous is not None and kept else {}
+        passages = len(texts) + sum(counts.get(i, 0) for i in kept)
         if dry_run:
             summary.embedded = len(texts)
-            counts = previous.passage_counts() if previous is not None else {}
-            summary.passages = len(texts) + sum(counts.get(i, 0) for i in kept)
+            summary.passages = passages
             return _finish(summary, started)
         live, manifest = _write_generation(
-            target,
+            target.draft(passages),
             embedder,
             unchanged,
             chunked,
@@ -162,7 +163,7 @@ def build_index(
 
 
 def _write_generation(
-    target: IndexTarget,
+    draft: GenerationDraft,
     embedder: Embedder,
     unchanged: list[str],
     chunked: list[_Chunked],
@@ -171,9 +172,8 @@ def _write_generation(
     stages: _StageClock,
     progress: Progress | None,
 ) -> tuple[str, Manifest]:
-    """Write a draft generation (unchanged articles copied, the rest embedded) and publish
+    """Write the draft generation (unchanged articles copied, the rest embedded) and publish
     it; return the live generation's name and its manifest. Call under the build lock."""
-    draft = target.draft()
     try:
         draft.copy_unchanged(unchanged)
         stages.lap("copy_unchanged")

@@ -202,5 +202,5 @@ class IndexTarget(Protocol):
     def open_live(self) -> IndexSource:
         """Open the live generation to build on; drafts copy unchanged articles from it."""
 
-    def draft(self) -> GenerationDraft:
-        """A new, empty generation (call under `locked`)."""
+    def draft(self, passages: int) -> GenerationDraft:
+        """A new, empty generation that will hold `passages` passages (call under `locked`)."""

@@ -77,8 +77,9 @@ class LocalTarget:
         self.previous = IndexReader.open(self.layout.root)
         return self.previous
 
-    def draft(self) -> LocalDraft:
-        """A new draft directory under `generations/` and its writer."""
+    def draft(self, passages: int) -> LocalDraft:
+        """A new draft directory under `generations/` and its writer (the vector index is
+        chosen when it is finished, from the vectors themselves, whatever `passages` says)."""
         return LocalDraft(self, self.layout.draft())
 
 

@@ -68,9 +68,11 @@ def vector_index_kind(passages: int) -> str:
     return "FLAT" if passages <= FLAT_LIMIT else "HNSW"
 
 
-def create_generation(client: MilvusClient, prefix: str, generation: str, dimension: int) -> None:
-    """Create the collections of a generation, ready for rows; the passages' indexes come when
-    the generation is finished (`index_passages`), once their number is known."""
+def create_generation(
+    client: MilvusClient, prefix: str, generation: str, dimension: int, vector_index: str
+) -> None:
+    """Create the collections of a generation with their indexes, ready for rows (Milvus
+    indexes rows as they come); the passages' vectors get `vector_index`."""
     from pymilvus import DataType, Function, FunctionType
 
     text = {"datatype": DataType.VARCHAR, "max_length": _VARCHAR_BYTES}
@@ -102,9 +104,15 @@ def create_generation(client: MilvusClient, prefix: str, generation: str, dimens
             output_field_names=["bm25"],
         )
     )
-    client.create_collection(
-        collection_name(prefix, generation, PASSAGES), schema=schema, consistency_level="Strong"
+    indexes = client.prepare_index_params()
+    parameters = (
+        {"M": HNSW_NEIGHBOURS, "efConstruction": HNSW_CONSTRUCTION_DEPTH}
+        if vector_index == "HNSW"
+        else {}
     )
+    indexes.add_index("vector", index_type=vector_index, metric_type="IP", params=parameters)
+    indexes.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    _create(client, collection_name(prefix, generation, PASSAGES), schema, indexes)
 
     schema = client.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
@@ -145,23 +153,10 @@ def _create(
     client.load_collection(name)
 
 
-def index_passages(
-    client: MilvusClient, prefix: str, generation: str, passages: int, manifest: str
-) -> None:
-    """Index the written passages (their vectors as `vector_index_kind` says, their BM25
-    field), put the manifest on their collection and load it (loading waits for the
-    indexes)."""
+def set_manifest(client: MilvusClient, prefix: str, generation: str, manifest: str) -> None:
+    """Put the manifest (JSON) on the generation's passages collection."""
     name = collection_name(prefix, generation, PASSAGES)
-    indexes = client.prepare_index_params()
-    kind = vector_index_kind(passages)
-    parameters = (
-        {"M": HNSW_NEIGHBOURS, "efConstruction": HNSW_CONSTRUCTION_DEPTH} if kind == "HNSW" else {}
-    )
-    indexes.add_index("vector", index_type=kind, metric_type="IP", params=parameters)
-    indexes.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    client.create_index(name, indexes, sync=False)
     client.alter_collection_properties(name, properties={MANIFEST_PROPERTY: manifest})
-    client.load_collection(name)
 
 
 def _parts(text: str) -> list[str]:

@@ -43,9 +43,9 @@ from index.milvus.schema import (
     article_row,
     article_rows,
     create_generation,
-    index_passages,
     passage_row,
     passage_words,
+    set_manifest,
     term_rows,
     vector_index_kind,
 )
@@ -101,9 +101,9 @@ class MilvusTarget:
         self.previous = self.index.open()
         return self.previous
 
-    def draft(self) -> MilvusDraft:
-        """A new generation, written to Milvus as its rows come."""
-        return MilvusDraft(self)
+    def draft(self, passages: int) -> MilvusDraft:
+        """A new generation of `passages` passages, written to Milvus as its rows come."""
+        return MilvusDraft(self, vector_index_kind(passages))
 
 
 class MilvusDraft:
@@ -111,8 +111,10 @@ class MilvusDraft:
     at most one batch of rows per collection waits in memory (and the count of each word,
     for the terms collection, written when the generation is finished)."""
 
-    def __init__(self, target: MilvusTarget) -> None:
+    def __init__(self, target: MilvusTarget, vector_index: str) -> None:
         self.target = target
+        # Chosen before the first row: Milvus indexes rows as they come.
+        self.vector_index = vector_index
         self.settings = target.settings
         self.where = target.location
         self._name = f"g{datetime.now(UTC):%Y%m%dT%H%M%S%f}_{secrets.token_hex(3)}"
@@ -229,7 +231,11 @@ class MilvusDraft:
         if not self._created:
             with self._writing():
                 create_generation(
-                    connect(self.settings), self.settings.milvus_collection, self.name, dimension
+                    connect(self.settings),
+                    self.settings.milvus_collection,
+                    self.name,
+                    dimension,
+                    self.vector_index,
                 )
             self._created = True
 
@@ -252,12 +258,12 @@ class MilvusDraft:
                 connect(self.settings).insert(name, rows)
 
     def finish(self, manifest: Manifest) -> Manifest:
-        """Write the batches left and the words' counts, then index the passages and put the
-        manifest on their collection."""
+        """Write the batches left and the words' counts, then put the manifest on the
+        passages collection."""
         manifest = replace(
             manifest,
             sentences=self.sentence_count,
-            faiss_index=vector_index_kind(self.passage_count),
+            faiss_index=self.vector_index,
             extra={**manifest.extra, "store": "milvus"},
         )
         self._create(manifest.dimension)
@@ -268,11 +274,10 @@ class MilvusDraft:
         while rows := list(itertools.islice(terms, batch)):
             self._insert(TERMS, rows)
         with self._writing():
-            index_passages(
+            set_manifest(
                 connect(self.settings),
                 self.settings.milvus_collection,
                 self.name,
-                self.passage_count,
                 json.dumps(asdict(manifest), ensure_ascii=False),
             )
         return manifest
