@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -69,12 +68,10 @@ def server_uri(tmp_path: Path) -> Iterator[str]:
             assert f"listening on 127.0.0.1:{port}" in banner, "the server did not start"
             yield f"http://127.0.0.1:{port}"
         finally:
-            server.send_signal(signal.SIGINT)  # its clean shutdown: the data directory closed
-            try:
-                server.wait(STEP_SECONDS)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            # SIGTERM, not its clean SIGINT: a shell's background job ignores SIGINT, and
+            # the data directory is thrown away.
+            server.terminate()
+            server.wait(STEP_SECONDS)
 
 
 def client(role: str, uri: str, index_dir: Path, *arguments: str) -> subprocess.Popen[str]:
