@@ -1,7 +1,7 @@
 """Answer latency and memory at 10k, 100k and 1M passages.
 
     .venv/bin/python bench/scale.py --base-index DIR [--sizes 100000 1000000]
-        [--keep DIR] [--every-word]
+        [--keep DIR] [--every-word] [--store local|milvus] [--questions N]
 
 DIR is an index of the BBC file (about 10k passages, real). Larger indexes are synthetic:
 passages are sentences of words drawn from the BBC vocabulary, and their vectors are real BBC
@@ -11,7 +11,8 @@ latency in one thread and with 8 threads at once, broken down by stage.
 
 `--keep DIR` keeps the synthetic indexes in DIR and reuses them on the next run;
 `--every-word` measures full-text search as it was before it left common words out (every
-content word of the question searched), for a before/after on the same indexes.
+content word of the question searched), for a before/after on the same indexes; `--questions`
+asks fewer than 200 XQuAD questions (for a slow store).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def synthesise(base: Path, settings: Settings, size: int) -> None:
     base_vectors = reader.vectors.reconstruct_n(0, reader.vectors.ntotal)
     target = build_target(settings)
     with target.locked():
-        draft = target.draft()
+        draft = target.draft(size // PASSAGES_PER_ARTICLE * PASSAGES_PER_ARTICLE)
         try:
             for number in range(size // PASSAGES_PER_ARTICLE):
                 sentences = [
@@ -82,6 +83,9 @@ def synthesise(base: Path, settings: Settings, size: int) -> None:
                     text=text,
                     origin="bench",
                 )
+                picks = base_vectors[rng.integers(0, len(base_vectors), PASSAGES_PER_ARTICLE)]
+                noisy = picks + rng.normal(scale=0.02, size=picks.shape).astype(np.float32)
+                noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
                 draft.add_article(
                     article,
                     key=f"{number:012x}",
@@ -91,10 +95,10 @@ def synthesise(base: Path, settings: Settings, size: int) -> None:
                         Passage(i, s, e, i + 1, i + 1, ((s, e),), 40)
                         for i, (s, e) in enumerate(spans)
                     ],
+                    # One sentence a passage: its vector is the passage's.
+                    vectors=noisy.astype(np.float32),
+                    sentence_vectors=noisy.astype(np.float16),
                 )
-            picks = base_vectors[rng.integers(0, len(base_vectors), draft.passage_count)]
-            noisy = picks + rng.normal(scale=0.02, size=picks.shape).astype(np.float32)
-            noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
             manifest = Manifest(
                 format=FORMAT_VERSION,
                 generation=draft.name,
@@ -106,8 +110,7 @@ def synthesise(base: Path, settings: Settings, size: int) -> None:
                 passages=draft.passage_count,
                 built_at=utc_now(),
             )
-            # One sentence a passage: its vector is the passage's.
-            draft.finish(noisy.astype(np.float32), noisy.astype(np.float16), manifest)
+            draft.finish(manifest)
             draft.publish()
         except BaseException:
             draft.discard()
@@ -122,7 +125,9 @@ def resident_mb() -> float:
     return float("nan")
 
 
-def measure(index: Path, store: str, every_word: bool = False) -> dict[str, object]:
+def measure(
+    index: Path, store: str, every_word: bool = False, questions: int = QUESTIONS
+) -> dict[str, object]:
     """Load `index`, then time answers (run in a fresh process by `main`)."""
     if every_word:
         search.COMMON_WORD_SHARE = 1.0
@@ -133,13 +138,13 @@ def measure(index: Path, store: str, every_word: bool = False) -> dict[str, obje
     loaded = resident_mb()
     reader = engine.reader()
     embedder = engine.embedder()
-    questions = [q.question for q in load_squad(XQUAD).questions][:QUESTIONS]
-    for question in questions[:10]:
+    texts = [q.question for q in load_squad(XQUAD).questions][:questions]
+    for question in texts[:10]:
         engine.ask(question)
     stages: dict[str, list[float]] = {
         k: [] for k in ("embed", "lexical", "dense", "fuse", "answer", "ask")
     }
-    for question in questions:
+    for question in texts:
         started = time.perf_counter()
         vector = embedder.embed([question])[0]
         embedded = time.perf_counter()
@@ -159,7 +164,7 @@ def measure(index: Path, store: str, every_word: bool = False) -> dict[str, obje
         stages["answer"].append(max(0.0, asked - (fused - started)))
     with ThreadPoolExecutor(8) as pool:
         started = time.perf_counter()
-        concurrent = list(pool.map(lambda q: engine.ask(q).took_ms / 1000, questions))
+        concurrent = list(pool.map(lambda q: engine.ask(q).took_ms / 1000, texts))
         wall = time.perf_counter() - started
     return {
         "passages": reader.manifest.passages,
@@ -169,7 +174,7 @@ def measure(index: Path, store: str, every_word: bool = False) -> dict[str, obje
         "disk_mb": round(_bytes_under(_stored_at(index, store)) / 1e6, 1),
         "one_thread_ms": {k: _percentiles(v) for k, v in stages.items()},
         "eight_threads_ms": _percentiles(concurrent),
-        "eight_threads_answers_per_s": round(len(questions) / wall, 1),
+        "eight_threads_answers_per_s": round(len(texts) / wall, 1),
     }
 
 
@@ -199,11 +204,14 @@ def main() -> None:
     parser.add_argument(
         "--store", choices=STORES, default="local", help="where the synthetic indexes live"
     )
+    parser.add_argument(
+        "--questions", type=int, default=QUESTIONS, help="XQuAD questions asked of each index"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--synthesise-into", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.store, args.every_word)))
+        print(json.dumps(measure(args.measure, args.store, args.every_word, args.questions)))
         return
     if args.synthesise_into:
         synthesise(args.base_index, settings_for(args.synthesise_into, args.store), args.sizes[0])
@@ -230,6 +238,8 @@ def main() -> None:
                     str(index),
                     "--store",
                     args.store if index != args.base_index else "local",
+                    "--questions",
+                    str(args.questions),
                     *(["--every-word"] if args.every_word else []),
                 ],
                 capture_output=True,

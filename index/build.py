@@ -26,7 +26,7 @@ from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, InputError
 from index.files import path_text
 from index.ingest import Corpus, load_corpus
-from index.interfaces import IndexSource, IndexTarget
+from index.interfaces import GenerationDraft, IndexSource, IndexTarget
 from index.records import BuildSummary, Passage, SourceArticle, Span, article_key
 from index.store import FORMAT_VERSION, Manifest, utc_now
 from index.stores import build_target
@@ -140,13 +140,14 @@ def build_index(
         chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
         stages.lap("clean_and_chunk")
         texts, sentence_spans = _model_inputs(chunked)
+        counts = previous.passage_counts() if previous is not None and kept else {}
+        passages = len(texts) + sum(counts.get(i, 0) for i in kept)
         if dry_run:
             summary.embedded = len(texts)
-            counts = previous.passage_counts() if previous is not None else {}
-            summary.passages = len(texts) + sum(counts.get(i, 0) for i in kept)
+            summary.passages = passages
             return _finish(summary, started)
         live, manifest = _write_generation(
-            target,
+            target.draft(passages),
             embedder,
             unchanged,
             chunked,
@@ -162,7 +163,7 @@ def build_index(
 
 
 def _write_generation(
-    target: IndexTarget,
+    draft: GenerationDraft,
     embedder: Embedder,
     unchanged: list[str],
     chunked: list[_Chunked],
@@ -171,11 +172,10 @@ def _write_generation(
     stages: _StageClock,
     progress: Progress | None,
 ) -> tuple[str, Manifest]:
-    """Write a draft generation (unchanged articles copied, the rest embedded) and publish
+    """Write the draft generation (unchanged articles copied, the rest embedded) and publish
     it; return the live generation's name and its manifest. Call under the build lock."""
-    draft = target.draft()
     try:
-        old_vectors, old_sentences = draft.copy_unchanged(unchanged, embedder.dimension)
+        draft.copy_unchanged(unchanged)
         stages.lap("copy_unchanged")
         texts, sentence_spans = model_inputs
         if texts:
@@ -183,14 +183,20 @@ def _write_generation(
             stages.lap("load_model")
         vectors, sentence_vectors = _embed_sorted(embedder, texts, sentence_spans, progress)
         stages.lap("embed")
+        passage_row = sentence_row = 0
         for item in chunked:
+            sentences = sum(len(passage.sentences) for passage in item.passages)
             draft.add_article(
                 item.article,
                 key=item.key,
                 text=item.text,
                 paragraphs=item.paragraphs,
                 passages=item.passages,
+                vectors=vectors[passage_row : passage_row + len(item.passages)],
+                sentence_vectors=sentence_vectors[sentence_row : sentence_row + sentences],
             )
+            passage_row += len(item.passages)
+            sentence_row += sentences
         manifest = Manifest(
             format=FORMAT_VERSION,
             generation=draft.name,
@@ -202,11 +208,7 @@ def _write_generation(
             passages=draft.passage_count,
             built_at=utc_now(),
         )
-        manifest = draft.finish(
-            np.vstack([old_vectors, vectors]),
-            np.vstack([old_sentences, sentence_vectors]),
-            manifest,
-        )
+        manifest = draft.finish(manifest)
         live = draft.publish()
     except BaseException:
         draft.discard()

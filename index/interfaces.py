@@ -31,6 +31,20 @@ from index.store import Manifest
 Matches = tuple[NDArray[np.int64], NDArray[np.float32]]
 
 
+def check_vectors(
+    passages: Sequence[Passage],
+    vectors: NDArray[np.float32],
+    sentence_vectors: NDArray[np.floating[Any]],
+) -> None:
+    """An article's passages come with one vector each, and one for each of their sentences."""
+    sentences = sum(len(passage.sentences) for passage in passages)
+    if len(vectors) != len(passages) or len(sentence_vectors) != sentences:
+        raise AssertionError(
+            f"{len(vectors)} vectors for {len(passages)} passages,"
+            f" {len(sentence_vectors)} for {sentences} sentences"
+        )
+
+
 def no_matches() -> Matches:
     """No passages."""
     return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -141,11 +155,9 @@ class GenerationDraft(Protocol):
     def passage_count(self) -> int:
         """Passages written so far; the next passage takes this id."""
 
-    def copy_unchanged(
-        self, article_ids: list[str], dimension: int
-    ) -> tuple[NDArray[np.float32], NDArray[np.float16]]:
-        """Copy unchanged articles and their passages from the live generation; return their
-        passage vectors and sentence vectors in the order the copies were given."""
+    def copy_unchanged(self, article_ids: list[str]) -> None:
+        """Copy unchanged articles, their passages and the passages' vectors from the live
+        generation; the passages take the next ids."""
 
     def add_article(
         self,
@@ -154,17 +166,15 @@ class GenerationDraft(Protocol):
         key: str,
         text: str,
         paragraphs: Iterable[tuple[int, int]],
-        passages: Iterable[Passage],
-    ) -> None:
-        """Store a newly cleaned and chunked article; its passages take the next ids."""
-
-    def finish(
-        self,
+        passages: Sequence[Passage],
         vectors: NDArray[np.float32],
         sentence_vectors: NDArray[np.floating[Any]],
-        manifest: Manifest,
-    ) -> Manifest:
-        """Write the vectors and the manifest; return the manifest as stored."""
+    ) -> None:
+        """Store a newly cleaned and chunked article with its passages' vectors and their
+        sentences' vectors (in order); its passages take the next ids."""
+
+    def finish(self, manifest: Manifest) -> Manifest:
+        """Write what is left, and the manifest; return the manifest as stored."""
 
     def publish(self) -> str:
         """Make the draft the live generation in one atomic step; return its name."""
@@ -192,5 +202,5 @@ class IndexTarget(Protocol):
     def open_live(self) -> IndexSource:
         """Open the live generation to build on; drafts copy unchanged articles from it."""
 
-    def draft(self) -> GenerationDraft:
-        """A new, empty generation (call under `locked`)."""
+    def draft(self, passages: int) -> GenerationDraft:
+        """A new, empty generation that will hold `passages` passages (call under `locked`)."""

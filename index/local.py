@@ -7,7 +7,7 @@ offers them to the engine and the build in the shape the seam asks for.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from index.config import IndexKind
 from index.errors import IndexDamagedError
 from index.files import path_text
+from index.interfaces import check_vectors
 from index.reader import IndexReader
 from index.records import Passage, SourceArticle
 from index.store import (
@@ -76,8 +77,9 @@ class LocalTarget:
         self.previous = IndexReader.open(self.layout.root)
         return self.previous
 
-    def draft(self) -> LocalDraft:
-        """A new draft directory under `generations/` and its writer."""
+    def draft(self, passages: int) -> LocalDraft:
+        """A new draft directory under `generations/` and its writer (the vector index is
+        chosen when it is finished, from the vectors themselves, whatever `passages` says)."""
         return LocalDraft(self, self.layout.draft())
 
 
@@ -87,6 +89,9 @@ class LocalDraft:
     def __init__(self, target: LocalTarget, directory: Path) -> None:
         self.target = target
         self.directory = directory
+        # Vectors of the passages and of their sentences, in passage order, for `finish`.
+        self.vectors: list[NDArray[np.float32]] = []
+        self.sentence_vectors: list[NDArray[np.float16]] = []
         try:
             with translate_write_errors(target.layout.root):
                 self.writer = GenerationWriter(directory)
@@ -104,13 +109,12 @@ class LocalDraft:
         """Passages written so far."""
         return self.writer.passage_count
 
-    def copy_unchanged(
-        self, article_ids: list[str], dimension: int
-    ) -> tuple[NDArray[np.float32], NDArray[np.float16]]:
-        """Copy rows in SQL from the previous database and their vectors from its files."""
+    def copy_unchanged(self, article_ids: list[str]) -> None:
+        """Copy rows in SQL from the previous database, and keep their vectors from its files
+        for `finish`."""
         previous = self.target.previous
         if previous is None or not article_ids:
-            return _no_vectors(dimension)
+            return
         try:
             with translate_write_errors(self.target.layout.root):
                 rows = self.writer.copy_articles(previous.directory / DATABASE_NAME, article_ids)
@@ -118,12 +122,11 @@ class LocalDraft:
             raise IndexDamagedError(
                 f"the index at {previous.directory} is damaged; run `citebot build --full`"
             ) from error
-        if not len(rows.passages):
-            return _no_vectors(dimension)
-        return (
-            np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32),
-            np.asarray(previous.sentence_vectors[rows.sentences]),
-        )
+        if len(rows.passages):
+            self.vectors.append(
+                np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32)
+            )
+            self.sentence_vectors.append(np.asarray(previous.sentence_vectors[rows.sentences]))
 
     def add_article(
         self,
@@ -132,23 +135,30 @@ class LocalDraft:
         key: str,
         text: str,
         paragraphs: Iterable[tuple[int, int]],
-        passages: Iterable[Passage],
+        passages: Sequence[Passage],
+        vectors: NDArray[np.float32],
+        sentence_vectors: NDArray[np.floating[Any]],
     ) -> None:
-        """Store a newly cleaned and chunked article."""
+        """Store a newly cleaned and chunked article; keep its vectors for `finish`."""
+        check_vectors(passages, vectors, sentence_vectors)
         with translate_write_errors(self.target.layout.root):
             self.writer.add_article(
                 article, key=key, text=text, paragraphs=paragraphs, passages=passages
             )
+        self.vectors.append(np.asarray(vectors, dtype=np.float32))
+        self.sentence_vectors.append(np.asarray(sentence_vectors, dtype=np.float16))
 
-    def finish(
-        self,
-        vectors: NDArray[np.float32],
-        sentence_vectors: NDArray[np.floating[Any]],
-        manifest: Manifest,
-    ) -> Manifest:
-        """Index the words, write the vectors and the manifest."""
+    def finish(self, manifest: Manifest) -> Manifest:
+        """Index the words, write the vectors (all at once: FAISS indexes them together) and
+        the manifest."""
+        empty = np.zeros((0, manifest.dimension), dtype=np.float32)
         with translate_write_errors(self.target.layout.root):
-            return self.writer.finish(vectors, sentence_vectors, manifest, self.target.index_kind)
+            return self.writer.finish(
+                np.vstack([empty, *self.vectors]),
+                np.vstack([empty.astype(np.float16), *self.sentence_vectors]),
+                manifest,
+                self.target.index_kind,
+            )
 
     def publish(self) -> str:
         """Rename the draft into place and point CURRENT at it."""
@@ -158,7 +168,3 @@ class LocalDraft:
         """Close the database and remove the draft directory."""
         self.writer.close()
         self.target.layout.discard(self.directory)
-
-
-def _no_vectors(dimension: int) -> tuple[NDArray[np.float32], NDArray[np.float16]]:
-    return np.zeros((0, dimension), dtype=np.float32), np.zeros((0, dimension), dtype=np.float16)

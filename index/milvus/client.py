@@ -25,6 +25,11 @@ TERMS = "terms"
 KINDS = (PASSAGES, ARTICLES, SENTENCES, TERMS)
 # The collection property holding a generation's manifest (JSON).
 MANIFEST_PROPERTY = "citebot.manifest"
+# No keepalive pings on an idle connection: Milvus Lite's gRPC server (in this process or
+# `milvus-lite server`) keeps grpc's default policy, answers pymilvus's pings (every 10 s,
+# even without calls) with GOAWAY "too_many_pings", and a call made at that moment fails
+# ("Fail connecting to server"; 2 new clients in 5 after a minute idle, none without them).
+_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
 
 
 def is_lite(uri: str) -> bool:
@@ -65,7 +70,7 @@ def _client(uri: str, token: str, shown: str) -> MilvusClient:
     for library in ("pymilvus", "milvus_lite"):
         logging.getLogger(library).setLevel(logging.CRITICAL)
     try:
-        return MilvusClient(uri=uri, token=token)
+        return MilvusClient(uri=uri, token=token, grpc_options=_GRPC_OPTIONS)
     except (MilvusException, ConnectionConfigException, OSError) as error:
         reason = getattr(error, "message", None) or str(error)
         raise StoreUnavailableError(

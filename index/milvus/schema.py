@@ -23,7 +23,14 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from index.milvus.client import ARTICLES, PASSAGES, SENTENCES, TERMS, collection_name
+from index.milvus.client import (
+    ARTICLES,
+    MANIFEST_PROPERTY,
+    PASSAGES,
+    SENTENCES,
+    TERMS,
+    collection_name,
+)
 from index.records import Passage, SourceArticle, StoredArticle, StoredPassage
 from index.search import fold
 from index.vectors import FLAT_LIMIT, HNSW_CONSTRUCTION_DEPTH, HNSW_NEIGHBOURS
@@ -62,9 +69,10 @@ def vector_index_kind(passages: int) -> str:
 
 
 def create_generation(
-    client: MilvusClient, prefix: str, generation: str, dimension: int, passages: int, manifest: str
+    client: MilvusClient, prefix: str, generation: str, dimension: int, vector_index: str
 ) -> None:
-    """Create the collections of a generation; the manifest goes on the passages one."""
+    """Create the collections of a generation with their indexes, ready for rows (Milvus
+    indexes rows as they come); the passages' vectors get `vector_index`."""
     from pymilvus import DataType, Function, FunctionType
 
     text = {"datatype": DataType.VARCHAR, "max_length": _VARCHAR_BYTES}
@@ -97,13 +105,14 @@ def create_generation(
         )
     )
     indexes = client.prepare_index_params()
-    kind = vector_index_kind(passages)
     parameters = (
-        {"M": HNSW_NEIGHBOURS, "efConstruction": HNSW_CONSTRUCTION_DEPTH} if kind == "HNSW" else {}
+        {"M": HNSW_NEIGHBOURS, "efConstruction": HNSW_CONSTRUCTION_DEPTH}
+        if vector_index == "HNSW"
+        else {}
     )
-    indexes.add_index("vector", index_type=kind, metric_type="IP", params=parameters)
+    indexes.add_index("vector", index_type=vector_index, metric_type="IP", params=parameters)
     indexes.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    _create(client, collection_name(prefix, generation, PASSAGES), schema, indexes, manifest)
+    _create(client, collection_name(prefix, generation, PASSAGES), schema, indexes)
 
     schema = client.create_schema(auto_id=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
@@ -136,19 +145,18 @@ def create_generation(
 
 
 def _create(
-    client: MilvusClient,
-    name: str,
-    schema: CollectionSchema,
-    indexes: IndexParams,
-    manifest: str | None = None,
+    client: MilvusClient, name: str, schema: CollectionSchema, indexes: IndexParams
 ) -> None:
-    from index.milvus.client import MANIFEST_PROPERTY
-
-    properties = {MANIFEST_PROPERTY: manifest} if manifest is not None else {}
-    client.create_collection(name, schema=schema, consistency_level="Strong", properties=properties)
+    client.create_collection(name, schema=schema, consistency_level="Strong")
     # Indexes of an empty collection need no waiting for (pymilvus would poll, 0.5 s a time).
     client.create_index(name, indexes, sync=False)
     client.load_collection(name)
+
+
+def set_manifest(client: MilvusClient, prefix: str, generation: str, manifest: str) -> None:
+    """Put the manifest (JSON) on the generation's passages collection."""
+    name = collection_name(prefix, generation, PASSAGES)
+    client.alter_collection_properties(name, properties={MANIFEST_PROPERTY: manifest})
 
 
 def _parts(text: str) -> list[str]:
@@ -187,26 +195,20 @@ def article_rows(
     ]
 
 
-def numbered_article_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Article part rows (new, or read from another generation) numbered for insertion."""
-    return [
-        {**row, "id": number, "unused": [0.0] * _UNUSED_DIMENSION}
-        for number, row in enumerate(rows)
-    ]
+def article_row(row: dict[str, Any], number: int) -> dict[str, Any]:
+    """An article part row (new, or read from another generation) numbered for insertion."""
+    return {**row, "id": number, "unused": [0.0] * _UNUSED_DIMENSION}
 
 
-def term_rows(passage_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per word of the passages' folded words: how many passages hold it."""
-    counts = collections.Counter(
-        word
-        for row in passage_rows
-        for word in set(WORD.findall(row["words"]))
-        if len(word) <= TERM_CHARS
-    )
-    return [
-        {"id": word, "passages": count, "unused": [0.0] * _UNUSED_DIMENSION}
-        for word, count in counts.items()
-    ]
+def passage_words(row: dict[str, Any]) -> set[str]:
+    """The words of a passage row that the terms collection counts."""
+    return {word for word in WORD.findall(row["words"]) if len(word) <= TERM_CHARS}
+
+
+def term_rows(counts: collections.Counter[str]) -> Iterator[dict[str, Any]]:
+    """One row per word: how many passages hold it."""
+    for word, count in counts.items():
+        yield {"id": word, "passages": count, "unused": [0.0] * _UNUSED_DIMENSION}
 
 
 def stored_articles(rows: Iterable[dict[str, Any]]) -> Iterator[StoredArticle]:
