@@ -153,9 +153,8 @@ def candidate_sentences(
         for number, (start, end) in enumerate(passage.sentences):
             words = sentence_words[number]
             context = words | view.title_words
-            for neighbour in (number - 1, number + 1):
-                if 0 <= neighbour < len(sentence_words):
-                    context |= sentence_words[neighbour]
+            for neighbour in _beside(number, len(sentence_words)):
+                context |= sentence_words[neighbour]
             answer, beside = view.answering_around(passage.sentences, number, quote_beside)
             quoted = (start, end)
             if answer is not None and beside:
@@ -278,12 +277,16 @@ class _ArticleView:
         own = self.answering_phrase(*sentences[number])
         if own is not None or not beside or not self.wanted.kinds:
             return own, False
-        for neighbour in (number - 1, number + 1):
-            if 0 <= neighbour < len(sentences):
-                found = self.answering_phrase(*sentences[neighbour])
-                if found is not None:
-                    return found, True
+        for neighbour in _beside(number, len(sentences)):
+            found = self.answering_phrase(*sentences[neighbour])
+            if found is not None:
+                return found, True
         return None, False
+
+
+def _beside(number: int, count: int) -> list[int]:
+    """The sentences beside sentence `number` of `count`: the one before, then after."""
+    return [n for n in (number - 1, number + 1) if 0 <= n < count]
 
 
 def probability(signals: Mapping[str, float]) -> float:

@@ -43,7 +43,7 @@ _COUNTRY_SHORT_FORMS = (
     "Vatican City",
     "UAE",
 )
-# Question nouns (singular) whose answer is a place of one known kind.
+# Question nouns (singular or plural) whose answer is a place of one known kind.
 _PLACE_KINDS = {
     "country": "country",
     "countries": "country",

@@ -30,8 +30,9 @@ def content_stems(text: str) -> set[str]:
 
 def stem_weights(word_weights: Mapping[str, float]) -> dict[str, float]:
     """`word_weights` by stem; words of one stem weigh as the heaviest of them."""
+    stemmer = _stemmer()
     weights: dict[str, float] = {}
     for word, weight in word_weights.items():
-        stem = _stemmer().stemWord(word)
+        stem = stemmer.stemWord(word)
         weights[stem] = max(weight, weights.get(stem, 0.0))
     return weights

@@ -7,7 +7,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -222,6 +222,14 @@ def seed_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
     """The shipped seeds, indexed with the fake embedder."""
     build_index([SEEDS], settings, embedder=fake_embedder)
     return settings
+
+
+def write_files(directory: Path, files: Mapping[str, str]) -> Path:
+    """`directory`, made, holding each named file with its text (an article corpus)."""
+    directory.mkdir()
+    for name, text in files.items():
+        (directory / name).write_text(text, "utf-8")
+    return directory
 
 
 def fake_engine_over(articles: Sequence[dict[str, str]], root: Path, **setting: object) -> Engine:

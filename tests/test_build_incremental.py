@@ -21,7 +21,7 @@ from index.engine import Engine
 from index.reader import IndexReader
 from index.records import StoredPassage
 from index.store import IndexLayout
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, write_files
 
 ARTICLES = {
     "alpha.txt": "Alpha\n\nThe alpha article is about harbours.\n\nIt has two paragraphs.",
@@ -32,11 +32,7 @@ ARTICLES = {
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    root = tmp_path / "corpus"
-    root.mkdir()
-    for name, text in ARTICLES.items():
-        (root / name).write_text(text, "utf-8")
-    return root
+    return write_files(tmp_path / "corpus", ARTICLES)
 
 
 def vectors_by_article(settings: Settings) -> dict[str, np.ndarray]:

@@ -12,7 +12,7 @@ from index.build import build_index
 from index.config import Settings
 from index.reader import IndexReader
 from index.search import searched_words
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, write_files
 
 HARBOUR = {
     "north.txt": "North harbour\n\nThe harbour bridge opened. A lighthouse stands by the harbour.",
@@ -23,11 +23,7 @@ HARBOUR = {
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    directory = tmp_path / "corpus"
-    directory.mkdir()
-    for name, text in HARBOUR.items():
-        (directory / name).write_text(text, "utf-8")
-    return directory
+    return write_files(tmp_path / "corpus", HARBOUR)
 
 
 def counted_by_hand(reader: IndexReader) -> dict[str, int]:
