@@ -156,6 +156,7 @@ class CitebotBot(commands.AutoShardedBot):
         # Answers being worked on, each with how to apologise if shutting down cuts it short.
         self._answering: dict[asyncio.Task[Any], Callable[[], Awaitable[object]]] = {}
         self.stopping = False
+        self._warming: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def answering(self, apologise: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
@@ -202,22 +203,30 @@ class CitebotBot(commands.AutoShardedBot):
             executor.shutdown(wait=False, cancel_futures=True)
 
     async def setup_hook(self) -> None:
-        """Load the index and model once, add the cogs, sync the slash commands."""
-        try:
-            await self.in_worker(self.engine.warm_up)
-        except CitebotError as error:
-            log.warning("cannot answer until the index is fixed: %s", error)
+        """Start loading the index and model, add the cogs, sync the slash commands.
+
+        The loading goes on in a worker while the bot connects: a question that comes first
+        waits for it in its own worker, never on the event loop.
+        """
+        self._warming = asyncio.create_task(self._warm_up())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        # What start-up made (libraries, the model, the index) lives as long as the bot: out
-        # of the garbage collector's reach, a collection never pauses the event loop to scan it.
-        gc.freeze()
         if self.settings.discord_guild_id:
             guild = discord.Object(id=self.settings.discord_guild_id)
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
         else:
             await self.tree.sync()
+
+    async def _warm_up(self) -> None:
+        """Open the index and load the model once, then freeze what start-up made."""
+        try:
+            await self.in_worker(self.engine.warm_up)
+        except CitebotError as error:
+            log.warning("cannot answer until the index is fixed: %s", error)
+        # What start-up made (libraries, the model, the index) lives as long as the bot: out
+        # of the garbage collector's reach, a collection never pauses the event loop to scan it.
+        gc.freeze()
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: messages are handled by the asking cog's listener."""

@@ -9,6 +9,7 @@ import logging
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -88,6 +89,37 @@ async def test_a_startup_failure_is_one_line_and_an_exit_code(
     assert process.returncode == code, stderr.decode()
     assert stderr.decode().strip().splitlines()[-1].startswith(line), stderr.decode()
     assert b"Traceback" not in stderr
+
+
+class SlowToLoad:
+    """The seed engine, whose loading waits at a gate (as a large index or model would)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.gate = threading.Event()
+        self.loaded = threading.Event()
+
+    def warm_up(self) -> None:
+        self.gate.wait(30)
+        self.engine.warm_up()
+        self.loaded.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+async def test_the_bot_connects_while_the_index_and_model_load(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    engine = SlowToLoad(seed_engine)
+    async with citebot(seed_settings, engine) as (fake, bot):
+        assert bot.is_ready() and not engine.loaded.is_set()
+        engine.gate.set()
+        reply = await (
+            await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        ).message()
+        assert LETY in unescape(reply.content)
+        assert engine.loaded.is_set()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -16,7 +16,7 @@ from index.config import Settings
 from index.embed import Vectors, load_embedder
 from index.embed import onnx as onnx_backend
 from index.embed.model import ModelSpec, resolve_model
-from index.embed.onnx import OnnxEmbedder, cached_model_path
+from index.embed.onnx import OnnxEmbedder, cached_model_path, optimised_model_path
 from index.embed.sbert import SentenceTransformerEmbedder
 from index.engine import Engine
 from index.errors import ModelMismatchError
@@ -192,29 +192,43 @@ def test_an_index_of_an_unknown_backend_asks_for_a_rebuild(
 
 
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
-def test_export_cache_is_reused_and_a_damaged_file_is_exported_again(
+def test_export_cache_is_reused_and_a_damaged_file_is_made_again(
     tmp_path: Path, spec: ModelSpec, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "cache"
     path = cached_model_path(spec, backend, cache)
+    optimised = optimised_model_path(path)
     first = OnnxEmbedder(spec, backend=backend, cache_dir=cache).embed(QUESTIONS)
-    exported = path.stat()
-    assert (
-        sorted(p.name for p in path.parent.iterdir())
-        == ["model-int8.onnx", "model.onnx"][backend == "onnx" :]
-    )
+    exported, optimised_first = path.stat(), optimised.stat()
+    written = {
+        "onnx": ["model-optimised.onnx", "model.onnx"],
+        "onnx-int8": ["model-int8-optimised.onnx", "model-int8.onnx", "model.onnx"],
+    }[backend]
+    assert sorted(p.name for p in path.parent.iterdir()) == written
 
-    # Reused: a new embedder (a new process, in effect) loads the file without exporting.
+    # Reused: a new embedder (a new process, in effect) loads the optimised graph, exporting
+    # and optimising nothing, and its vectors are the first session's to the last bit.
     with monkeypatch.context() as patched:
         patched.setattr(onnx_backend, "_export", _no_export)
         patched.setattr(onnx_backend, "_quantize", _no_export)
         again = OnnxEmbedder(spec, backend=backend, cache_dir=cache).embed(QUESTIONS)
     np.testing.assert_array_equal(again, first)
-    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (exported.st_ino, exported.st_mtime_ns)
+    for file, stat in ((path, exported), (optimised, optimised_first)):
+        assert (file.stat().st_ino, file.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+
+    # A damaged optimised graph is optimised again from the export, without exporting.
+    optimised.write_bytes(b"not an onnx model" * 64)
+    with monkeypatch.context() as patched:
+        patched.setattr(onnx_backend, "_export", _no_export)
+        patched.setattr(onnx_backend, "_quantize", _no_export)
+        reoptimised = OnnxEmbedder(spec, backend=backend, cache_dir=cache).embed(QUESTIONS)
+    np.testing.assert_array_equal(reoptimised, first)
+    assert optimised.stat().st_size == optimised_first.st_size
 
     # Half a file (as a copy cut short would leave) and garbage are both exported again.
     for damage in (path.read_bytes()[: exported.st_size // 2], b"not an onnx model" * 64):
         path.write_bytes(damage)
+        optimised.write_bytes(damage)
         redone = OnnxEmbedder(spec, backend=backend, cache_dir=cache).embed(QUESTIONS)
         np.testing.assert_allclose(redone, first, atol=1e-6)
         assert path.stat().st_size == exported.st_size
