@@ -31,7 +31,7 @@ from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError, UnknownCitationError
 from index.interfaces import IndexSource
-from index.period import asked_period
+from index.period import Period, asked_period, within
 from index.profile import Profile, asked_name, choose, mentions, name_words, names_surname
 from index.question import analyse_question
 from index.records import (
@@ -203,26 +203,32 @@ class Engine:
 
         `retriever` defaults to the configured one (CITEBOT_RETRIEVER); `article_filter`
         limits the articles quoted (by date and outlet); `asked_on`, the day the question is
-        asked, lets "this week" and the like prefer articles of that period (`index.period`).
+        asked, limits "this week" and the like to the articles of that period, and says so
+        when none of them answers (`index.period`).
         """
         started = time.perf_counter()
         text, notice = self.clean_question(question)
         snapshot = self._current()
         name = asked_name(text)
         profile = self._profile(snapshot, text, name, article_filter) if name else None
+        period = None
         if profile is not None:
             ranked, found = profile
             chosen, people = found.chosen, found.people
         else:
-            ranked = self._rank_sentences(snapshot, text, retriever, article_filter, asked_on)
+            period = asked_period(text, asked_on)
+            ranked = self._rank_sentences(snapshot, text, retriever, article_filter, period)
             chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
-        answer.notice = notice
         answer.people = people
         if answer.abstained:
             answer.closest_titles = list(
                 dict.fromkeys(ranked.articles[p.article_id].title for p in ranked.passages)
             )[:CLOSEST_TITLES]
+            if period is not None and period.relative:
+                searched = f"Only articles published {period.since} to {period.until} were"
+                notice = " ".join(filter(None, [notice, f"{searched} read, for “{period.words}”."]))
+        answer.notice = notice
         answer.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
 
@@ -237,7 +243,8 @@ class Engine:
         """The scored candidate sentences for `question`, best first, with their passages and
         articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
-        return self._rank_sentences(self._current(), text, retriever, article_filter, asked_on)
+        period = asked_period(text, asked_on)
+        return self._rank_sentences(self._current(), text, retriever, article_filter, period)
 
     def _rank_sentences(
         self,
@@ -245,8 +252,10 @@ class Engine:
         text: str,
         retriever: Retriever | None,
         article_filter: ArticleFilter | None,
-        asked_on: date | None,
+        period: Period | None,
     ) -> RankedSentences:
+        if period is not None and period.relative:
+            article_filter = within(article_filter, period)
         question_vector = snapshot.embedder.embed([text])[0]
         fused, _, _ = find_passages(
             snapshot.reader,
@@ -262,10 +271,9 @@ class Engine:
         by_id = reader.passages(ids) if ids else {}
         passages = [by_id[i] for i in ids if i in by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        period = asked_period(text, asked_on)
-        if period is None:
+        if period is None or period.relative:
             return self._score(snapshot, text, question_vector, passages, articles)
-        # Articles of the period the question names go first (stable sorts): their passages
+        # Articles of the year the question names go first (stable sorts): their passages
         # among those retrieved, and their sentences among those good enough to quote.
         in_period = {key for key, article in articles.items() if period.holds(article.published)}
         passages.sort(key=lambda passage: passage.article_id not in in_period)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +41,7 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES
 FALLBACK_ENCODING = "cp1252"
 _JSONL_FIELDS = ("id", "title", "text", "url", "published", "source", "author")
 _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+_YEAR_FIRST_DATE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
 # Byte order marks that say a file is UTF-32 or UTF-16 (UTF-32's first: it starts with UTF-16's).
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -258,7 +260,7 @@ class _Reader:
             normalised = normalise_date(published)
             if normalised is None:
                 self.problem(
-                    f"{origin}: 'published' is not an ISO 8601 date, ignored", skipped=False
+                    f"{origin}: 'published' is not a date (use YYYY-MM-DD), ignored", skipped=False
                 )
             published = normalised
         url = optional.pop("url")
@@ -390,11 +392,20 @@ def normalise_url(url: str) -> str:
 
 
 def normalise_date(value: str) -> str | None:
-    """An ISO 8601 date or datetime, normalised; None when it is not one."""
+    """A date as ISO 8601 (a datetime keeps its time), from ISO 8601 itself, a year-first
+    date with slashes or dots ("2022/06/12", as many news sites print it) or an e-mail and
+    RSS date ("Sun, 12 Jun 2022 10:00:00 GMT"); None when it is none of these."""
     text = value.strip()
+    slashed = _YEAR_FIRST_DATE.fullmatch(text)
     try:
+        if slashed:
+            return date(*(int(part) for part in slashed.groups())).isoformat()
         if len(text) == 10:
             return date.fromisoformat(text).isoformat()
         return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
     except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text).isoformat()
+    except (TypeError, ValueError, IndexError):
         return None

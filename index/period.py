@@ -1,12 +1,12 @@
-"""The period a question asks about ("this week", "yesterday", "in 2022", "the latest"), so
-that answers prefer articles published in it.
+"""The period a question asks about ("this week", "yesterday", "in 2022", "the latest").
 
 News questions are about a time. Words relative to when the question is asked ("this week",
 "today", "latest", "recently") count back from that day, and only when that day is known
-(the bot and the CLI give today's; `citebot eval` a question's "asked_on"); a year ("in
-2022") is that year. A preference, never a filter: articles of the period go first among
-those found relevant, and when none is from the period nothing changes (`ask --since/--until`
-filter).
+(the bot and the CLI give today's; `citebot eval` a question's "asked_on"). Such a period is
+a filter: "who won this week?" is answered from this week's articles or not at all, never
+from an older article about another week's winner. A year ("in 2022") is that year, and only
+a preference: articles of that year go first among those found relevant, since later
+articles tell of it too.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from index.records import ArticleFilter
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
@@ -31,16 +33,22 @@ _DAYS_BACK = (
     ),
     (re.compile(r"\blast month\b", re.IGNORECASE), 62),
 )
+# Relative periods reach this many days further back than they say: a quiz on Friday asks
+# about "this week" from Monday's articles, dated in their own time zones.
+SLACK_DAYS = 2
 _THIS_YEAR = re.compile(r"\bthis year\b", re.IGNORECASE)
 _LAST_YEAR = re.compile(r"\blast year\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Days `since` to `until`, both included."""
+    """Days `since` to `until`, both included, named by `words` of the question; `relative`
+    when they count from the day asked (a filter), not a year (a preference)."""
 
     since: date
     until: date
+    words: str
+    relative: bool
 
     def holds(self, published: str | None) -> bool:
         """Whether an article published on `published` (ISO, time allowed) is in the
@@ -68,18 +76,36 @@ def asked_period(question: str, asked_on: date | None) -> Period | None:
             return relative
     years = set(_YEAR.findall(question))
     if len(years) == 1:
-        year = int(years.pop())
-        return Period(date(year, 1, 1), date(year, 12, 31))
+        words = years.pop()
+        year = int(words)
+        return Period(date(year, 1, 1), date(year, 12, 31), words, relative=False)
     return None
 
 
 def _relative_period(question: str, asked_on: date) -> Period | None:
     """The period of "this week", "yesterday", "last year" and the like, from `asked_on`."""
     for pattern, days in _DAYS_BACK:
-        if pattern.search(question):
-            return Period(asked_on - timedelta(days=days), asked_on)
-    if _THIS_YEAR.search(question):
-        return Period(date(asked_on.year, 1, 1), asked_on)
-    if _LAST_YEAR.search(question):
-        return Period(date(asked_on.year - 1, 1, 1), date(asked_on.year - 1, 12, 31))
+        if found := pattern.search(question):
+            since = asked_on - timedelta(days=days + SLACK_DAYS)
+            return Period(since, asked_on, found.group(), relative=True)
+    if found := _THIS_YEAR.search(question):
+        return Period(date(asked_on.year, 1, 1), asked_on, found.group(), relative=True)
+    if found := _LAST_YEAR.search(question):
+        last = asked_on.year - 1
+        return Period(date(last, 1, 1), date(last, 12, 31), found.group(), relative=True)
     return None
+
+
+def within(article_filter: ArticleFilter | None, period: Period) -> ArticleFilter:
+    """`article_filter` narrowed to the articles published in `period`."""
+    since, until = period.since.isoformat(), period.until.isoformat()
+    if article_filter is None:
+        return ArticleFilter(since, until)
+    # Partial dates ("2022-06") mean all of their month or year: the later start is the
+    # greater string, and the earlier end the smaller once each reads as its last day ("~"
+    # sorts after every digit and "-").
+    return ArticleFilter(
+        max(since, article_filter.since or since),
+        min(until, article_filter.until or until, key=lambda end: end + "~"),
+        article_filter.outlet,
+    )

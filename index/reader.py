@@ -316,19 +316,22 @@ class IndexReader:
     def _bm25(self, fts_query: str, k: int, article_filter: ArticleFilter | None) -> Matches:
         """(passage ids, BM25) of the `k` best passages for an FTS5 query, higher better, among
         the passages of the articles `article_filter` lets through; the title column weighs
-        less than the body (`BM25_WEIGHTS`)."""
-        allowed, parameters = "", list[str | int]()
-        if article_filter is not None:
+        less than the body (`BM25_WEIGHTS`, given to FTS5 as the rank it orders by)."""
+        matched = "SELECT rowid, rank FROM passages_fts WHERE passages_fts MATCH ? AND rank MATCH ?"
+        rank = "bm25({}, {})".format(*BM25_WEIGHTS)
+        if article_filter is None:
+            rows = self._rows(f"{matched} ORDER BY rank LIMIT ?", (fts_query, rank, k))
+        else:
+            # Scored once, then filtered: with the filter inside its query, FTS5 would look up
+            # every passage the filter lets through in the full-text index, one at a time.
             condition, parameters = _filter_condition(article_filter)
-            allowed = (
-                " AND rowid IN (SELECT p.id FROM passages p JOIN articles a"
-                f" ON a.id = p.article_id WHERE {condition})"
+            rows = self._rows(
+                f"WITH matched(id, score) AS MATERIALIZED ({matched})"
+                " SELECT m.id, m.score FROM matched m JOIN passages p ON p.id = m.id"
+                f" JOIN articles a ON a.id = p.article_id WHERE {condition}"
+                " ORDER BY m.score LIMIT ?",
+                (fts_query, rank, *parameters, k),
             )
-        rows = self._rows(
-            "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
-            f" WHERE passages_fts MATCH ?{allowed} ORDER BY rank LIMIT ?",
-            (*BM25_WEIGHTS, fts_query, *parameters, k),
-        )
         # FTS5's BM25 is lower for better matches.
         return (
             np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
@@ -339,7 +342,9 @@ class IndexReader:
         """The ids of the passages of the articles `article_filter` lets through."""
         condition, parameters = _filter_condition(article_filter)
         rows = self._rows(
-            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {condition}",
+            # The filter is on articles: read them first, then their passages by the index.
+            "SELECT p.id FROM articles a CROSS JOIN passages p ON p.article_id = a.id"
+            f" WHERE {condition}",
             parameters,
         )
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))

@@ -1,0 +1,62 @@
+"""Full-text search ranks by BM25 with the title weighed as configured, with or without a
+filter on the articles, as SQLite computes it apart from the reader's own query."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from index.engine import Engine
+from index.reader import BM25_WEIGHTS, IndexReader
+from index.records import ArticleFilter
+from index.store import DATABASE_NAME
+from tests.conftest import fake_engine_over
+
+ARTICLES = [
+    {"id": "title", "title": "Harbour harbour harbour harbour", "text": "Boats and nets.",
+     "published": "2022-05-02"},
+    {"id": "body", "title": "News", "text": "The harbour harbour reopened today.",
+     "published": "2022-06-03"},
+    {"id": "once", "title": "Town", "text": "The old harbour was busy with boats and buyers.",
+     "published": "2022-06-04"},
+    {"id": "both", "title": "Harbour", "text": "A harbour wall fell in the storm last night.",
+     "published": "2022-07-05"},
+    {"id": "long", "title": "Weather", "text": "Rain fell for days on the town, the fields, the"
+     " roads and, for one afternoon, on the harbour.", "published": "2022-07-06"},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> IndexReader:
+    engine: Engine = fake_engine_over(ARTICLES, tmp_path_factory.mktemp("lexical"))
+    source = engine.reader()
+    assert isinstance(source, IndexReader)
+    return source
+
+
+def ranked_by_sqlite(reader: IndexReader, since: str | None = None) -> list[int]:
+    """Every passage holding "harbour" (of articles published on or after `since`), best
+    first by weighted BM25."""
+    with sqlite3.connect(f"file:{reader.directory / DATABASE_NAME}?mode=ro", uri=True) as db:
+        scored = db.execute(
+            "SELECT rowid, bm25(passages_fts, ?, ?) FROM passages_fts"
+            " WHERE passages_fts MATCH 'harbour'",
+            BM25_WEIGHTS,
+        ).fetchall()
+        published = dict(
+            db.execute("SELECT p.id, a.published FROM passages p JOIN articles a"
+                       " ON a.id = p.article_id").fetchall()
+        )  # fmt: skip
+    return [i for i, _ in sorted(scored, key=lambda row: row[1]) if published[i] >= (since or "")]
+
+
+@pytest.mark.parametrize("since", [None, "2022-06"])
+def test_the_best_k_passages_by_weighted_bm25(reader: IndexReader, since: str | None) -> None:
+    expected = ranked_by_sqlite(reader, since)
+    article_filter = ArticleFilter.of(since)
+    assert len(expected) == (5 if since is None else 4)
+    for k in range(1, len(expected) + 1):
+        ids, scores = reader.lexical_matches(["harbour"], k, article_filter)
+        assert ids.tolist() == expected[:k]
+        assert list(scores) == sorted(scores, reverse=True)
