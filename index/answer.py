@@ -76,22 +76,22 @@ QUOTES_PER_ARTICLE = 2
 # The logistic model: weight of each signal, and the intercept. Fitted by
 # bench/fit_answer_weights.py with cross-validation (docs/calibration.md).
 WEIGHTS: Mapping[str, float] = {
-    "dense": 2.475,
-    "coverage": 2.295,
-    "context_coverage": 2.387,
-    "passage_dense": -0.765,
-    "article_rank": 2.504,
+    "dense": 2.504,
+    "coverage": 2.348,
+    "context_coverage": 2.514,
+    "passage_dense": -0.421,
+    "article_rank": 2.304,
     "new_words": 0.765,
-    "type_match": 0.451,
-    "answer_beside": 1.481,
-    "type_missing": -0.101,
-    "answer_in_title": 0.343,
-    "answer_repeated": 0.268,
-    "lead": 0.685,
-    "dense_gap": 2.31,
-    "coverage_gap": 1.085,
+    "type_match": 0.415,
+    "answer_beside": 1.446,
+    "type_missing": -0.158,
+    "answer_in_title": 0.348,
+    "answer_repeated": 0.339,
+    "lead": 0.575,
+    "dense_gap": 1.965,
+    "coverage_gap": 1.145,
 }
-INTERCEPT = -7.849
+INTERCEPT = -7.862
 FEATURES = tuple(WEIGHTS)
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4
