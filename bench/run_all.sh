@@ -3,7 +3,9 @@
 #
 #   bash bench/run_all.sh 2>&1 | tee bench.log     (about 25 minutes on 2 cores)
 #
-# Run it on a quiet machine: anything else running makes the timings worse.
+# Run it on a quiet machine: anything else running makes the timings worse. With
+# CITEBOT_BENCH_KEEP=DIR the synthetic 100k and 1M indexes of bench/scale.py are kept in DIR
+# and reused by later runs (writing the 1M one takes most of an hour).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -28,7 +30,9 @@ echo "== build: bench/build_speed.py"
 "$python" bench/build_speed.py --keep "$work/bbc"
 
 echo "== warm answers at 10k, 100k and 1M passages: bench/scale.py"
-"$python" bench/scale.py --base-index "$work/bbc"
+keep=()
+if [[ -n "${CITEBOT_BENCH_KEEP:-}" ]]; then keep=(--keep "$CITEBOT_BENCH_KEEP"); fi
+"$python" bench/scale.py --base-index "$work/bbc" "${keep[@]}"
 
 echo "== cold start: bench/cold_start.py"
 "$python" bench/cold_start.py --index "$work/bbc"
