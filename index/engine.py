@@ -225,7 +225,7 @@ class Engine:
             answer.closest_titles = list(
                 dict.fromkeys(ranked.articles[p.article_id].title for p in ranked.passages)
             )[:CLOSEST_TITLES]
-            if period is not None and period.relative:
+            if period is not None and period.strict:
                 searched = f"Only articles published {period.since} to {period.until} were"
                 notice = " ".join(filter(None, [notice, f"{searched} read, for “{period.words}”."]))
         answer.notice = notice
@@ -254,7 +254,7 @@ class Engine:
         article_filter: ArticleFilter | None,
         period: Period | None,
     ) -> RankedSentences:
-        if period is not None and period.relative:
+        if period is not None and period.strict:
             article_filter = within(article_filter, period)
         question_vector = snapshot.embedder.embed([text])[0]
         fused, _, _ = find_passages(
@@ -271,9 +271,9 @@ class Engine:
         by_id = reader.passages(ids) if ids else {}
         passages = [by_id[i] for i in ids if i in by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        if period is None or period.relative:
+        if period is None or period.strict:
             return self._score(snapshot, text, question_vector, passages, articles)
-        # Articles of the year the question names go first (stable sorts): their passages
+        # Articles of the year or the last month go first (stable sorts): their passages
         # among those retrieved, and their sentences among those good enough to quote.
         in_period = {key for key, article in articles.items() if period.holds(article.published)}
         passages.sort(key=lambda passage: passage.article_id not in in_period)

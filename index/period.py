@@ -2,11 +2,12 @@
 
 News questions are about a time. Words relative to when the question is asked ("this week",
 "today", "latest", "recently") count back from that day, and only when that day is known
-(the bot and the CLI give today's; `citebot eval` a question's "asked_on"). Such a period is
-a filter: "who won this week?" is answered from this week's articles or not at all, never
-from an older article about another week's winner. A year ("in 2022") is that year, and only
-a preference: articles of that year go first among those found relevant, since later
-articles tell of it too.
+(the bot and the CLI give today's; `citebot eval` a question's "asked_on"). A period on the
+calendar is a filter: "who won this week?" is answered from this week's articles or not at
+all, never from an older article about another week's winner. A year ("in 2022") and "the
+latest" are preferences: articles of that year, or of the last month, go first among those
+found relevant, since later articles tell of a year too, and "the latest" an index holds may
+be older.
 """
 
 from __future__ import annotations
@@ -19,36 +20,35 @@ from index.records import ArticleFilter
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
-# Words relative to the day asked, and how many days back they reach.
+# Calendar words relative to the day asked, and how many days back they reach.
 _DAYS_BACK = (
     (re.compile(r"\b(today|tonight|yesterday)\b", re.IGNORECASE), 2),
     (re.compile(r"\b(this|past) (week|weekend)\b|\bdays ago\b", re.IGNORECASE), 7),
     (re.compile(r"\blast (week|weekend)\b", re.IGNORECASE), 14),
-    (
-        re.compile(
-            r"\b(this|past) month\b|\bweeks ago\b|\b(latest|newest|recent|recently|lately)\b",
-            re.IGNORECASE,
-        ),
-        31,
-    ),
+    (re.compile(r"\b(this|past) month\b|\bweeks ago\b", re.IGNORECASE), 31),
     (re.compile(r"\blast month\b", re.IGNORECASE), 62),
 )
-# Relative periods reach this many days further back than they say: a quiz on Friday asks
-# about "this week" from Monday's articles, dated in their own time zones.
-SLACK_DAYS = 2
 _THIS_YEAR = re.compile(r"\bthis year\b", re.IGNORECASE)
 _LAST_YEAR = re.compile(r"\blast year\b", re.IGNORECASE)
+# Words that ask for the newest there is rather than a time on the calendar: a preference
+# for the last month, so that an index of older articles still answers "the latest".
+_RECENT = re.compile(r"\b(latest|newest|recent|recently|lately)\b", re.IGNORECASE)
+_RECENT_DAYS = 31
+# Calendar periods reach this many days further back than they say: a quiz on Friday asks
+# about "this week" from Monday's articles, dated in their own time zones.
+SLACK_DAYS = 2
 
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Days `since` to `until`, both included, named by `words` of the question; `relative`
-    when they count from the day asked (a filter), not a year (a preference)."""
+    """Days `since` to `until`, both included, named by `words` of the question; `strict`
+    for a calendar period counted from the day asked (a filter), not for a year or "the
+    latest" (a preference)."""
 
     since: date
     until: date
     words: str
-    relative: bool
+    strict: bool
 
     def holds(self, published: str | None) -> bool:
         """Whether an article published on `published` (ISO, time allowed) is in the
@@ -78,21 +78,25 @@ def asked_period(question: str, asked_on: date | None) -> Period | None:
     if len(years) == 1:
         words = years.pop()
         year = int(words)
-        return Period(date(year, 1, 1), date(year, 12, 31), words, relative=False)
+        return Period(date(year, 1, 1), date(year, 12, 31), words, strict=False)
     return None
 
 
 def _relative_period(question: str, asked_on: date) -> Period | None:
-    """The period of "this week", "yesterday", "last year" and the like, from `asked_on`."""
+    """The period of "this week", "yesterday", "last year", "the latest" and the like,
+    from `asked_on`."""
     for pattern, days in _DAYS_BACK:
         if found := pattern.search(question):
             since = asked_on - timedelta(days=days + SLACK_DAYS)
-            return Period(since, asked_on, found.group(), relative=True)
+            return Period(since, asked_on, found.group(), strict=True)
     if found := _THIS_YEAR.search(question):
-        return Period(date(asked_on.year, 1, 1), asked_on, found.group(), relative=True)
+        return Period(date(asked_on.year, 1, 1), asked_on, found.group(), strict=True)
     if found := _LAST_YEAR.search(question):
         last = asked_on.year - 1
-        return Period(date(last, 1, 1), date(last, 12, 31), found.group(), relative=True)
+        return Period(date(last, 1, 1), date(last, 12, 31), found.group(), strict=True)
+    if found := _RECENT.search(question):
+        since = asked_on - timedelta(days=_RECENT_DAYS)
+        return Period(since, asked_on, found.group(), strict=False)
     return None
 
 

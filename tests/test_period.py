@@ -12,7 +12,7 @@ from index.records import ArticleFilter
 from tests.conftest import fake_engine_over
 
 ASKED_ON = date(2022, 10, 14)
-YEAR_2018 = Period(date(2018, 1, 1), date(2018, 12, 31), "2018", relative=False)
+YEAR_2018 = Period(date(2018, 1, 1), date(2018, 12, 31), "2018", strict=False)
 
 
 @pytest.mark.parametrize(
@@ -24,13 +24,23 @@ YEAR_2018 = Period(date(2018, 1, 1), date(2018, 12, 31), "2018", relative=False)
         ("What happened this month in Ukraine?", ("2022-09-11", "2022-10-14", "this month")),
         ("Which team won this year?", ("2022-01-01", "2022-10-14", "this year")),
         ("Which team won last year?", ("2021-01-01", "2021-12-31", "last year")),
-        ("What are the latest flood warnings?", ("2022-09-11", "2022-10-14", "latest")),
-        ("Which reptile was recently caught in Florida?", ("2022-09-11", "2022-10-14", "recently")),
     ],
 )
-def test_the_period_relative_to_the_day_asked(question: str, period: tuple[str, str, str]) -> None:
+def test_calendar_periods_from_the_day_asked(question: str, period: tuple[str, str, str]) -> None:
     since, until, words = period
-    expected = Period(date.fromisoformat(since), date.fromisoformat(until), words, relative=True)
+    expected = Period(date.fromisoformat(since), date.fromisoformat(until), words, strict=True)
+    assert asked_period(question, ASKED_ON) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("What are the latest flood warnings?", "latest"),
+        ("Which reptile was recently caught in Florida?", "recently"),
+    ],
+)
+def test_the_latest_is_the_last_month_as_a_preference(question: str, words: str) -> None:
+    expected = Period(date(2022, 9, 13), ASKED_ON, words, strict=False)
     assert asked_period(question, ASKED_ON) == expected
 
 
@@ -62,7 +72,7 @@ def test_without_the_day_asked_relative_words_name_no_period() -> None:
         (ArticleFilter(until="2021"), ("2022-10-05", "2021", None)),
     ],
 )
-def test_a_relative_period_narrows_the_chosen_filter(
+def test_a_calendar_period_narrows_the_chosen_filter(
     chosen: ArticleFilter | None, narrowed: tuple[str, str, str | None]
 ) -> None:
     period = asked_period("Who won this week?", ASKED_ON)
@@ -107,7 +117,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return fake_engine_over(ARTICLES, tmp_path_factory.mktemp("period"), min_score=0.0)
 
 
-def test_a_relative_period_answers_from_its_articles_only(engine: Engine) -> None:
+def test_a_calendar_period_answers_from_its_articles_only(engine: Engine) -> None:
     question = "Where were flood warnings issued this week?"
     assert engine.rank_sentences(question).passages[0].article_id == "similar"
     ranked = engine.rank_sentences(question, asked_on=ASKED_ON)
@@ -129,13 +139,21 @@ def test_nothing_of_the_period_is_an_abstention_that_says_why(engine: Engine) ->
     [
         ("Where were flood warnings issued in 2021?", "2021"),
         ("Where were flood warnings issued in 2022?", "new"),
+        ("Where were the latest flood warnings issued?", "new"),
     ],
 )
-def test_answers_prefer_articles_of_the_year(engine: Engine, question: str, first: str) -> None:
+def test_answers_prefer_articles_of_the_year_or_the_last_month(
+    engine: Engine, question: str, first: str
+) -> None:
     ranked = engine.rank_sentences(question, asked_on=ASKED_ON)
     assert ranked.passages[0].article_id == first
     assert ranked.sentences[0].candidate.article_id == first
     assert {p.article_id for p in ranked.passages} == {"similar", "new", "2021"}
+
+
+def test_the_latest_of_an_older_index_is_still_answered(engine: Engine) -> None:
+    answer = engine.ask("Where were the latest flood warnings issued?", asked_on=date(2030, 1, 1))
+    assert not answer.abstained and answer.notice is None
 
 
 def test_a_year_without_articles_changes_nothing(engine: Engine) -> None:
