@@ -36,7 +36,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +96,9 @@ WEIGHTS: Mapping[str, float] = {
 }
 INTERCEPT = -7.862
 FEATURES = tuple(WEIGHTS)
+# Articles whose question-independent facts (names, stems, phrases) the engine keeps: about
+# 70 KB each for news articles (measured on news_dev), so at most about 35 MB.
+FACTS_KEPT = 500
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4
 
@@ -127,14 +133,14 @@ def candidate_sentences(
     frame: QuestionFrame,
     passages: Sequence[StoredPassage],
     passage_cosines: Sequence[float],
-    articles: Mapping[str, StoredArticle],
+    facts: Mapping[str, ArticleFacts],
     word_weights: Mapping[str, float],
     *,
     quote_beside: bool = True,
 ) -> list[Candidate]:
-    """Every sentence of `passages` (best first, with their cosines to the question), with
-    its signals. With `quote_beside`, a sentence without an answering phrase whose neighbour
-    has one is quoted together with that neighbour."""
+    """Every sentence of `passages` (best first, with their cosines to the question; the
+    `facts` of their articles), with its signals. With `quote_beside`, a sentence without an
+    answering phrase whose neighbour has one is quoted together with that neighbour."""
     article_ranks: dict[str, int] = {}
     for passage in passages:
         article_ranks.setdefault(passage.article_id, len(article_ranks) + 1)
@@ -146,13 +152,13 @@ def candidate_sentences(
         place_kind(frame.focus) if frame.expects is Expects.PLACE else None,
     )
     candidates: list[Candidate] = []
-    views = {key: _ArticleView(article, wanted) for key, article in articles.items()}
+    views = {key: _ArticleView(article_facts, wanted) for key, article_facts in facts.items()}
     for passage, passage_cosine in zip(passages, passage_cosines, strict=True):
         view = views[passage.article_id]
-        sentence_words = [content_stems(view.text[s:e]) for s, e in passage.sentences]
+        sentence_words = [view.facts.stems(*sentence) for sentence in passage.sentences]
         for number, (start, end) in enumerate(passage.sentences):
             words = sentence_words[number]
-            context = words | view.title_words
+            context = words | view.facts.title_words
             for neighbour in _beside(number, len(sentence_words)):
                 context |= sentence_words[neighbour]
             answer, beside = view.answering_around(passage.sentences, number, quote_beside)
@@ -170,7 +176,7 @@ def candidate_sentences(
                 "type_missing": float(frame.expects is not Expects.OTHER and answer is None),
                 "answer_in_title": float(answer is not None and answer.in_title),
                 "answer_repeated": answer.repeated if answer is not None else 0.0,
-                "lead": 1.0 / view.article.paragraph_of(start),
+                "lead": 1.0 / view.facts.article.paragraph_of(start),
             }
             highlight = (answer.start, answer.end) if answer is not None else None
             candidates.append(
@@ -224,18 +230,70 @@ class _Answering:
         return self.in_title, self.repeated
 
 
-class _ArticleView:
-    """What judging an article's sentences for one question needs, worked out once per
-    article (and once per sentence)."""
+class ArticleFacts:
+    """What judging an article's sentences needs whatever the question: its names, its text
+    and title folded, its title's stems, and each sentence's stems and phrases (found when
+    first asked for). The engine keeps the facts of the articles it read last, so a story
+    asked about again is not analysed again."""
 
-    def __init__(self, article: StoredArticle, wanted: _Wanted) -> None:
+    def __init__(self, article: StoredArticle) -> None:
         self.article = article
-        self.wanted = wanted
-        self.text = article.text
-        self.title_words = content_stems(article.title)
+        self.title_words = frozenset(content_stems(article.title))
         self.names = names_within_sentences(article.text)
-        self._folded_title = fold(article.title)
-        self._folded_text = fold(article.text)
+        self.folded_title = fold(article.title)
+        self.folded_text = fold(article.text)
+        self._stems: dict[Span, frozenset[str]] = {}
+        self._phrases: dict[Span, list[Phrase]] = {}
+
+    def stems(self, start: int, end: int) -> frozenset[str]:
+        """The content stems of the sentence `text[start:end]`."""
+        stems = self._stems.get((start, end))
+        if stems is None:
+            stems = self._stems[start, end] = frozenset(content_stems(self.article.text[start:end]))
+        return stems
+
+    def phrases(self, start: int, end: int) -> list[Phrase]:
+        """The names, numbers and times of the sentence `text[start:end]` (offsets within
+        it)."""
+        phrases = self._phrases.get((start, end))
+        if phrases is None:
+            sentence = self.article.text[start:end]
+            phrases = self._phrases[start, end] = find_phrases(sentence, self.names)
+        return phrases
+
+
+class ArticleFactsCache:
+    """The facts of the `capacity` articles used last, safe to share between threads."""
+
+    def __init__(self, capacity: int = FACTS_KEPT) -> None:
+        self.capacity = capacity
+        self._facts: OrderedDict[str, ArticleFacts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, articles: Mapping[str, StoredArticle]) -> dict[str, ArticleFacts]:
+        """The facts of each of `articles`, by key."""
+        with self._lock:
+            found = {key: self._facts.get(key) for key in articles}
+            for key in articles:
+                if found[key] is not None:
+                    self._facts.move_to_end(key)
+        # Analysed outside the lock: two threads may analyse one article at once, and both
+        # find the same facts.
+        made = {key: ArticleFacts(articles[key]) for key, facts in found.items() if facts is None}
+        with self._lock:
+            self._facts.update(made)
+            while len(self._facts) > self.capacity:
+                self._facts.popitem(last=False)
+        return {key: found[key] or made[key] for key in articles}
+
+
+class _ArticleView:
+    """An article's facts judged for one question: its answering phrases, worked out once per
+    sentence."""
+
+    def __init__(self, facts: ArticleFacts, wanted: _Wanted) -> None:
+        self.facts = facts
+        self.wanted = wanted
         self._answering: dict[Span, _Answering | None] = {}
 
     def answering_phrase(self, start: int, end: int) -> _Answering | None:
@@ -247,10 +305,11 @@ class _ArticleView:
 
     def _find_answering(self, start: int, end: int) -> _Answering | None:
         wanted = self.wanted
-        sentence = self.text[start:end]
+        facts = self.facts
+        sentence = facts.article.text[start:end]
         found = [
             phrase
-            for phrase in new_phrases(sentence, find_phrases(sentence, self.names), wanted.question)
+            for phrase in new_phrases(sentence, facts.phrases(start, end), wanted.question)
             if wanted.accepts(phrase, sentence)
         ]
         best: _Answering | None = None
@@ -259,8 +318,8 @@ class _ArticleView:
             candidate = _Answering(
                 start + phrase.start,
                 start + phrase.end,
-                in_title=folded in self._folded_title,
-                repeated=min(self._folded_text.count(folded) - 1, _REPEATS) / _REPEATS,
+                in_title=folded in facts.folded_title,
+                repeated=min(facts.folded_text.count(folded) - 1, _REPEATS) / _REPEATS,
                 sentence=(start, end),
             )
             if best is None or candidate.salience > best.salience:
@@ -313,14 +372,14 @@ def score_sentences(
     return scored
 
 
-def _coverage(stems: set[str], weights: Mapping[str, float]) -> float:
+def _coverage(stems: AbstractSet[str], weights: Mapping[str, float]) -> float:
     """The share of the question's stem weight that `stems` cover."""
     total = sum(weights.values())
     covered = sum(weight for stem, weight in weights.items() if stem in stems)
     return covered / total if total else 0.0
 
 
-def _new_share(stems: set[str], asked: set[str]) -> float:
+def _new_share(stems: AbstractSet[str], asked: AbstractSet[str]) -> float:
     """The share of a sentence's content stems that the question does not contain."""
     return sum(1 for stem in stems if stem not in asked) / len(stems) if stems else 0.0
 

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.answer import (
+    ArticleFactsCache,
     ScoredSentence,
     candidate_sentences,
     compose_answer,
@@ -330,7 +331,7 @@ class Engine:
             analyse_question(text),
             passages,
             reader.cosines([p.id for p in passages], question_vector),
-            articles,
+            snapshot.article_facts.of(articles),
             word_weights(reader, text, snapshot.word_weights),
             quote_beside=quote_beside,
         )
@@ -504,6 +505,7 @@ class _Snapshot:
     def __init__(self, reader: IndexSource, make_embedder: Callable[[], Embedder]) -> None:
         self.reader = reader
         self.word_weights: dict[str, float] = {}
+        self.article_facts = ArticleFactsCache()
         self.loaded_embedder: Embedder | None = None
         self._make_embedder = make_embedder
         self._lock = threading.Lock()
