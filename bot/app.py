@@ -197,7 +197,9 @@ class CitebotBot(commands.AutoShardedBot):
         return await _in_thread(self._lookups, function, *args, **kwargs)
 
     async def close(self) -> None:
-        """Disconnect, then let the threads finish."""
+        """Disconnect, then let the threads finish (a load still going on is not waited for)."""
+        if self._warming is not None:
+            self._warming.cancel()
         await super().close()
         for executor in (self._workers, self._lookups):
             executor.shutdown(wait=False, cancel_futures=True)
