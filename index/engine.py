@@ -220,6 +220,7 @@ class Engine:
             chosen, people = found.chosen, found.people
         else:
             period = asked_period(text, asked_on)
+            article_filter = _narrowed(article_filter, period)
             ranked = self._rank_sentences(snapshot, text, retriever, article_filter, period)
             chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
@@ -228,9 +229,10 @@ class Engine:
             answer.closest_titles = list(
                 dict.fromkeys(ranked.articles[p.article_id].title for p in ranked.passages)
             )[:CLOSEST_TITLES]
-            if period is not None and period.strict:
-                searched = f"Only articles published {period.since} to {period.until} were"
-                notice = " ".join(filter(None, [notice, f"{searched} read, for “{period.words}”."]))
+            if period is not None and period.strict and article_filter is not None:
+                undated = " or of unknown date" if article_filter.undated else ""
+                read = f"Only articles published {period.since} to {period.until}{undated} were"
+                notice = " ".join(filter(None, [notice, f"{read} read, for “{period.words}”."]))
         answer.notice = notice
         answer.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
@@ -247,6 +249,7 @@ class Engine:
         articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
         period = asked_period(text, asked_on)
+        article_filter = _narrowed(article_filter, period)
         return self._rank_sentences(self._current(), text, retriever, article_filter, period)
 
     def _rank_sentences(
@@ -257,8 +260,6 @@ class Engine:
         article_filter: ArticleFilter | None,
         period: Period | None,
     ) -> RankedSentences:
-        if period is not None and period.strict:
-            article_filter = within(article_filter, period)
         question_vector = snapshot.embedder.embed([text])[0]
         fused, _, _ = find_passages(
             snapshot.reader,
@@ -496,6 +497,14 @@ class Engine:
             if folded == wanted:
                 return snapshot.reader.article(article_id)
         return None
+
+
+def _narrowed(article_filter: ArticleFilter | None, period: Period | None) -> ArticleFilter | None:
+    """`article_filter`, narrowed to the calendar period the question names, if it names one
+    (`index.period`)."""
+    if period is None or not period.strict:
+        return article_filter
+    return within(article_filter, period)
 
 
 class _Snapshot:

@@ -101,10 +101,11 @@ def _relative_period(question: str, asked_on: date) -> Period | None:
 
 
 def within(article_filter: ArticleFilter | None, period: Period) -> ArticleFilter:
-    """`article_filter` narrowed to the articles published in `period`."""
+    """`article_filter` narrowed to the articles published in `period` and those of unknown
+    date (unless `article_filter` chose dates)."""
     since, until = period.since.isoformat(), period.until.isoformat()
     if article_filter is None:
-        return ArticleFilter(since, until)
+        return ArticleFilter(since, until, undated=True)
     # Partial dates ("2022-06") mean all of their month or year: the later start is the
     # greater string, and the earlier end the smaller once each reads as its last day ("~"
     # sorts after every digit and "-").
@@ -112,4 +113,6 @@ def within(article_filter: ArticleFilter | None, period: Period) -> ArticleFilte
         max(since, article_filter.since or since),
         min(until, article_filter.until or until, key=lambda end: end + "~"),
         article_filter.outlet,
+        # Chosen dates leave undated articles out, as they always do.
+        undated=not (article_filter.since or article_filter.until),
     )

@@ -407,14 +407,18 @@ class IndexReader:
 
 def _filter_condition(article_filter: ArticleFilter) -> tuple[str, list[str | int]]:
     """An SQL condition on the articles table `a` with its parameters."""
-    conditions: list[str] = ["1"]
+    dates: list[str] = []
     parameters: list[str | int] = []
     if article_filter.since:
-        conditions.append("a.published >= ?")
+        dates.append("a.published >= ?")
         parameters.append(article_filter.since)
     if article_filter.until:
-        conditions.append("substr(a.published, 1, ?) <= ?")
+        dates.append("substr(a.published, 1, ?) <= ?")
         parameters += [len(article_filter.until), article_filter.until]
+    dated = " AND ".join(dates) or "1"
+    if dates and article_filter.undated:
+        dated = f"(a.published IS NULL OR ({dated}))"
+    conditions = [dated]
     if article_filter.outlet:
         conditions.append("instr(lower(a.source), lower(?)) > 0")
         parameters.append(article_filter.outlet)

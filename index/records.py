@@ -126,11 +126,14 @@ _PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 class ArticleFilter:
     """Which articles a question or search may use: published in `since`..`until` (ISO
     dates, a year or a month meaning all of it, both ends included) and from an outlet whose
-    name contains `outlet` (ignoring case). Articles without a date fail a date filter."""
+    name contains `outlet` (ignoring case). Articles without a date fail a date filter,
+    unless `undated` lets them through (a period a question names: an article of unknown
+    date is not known to be of another time)."""
 
     since: str | None = None
     until: str | None = None
     outlet: str | None = None
+    undated: bool = False
 
     @classmethod
     def of(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -65,19 +66,21 @@ def test_without_the_day_asked_relative_words_name_no_period() -> None:
 @pytest.mark.parametrize(
     ("chosen", "narrowed"),
     [
-        (None, ("2022-10-05", "2022-10-14", None)),
-        (ArticleFilter(outlet="cnn"), ("2022-10-05", "2022-10-14", "cnn")),
-        (ArticleFilter("2022-10-10", "2022-10"), ("2022-10-10", "2022-10-14", None)),
-        (ArticleFilter("2022", "2022-10-12"), ("2022-10-05", "2022-10-12", None)),
-        (ArticleFilter(until="2021"), ("2022-10-05", "2021", None)),
+        (None, ArticleFilter("2022-10-05", "2022-10-14", undated=True)),
+        (ArticleFilter(outlet="cnn"), ArticleFilter("2022-10-05", "2022-10-14", "cnn", True)),
+        (ArticleFilter("2022-10-10", "2022-10"), ArticleFilter("2022-10-10", "2022-10-14")),
+        (ArticleFilter("2022", "2022-10-12"), ArticleFilter("2022-10-05", "2022-10-12")),
+        (ArticleFilter(until="2021"), ArticleFilter("2022-10-05", "2021")),
     ],
 )
 def test_a_calendar_period_narrows_the_chosen_filter(
-    chosen: ArticleFilter | None, narrowed: tuple[str, str, str | None]
+    chosen: ArticleFilter | None, narrowed: ArticleFilter
 ) -> None:
+    """Articles of unknown date are not known to be of another time, unless dates were
+    chosen (which always leave them out)."""
     period = asked_period("Who won this week?", ASKED_ON)
     assert period is not None
-    assert within(chosen, period) == ArticleFilter(*narrowed)
+    assert within(chosen, period) == narrowed
 
 
 @pytest.mark.parametrize(
@@ -130,7 +133,8 @@ def test_nothing_of_the_period_is_an_abstention_that_says_why(engine: Engine) ->
     answer = engine.ask("Where were flood warnings issued this week?", asked_on=date(2030, 1, 1))
     assert answer.abstained and not answer.citations
     assert answer.notice == (
-        "Only articles published 2029-12-23 to 2030-01-01 were read, for “this week”."
+        "Only articles published 2029-12-23 to 2030-01-01 or of unknown date were read,"
+        " for “this week”."
     )
 
 
@@ -162,3 +166,14 @@ def test_a_year_without_articles_changes_nothing(engine: Engine) -> None:
     in_2030 = engine.rank_sentences(f"{question[:-1]} in 2030?", asked_on=ASKED_ON)
     assert [p.article_id for p in in_2030.passages] == order
     assert order[0] == "similar"
+
+
+def test_an_article_of_unknown_date_may_answer_for_this_week(tmp_path: Path) -> None:
+    undated = {
+        "id": "undated",
+        "title": "Weather",
+        "text": "Flood warnings went out for the valley.",
+    }
+    engine = fake_engine_over([*ARTICLES, undated], tmp_path, min_score=0.0)
+    ranked = engine.rank_sentences("Where were flood warnings issued this week?", asked_on=ASKED_ON)
+    assert {p.article_id for p in ranked.passages} == {"new", "undated"}

@@ -99,6 +99,9 @@ def test_filters_by_date_and_outlet(store_settings: Settings, tmp_path: Path) ->
     assert found(ArticleFilter(outlet="CNN")) == {"harbour"}
     assert found(ArticleFilter(outlet="b%")) == set()
     assert found(ArticleFilter(since="2019", until="2021")) == {"harbour", "bridge"}
+    assert found(ArticleFilter(since="2021", undated=True)) == {"bridge", "mountain"}
+    assert found(ArticleFilter(until="2020", outlet="cnn", undated=True)) == {"harbour"}
+    assert found(ArticleFilter(outlet="BBC", undated=True)) == {"bridge"}
 
 
 def test_incremental_rebuild_embeds_only_what_changed_and_drops_removed(

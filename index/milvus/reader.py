@@ -475,12 +475,16 @@ def filter_condition(article_filter: ArticleFilter | None) -> str:
     all). Dates are ISO 8601 text: `until` keeps every date its prefix names."""
     if article_filter is None:
         return ""
-    conditions: list[str] = []
+    dates: list[str] = []
     if article_filter.since:
-        conditions.append(f"published >= {literal(article_filter.since)}")
+        dates.append(f"published >= {literal(article_filter.since)}")
     if article_filter.until:
         # "~" sorts after every character of an ISO 8601 date.
-        conditions.append(f"published <= {literal(article_filter.until + '~')}")
+        dates.append(f"published <= {literal(article_filter.until + '~')}")
+    dated = " and ".join(dates)
+    if dates and article_filter.undated:
+        dated = f"(published is null or ({dated}))"
+    conditions = [dated] if dated else []
     if article_filter.outlet:
         escaped = re.sub(r"([\\%_])", r"\\\1", article_filter.outlet.lower())
         conditions.append(f"outlet like {literal('%' + escaped + '%')}")
