@@ -179,8 +179,11 @@ def _compose(notice: str, quotes: Sequence[str], sources: Sequence[str]) -> str:
 
 
 def format_abstention(answer: Answer) -> str:
-    """A short, friendly 'not found', with the closest article titles."""
+    """A short, friendly 'not found', with what narrowed the search (the period the question
+    names) and the closest article titles."""
     text = ABSTAIN_MESSAGE
+    if answer.notice:
+        text += f" *{label(answer.notice, CONTENT_LIMIT)}*"
     if answer.closest_titles:
         titles = "; ".join(f"*{label(t, TITLE_SHOWN)}*" for t in answer.closest_titles)
         text += f" The closest articles I have: {titles}."

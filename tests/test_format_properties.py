@@ -298,15 +298,22 @@ def test_answer_replies_fit_and_quote_verbatim(
 
 
 @settings(max_examples=60, deadline=None)
-@given(titles=st.lists(TEXT, max_size=3))
-def test_abstentions_fit_and_are_inert(titles: list[str]) -> None:
-    answer = Answer(question="q", abstained=True, closest_titles=titles)
+@given(titles=st.lists(TEXT, max_size=3), notice=st.none() | TEXT)
+def test_abstentions_fit_and_are_inert(titles: list[str], notice: str | None) -> None:
+    answer = Answer(question="q", abstained=True, closest_titles=titles, notice=notice)
     content = format_abstention(answer)
     assert_fits(content)
     assert content == format_answer(answer)
     live = live_markup(content)
-    # Only the italics around titles (a web address ending a title takes its closing "*").
-    assert set(live) <= {"*"} and len(live) <= 2 * len(titles), live
+    # Only the italics around the notice and the titles (a web address ending one takes its
+    # closing "*").
+    assert set(live) <= {"*"} and len(live) <= 2 * (len(titles) + bool(notice)), live
+
+
+def test_an_abstention_says_which_period_was_read() -> None:
+    notice = "Only articles published 2026-11-20 to 2026-11-29 were read, for “this week”."
+    answer = Answer(question="q", abstained=True, notice=notice)
+    assert format_abstention(answer) == f"I couldn't find that in the articles. *{notice}*"
 
 
 def test_a_quote_with_line_breaks_stays_in_its_quote_block() -> None:
