@@ -219,8 +219,7 @@ class Engine:
             ranked, found = profile
             chosen, people = found.chosen, found.people
         else:
-            period = asked_period(text, asked_on)
-            article_filter = _narrowed(article_filter, period)
+            period, article_filter = _asked_period(text, asked_on, article_filter)
             ranked = self._rank_sentences(snapshot, text, retriever, article_filter, period)
             chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
@@ -248,8 +247,7 @@ class Engine:
         """The scored candidate sentences for `question`, best first, with their passages and
         articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
-        period = asked_period(text, asked_on)
-        article_filter = _narrowed(article_filter, period)
+        period, article_filter = _asked_period(text, asked_on, article_filter)
         return self._rank_sentences(self._current(), text, retriever, article_filter, period)
 
     def _rank_sentences(
@@ -499,12 +497,15 @@ class Engine:
         return None
 
 
-def _narrowed(article_filter: ArticleFilter | None, period: Period | None) -> ArticleFilter | None:
-    """`article_filter`, narrowed to the calendar period the question names, if it names one
-    (`index.period`)."""
+def _asked_period(
+    text: str, asked_on: date | None, article_filter: ArticleFilter | None
+) -> tuple[Period | None, ArticleFilter | None]:
+    """The period the question `text` names (`index.period`), and `article_filter` narrowed
+    to it when it is a calendar period."""
+    period = asked_period(text, asked_on)
     if period is None or not period.strict:
-        return article_filter
-    return within(article_filter, period)
+        return period, article_filter
+    return period, within(article_filter, period)
 
 
 class _Snapshot:
