@@ -51,6 +51,7 @@ from index.phrases import (
     Phrase,
     PhraseKind,
     find_phrases,
+    modifies,
     names_within_sentences,
     new_phrases,
 )
@@ -150,6 +151,7 @@ def candidate_sentences(
         question,
         ANSWERING_KINDS[frame.expects],
         place_kind(frame.focus) if frame.expects is Expects.PLACE else None,
+        frame.focus,
     )
     candidates: list[Candidate] = []
     views = {key: _ArticleView(article_facts, wanted) for key, article_facts in facts.items()}
@@ -198,16 +200,20 @@ def candidate_sentences(
 @dataclass(frozen=True, slots=True)
 class _Wanted:
     """What would answer the question: a phrase of one of `kinds` that the question does not
-    contain, and when it asks for a place of a known kind ("which country"), such a place."""
+    contain, and when it asks for a place of a known kind ("which country"), such a place.
+    `focus` is the noun the question asks about ("show" in "which show"), if it names one."""
 
     question: str
     kinds: frozenset[PhraseKind]
     place: str | None
+    focus: str | None
 
     def accepts(self, phrase: Phrase, sentence: str) -> bool:
         """Whether `phrase` of `sentence` is of the wanted kind (its newness is checked
-        apart)."""
+        apart) and not a word describing the asked-for noun ("the South Korean show")."""
         if phrase.kind not in self.kinds:
+            return False
+        if self.focus is not None and modifies(sentence, phrase, self.focus):
             return False
         return self.place is None or is_place(self.place, sentence[phrase.start : phrase.end])
 

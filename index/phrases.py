@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from index.question import Expects, word_set
 from index.search import STOPWORDS, fold
+from index.stems import content_stems
 
 
 class PhraseKind(StrEnum):
@@ -175,6 +176,15 @@ def new_phrases(sentence: str, phrases: list[Phrase], question: str) -> list[Phr
     ]
 
 
+def modifies(sentence: str, phrase: Phrase, noun: str) -> bool:
+    """Whether `phrase` stands right before `noun` (in any form: "companies" for "company")
+    as a word that describes it, not names it: "South Korean" in "the South Korean show",
+    for "which show?"."""
+    following = _NEXT_WORD.match(sentence, phrase.end)
+    return following is not None and content_stems(following[1]) == content_stems(noun)
+
+
+_NEXT_WORD = re.compile(r"\s+(\w+)")
 _WORD = re.compile(r"\w+")
 _TRAILING = ".,;:’'-&"
 

@@ -14,7 +14,7 @@ ARTICLES = [
         "id": "show",
         "title": "Streaming news",
         "text": "“Squid Game” is officially coming back. The streaming service announced on"
-        " Sunday that the wildly popular show is green lit for a second season.",
+        " Sunday that the wildly popular South Korean show is green lit for a second season.",
     },
     {
         "id": "quarterback",
@@ -58,9 +58,10 @@ def test_the_sentence_before_names_what_the_question_asks_for(engine: Engine) ->
     quote, highlight, signals = candidate_containing(
         engine,
         "Which wildly popular show was recently green lit for a new season?",
-        "the wildly popular show is green lit",
+        "the wildly popular South Korean show is green lit",
     )
     assert quote == ARTICLES[0]["text"]
+    # "South Korean" describes the show the question asks about: it does not name it.
     assert highlight == "Squid Game"
     assert (signals["answer_beside"], signals["type_match"]) == (1.0, 0.0)
 

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.phrases import PhraseKind, find_phrases, names_within_sentences, new_phrases
+from index.phrases import (
+    PhraseKind,
+    find_phrases,
+    modifies,
+    names_within_sentences,
+    new_phrases,
+)
 from index.places import is_place, place_kind
 from index.question import Expects, analyse_question
 
@@ -101,6 +107,26 @@ def test_new_phrases_leave_out_what_the_question_names() -> None:
     sentence = "On Sunday Netflix said Squid Game will return, Hwang Dong-hyuk wrote."
     found = new_phrases(sentence, find_phrases(sentence), "When will Squid Game return?")
     assert [sentence[p.start : p.end] for p in found] == ["Sunday", "Netflix", "Hwang Dong-hyuk"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "noun", "expected"),
+    [
+        ("The wildly popular South Korean show is back.", "show", {"South Korean": True}),
+        ("The British companies and Shell bid.", "company", {"British": True, "Shell": False}),
+        ("Viewers said Netflix renewed the show.", "show", {"Netflix": False}),
+        ("The Showtime series ended.", "show", {"Showtime": False}),
+    ],
+)
+def test_a_name_right_before_the_asked_for_noun_describes_it(
+    sentence: str, noun: str, expected: dict[str, bool]
+) -> None:
+    known = names_within_sentences(sentence)
+    found = {
+        sentence[p.start : p.end]: modifies(sentence, p, noun)
+        for p in find_phrases(sentence, known)
+    }
+    assert found == expected
 
 
 @given(st.text(max_size=300))
