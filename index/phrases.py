@@ -74,11 +74,16 @@ def _any_of(words: str) -> str:
     return render(trie)
 
 
-_MONTHS = _any_of(
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-    "|Jan.|Feb.|Mar.|Apr.|Aug.|Sep.|Sept.|Oct.|Nov.|Dec."
+# Month and weekday names count only capitalised: "may" and "march" are verbs.
+_MONTHS = (
+    "(?-i:"
+    + _any_of(
+        "January|February|March|April|May|June|July|August|September|October|November|December"
+        "|Jan.|Feb.|Mar.|Apr.|Aug.|Sep.|Sept.|Oct.|Nov.|Dec."
+    )
+    + ")"
 )
-_WEEKDAYS = _any_of("Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday")
+_WEEKDAYS = "(?-i:" + _any_of("Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday") + ")"
 _TIME = re.compile(
     rf"\b(?:(?:{_MONTHS})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?"
     rf"|\d{{1,2}}\s+(?:{_MONTHS})(?:\s+\d{{4}})?"

@@ -85,6 +85,8 @@ NAME, NUMBER, TIME = PhraseKind.NAME, PhraseKind.NUMBER, PhraseKind.TIME
             [("Pérez", NAME), ("NPR", NAME)],
         ),
         ("The storm hit twelve towns.", [("twelve", NUMBER)]),
+        # Lower-case "may" and "march" are verbs, not months.
+        ("They may march on Sunday, May 3.", [("Sunday", TIME), ("May 3", TIME)]),
         ("“I’m alone and no one is helping me,” one of them said.", []),
         ("He scored one goal, one in five of his shots.", [("one", NUMBER), ("one", NUMBER),
                                                            ("five", NUMBER)]),
