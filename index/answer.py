@@ -50,13 +50,14 @@ from index.phrases import (
     ANSWERING_KINDS,
     Phrase,
     PhraseKind,
+    counts_in,
     find_phrases,
     modifies,
     names_within_sentences,
     new_phrases,
 )
 from index.places import is_place, place_kind
-from index.question import Expects, QuestionFrame
+from index.question import Expects, QuestionFrame, Unit
 from index.records import (
     Answer,
     AnswerPart,
@@ -152,6 +153,7 @@ def candidate_sentences(
         ANSWERING_KINDS[frame.expects],
         place_kind(frame.focus) if frame.expects is Expects.PLACE else None,
         frame.focus,
+        frame.unit,
     )
     candidates: list[Candidate] = []
     views = {key: _ArticleView(article_facts, wanted) for key, article_facts in facts.items()}
@@ -201,17 +203,21 @@ def candidate_sentences(
 class _Wanted:
     """What would answer the question: a phrase of one of `kinds` that the question does not
     contain, and when it asks for a place of a known kind ("which country"), such a place.
-    `focus` is the noun the question asks about ("show" in "which show"), if it names one."""
+    `focus` is the noun the question asks about ("show" in "which show"), if it names one;
+    `unit`, what an asked-for number counts in, if the question says."""
 
     question: str
     kinds: frozenset[PhraseKind]
     place: str | None
     focus: str | None
+    unit: Unit | None
 
     def accepts(self, phrase: Phrase, sentence: str) -> bool:
         """Whether `phrase` of `sentence` is of the wanted kind (its newness is checked
         apart) and not a word describing the asked-for noun ("the South Korean show")."""
         if phrase.kind not in self.kinds:
+            return False
+        if self.unit is not None and not counts_in(sentence, phrase, self.unit):
             return False
         if self.focus is not None and modifies(sentence, phrase, self.focus):
             return False

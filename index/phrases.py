@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from index.question import Expects, word_set
+from index.question import Expects, Unit, word_set
 from index.search import STOPWORDS, fold
 from index.stems import content_stems
 
@@ -102,7 +102,10 @@ _NUMBER_WORDS = _any_of(
     "|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens"
     "|half|a third|a quarter"
 )
-_SCALE = r"(?:\s*(?:%|percent|per cent|million|billion|trillion|thousand|hundred|[kmb]n?\b))?"
+_SCALE = (
+    r"(?:\s*(?:%|(?:percentage points?|percent|per cent|million|billion|trillion|thousand"
+    r"|hundred|[kmb]n?)\b))?"
+)
 _NUMBER = re.compile(
     rf"(?:[$€£¥]\s?)?(?<![\w.-])\d[\d,]*(?:\.\d+)?{_SCALE}(?:-(?:year|month|day|week)s?)?"
     rf"|\b(?:{_NUMBER_WORDS})\b(?:[- ](?:{_NUMBER_WORDS})\b)*{_SCALE}",
@@ -190,6 +193,26 @@ def modifies(sentence: str, phrase: Phrase, noun: str) -> bool:
 
 
 _NEXT_WORD = re.compile(r"\s+(\w+)")
+
+
+def counts_in(sentence: str, phrase: Phrase, unit: Unit) -> bool:
+    """Whether the number `phrase` of `sentence` is a percentage ("40%", "9 percent", "0.75
+    percentage points") or an amount of money ("$3.2 billion", "£500", "12 million
+    dollars"), as `unit` asks."""
+    text = sentence[phrase.start : phrase.end]
+    if unit is Unit.PERCENT:
+        return bool(_PERCENT_SIGN.search(text) or _PERCENT_AFTER.match(sentence, phrase.end))
+    return bool(_CURRENCY_SIGN.search(text) or _CURRENCY_AFTER.match(sentence, phrase.end))
+
+
+_PERCENT_SIGN = re.compile(r"%|per ?cent", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"\s*(?:%|per ?cent\b|percentage points?\b)", re.IGNORECASE)
+_CURRENCY_SIGN = re.compile(r"[$€£¥₹]")
+_CURRENCY_AFTER = re.compile(
+    r"\s+(?:dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence)\b", re.IGNORECASE
+)
+
+
 _WORD = re.compile(r"\w+")
 _TRAILING = ".,;:’'-&"
 

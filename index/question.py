@@ -3,11 +3,14 @@
 Explicit rules over the question's words (no model): the wh-word of the question's last
 interrogative sentence and, after "which" or "what", the noun it asks about ("which country",
 "what was the magnitude"). A quote that answers carries a phrase of that kind which the
-question does not already contain (`index.phrases`).
+question does not already contain (`index.phrases`). A number asked for as a percentage
+("what percentage", "what share") or as money ("how much ... paid / cost / worth") must be
+one.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,18 +34,33 @@ class Expects(StrEnum):
     OTHER = "other"  # why, how, what happened: no one kind of phrase answers
 
 
+class Unit(StrEnum):
+    """What an asked-for number counts in, when the question says."""
+
+    PERCENT = "percent"
+    MONEY = "money"
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionFrame:
-    """A question's asked-for kind and the noun it names ("country" in "which country")."""
+    """A question's asked-for kind, the noun it names ("country" in "which country") and,
+    for a number, its unit when the question says."""
 
     expects: Expects
     focus: str | None = None
+    unit: Unit | None = None
 
 
 _NUMBER_NOUNS = word_set(
     "percentage percent number amount magnitude age price cost total share rate "
     "temperature score sum figure fee salary worth value height weight length distance "
     "population speed count"
+)
+_PERCENT_NOUNS = word_set("percentage percent")
+# Words that make "how much" a question about money ("how much was he paid").
+_MONEY_WORDS = word_set(
+    "cost costs paid pay fine fined worth money salary fee fees spend spent wealth earn earned"
+    " earns charge charged"
 )
 _TIME_NOUNS = word_set("year day date month time decade century season era week")
 _PLACE_NOUNS = word_set(
@@ -77,6 +95,23 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 def analyse_question(question: str) -> QuestionFrame:
     """The kind of phrase that answers `question`, by its wh-word and the noun after it."""
     words = [w.lower() for w in _WORD.findall(_asking_sentence(question))]
+    frame = _kind_asked(words)
+    if frame.expects is not Expects.NUMBER:
+        return frame
+    if frame.focus in _PERCENT_NOUNS:
+        return QuestionFrame(Expects.NUMBER, frame.focus, Unit.PERCENT)
+    if _asks_how_much(words) and _MONEY_WORDS.intersection(words):
+        return QuestionFrame(Expects.NUMBER, frame.focus, Unit.MONEY)
+    return frame
+
+
+def _asks_how_much(words: list[str]) -> bool:
+    """Whether the words hold "how much"."""
+    return any(a == "how" and b == "much" for a, b in itertools.pairwise(words))
+
+
+def _kind_asked(words: list[str]) -> QuestionFrame:
+    """The kind asked for by the wh-word of `words` (lower case) and the noun after it."""
     at = next((i for i, word in enumerate(words) if word in _WH), None)
     if at is None:
         return QuestionFrame(Expects.OTHER)

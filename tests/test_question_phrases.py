@@ -11,13 +11,14 @@ from hypothesis import strategies as st
 
 from index.phrases import (
     PhraseKind,
+    counts_in,
     find_phrases,
     modifies,
     names_within_sentences,
     new_phrases,
 )
 from index.places import is_place, place_kind
-from index.question import Expects, analyse_question
+from index.question import Expects, Unit, analyse_question
 
 
 @pytest.mark.parametrize(
@@ -109,6 +110,46 @@ def test_new_phrases_leave_out_what_the_question_names() -> None:
     sentence = "On Sunday Netflix said Squid Game will return, Hwang Dong-hyuk wrote."
     found = new_phrases(sentence, find_phrases(sentence), "When will Squid Game return?")
     assert [sentence[p.start : p.end] for p in found] == ["Sunday", "Netflix", "Hwang Dong-hyuk"]
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("Of Warsaw's inhabitants in 1901, what percentage was Catholic?", Unit.PERCENT),
+        ("What was the percentage of a female householder?", Unit.PERCENT),
+        ("How much was Trump fined Tuesday?", Unit.MONEY),
+        ("Beyoncé was reportedly paid how much to perform in Dubai?", Unit.MONEY),
+        ("How much is his pay package worth?", Unit.MONEY),
+        ("How much plastic in the US is actually recycled?", None),
+        ("How many people were arrested?", None),
+        ("Who paid the fine?", None),
+    ],
+)
+def test_the_unit_a_number_is_asked_in(question: str, unit: Unit | None) -> None:
+    assert analyse_question(question).unit == unit
+
+
+def test_a_percentage_or_money_is_told_by_its_sign_or_word() -> None:
+    sentence = (
+        "Sales rose $3.2 billion, or 9 percent, up 0.75 percentage points and 12 million"
+        " dollars, 40% more than 20 years ago."
+    )
+    found = {
+        sentence[p.start : p.end]: (
+            counts_in(sentence, p, Unit.PERCENT),
+            counts_in(sentence, p, Unit.MONEY),
+        )
+        for p in find_phrases(sentence)
+        if p.kind is PhraseKind.NUMBER
+    }
+    assert found == {
+        "$3.2 billion": (False, True),
+        "9 percent": (True, False),
+        "0.75 percentage points": (True, False),
+        "12 million": (False, True),
+        "40%": (True, False),
+        "20": (False, False),
+    }
 
 
 @pytest.mark.parametrize(
