@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from tokenizers import Encoding, Tokenizer
 
 from index.config import BACKENDS
-from index.embed.base import LocalModelEmbedder, TokenRun, Vectors, normalised
+from index.embed.base import LocalModelEmbedder, TokenRun, Vectors
 from index.embed.model import ModelSpec
 from index.errors import InputError
 from index.files import atomic_path
@@ -68,13 +68,10 @@ class OnnxEmbedder(LocalModelEmbedder):
         return _dimension(self._load()[0])
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for first in range(0, len(texts), self.batch_size):
-            tokens, mask, _ = self._run(texts[first : first + self.batch_size])
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            vectors[first : first + len(pooled)] = normalised(pooled)
-        return vectors
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        whole, _ = self.embed_spans(texts, [()] * len(texts))
+        return whole
 
     def token_runs(self, texts: Sequence[str]) -> list[TokenRun]:
         tokens, mask, encodings = self._run(texts)
