@@ -146,7 +146,7 @@ def find_phrases(sentence: str, known_names: frozenset[str] = frozenset()) -> li
     for pattern, kind in ((_TIME, PhraseKind.TIME), (_NUMBER, PhraseKind.NUMBER)):
         for match in pattern.finditer(sentence):
             start, end = _trimmed(sentence, match.start(), match.end())
-            if _is_pronoun_one(sentence, start, end):
+            if _is_pronoun_one(sentence, start, end) or _in_name(sentence, start, kind):
                 continue
             if start < end and not _overlaps(found, start, end):
                 found.append(Phrase(start, end, kind))
@@ -165,6 +165,16 @@ def find_phrases(sentence: str, known_names: frozenset[str] = frozenset()) -> li
         if start < end and not _overlaps(found, start, end):
             found.append(Phrase(start, end, PhraseKind.NAME))
     return sorted(found, key=lambda phrase: phrase.start)
+
+
+def _in_name(sentence: str, start: int, kind: PhraseKind) -> bool:
+    """Whether a number word is capitalised inside the sentence, as in a name ("Thousand
+    Oaks", "One Direction")."""
+    return (
+        kind is PhraseKind.NUMBER
+        and sentence[start].isupper()
+        and not _starts_sentence(sentence, start)
+    )
 
 
 def _is_pronoun_one(sentence: str, start: int, end: int) -> bool:

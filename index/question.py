@@ -77,13 +77,14 @@ _PERSON_NOUNS = word_set(
 _VERBS = word_set(
     "is was are were be been did does do has have had will would can could should may might must"
 )
-_SKIPPED = word_set("the a an of kind type sort new popular famous")
+_SKIPPED = word_set("the a an of kind type sort new popular famous other")
 _IRREGULAR_PAST = word_set(
     "took won made became said got gave went came saw found left held led ran set hit put "
     "sold bought began lost paid met told wrote brought built chose drew fell flew grew "
     "kept knew sent spent stood struck threw broke caught beat ate drove rose shot slid "
     "stole sang swam tore wore"
 )
+_NOT_PAST = word_set("united red hundred sacred bed need speed seed breed feed shed creed greed")
 _WH = word_set("who whom whose when where which what how why")
 _HOW_NUMBER = word_set("many much old long far big large tall high often fast")
 # Words, and the punctuation that ends a noun phrase ("which condiment, sparking ...").
@@ -139,7 +140,10 @@ def _asking_sentence(question: str) -> str:
 
 
 def _which_or_what(wh: str, rest: list[str]) -> QuestionFrame:
-    """ "which/what NOUN ..." or "what was the NOUN ...": the kind the noun names."""
+    """ "which/what NOUN ..." or "what was the NOUN ...": the kind the noun names. "What"
+    with a past tense ("what happened", "what caused the fire") asks what did something."""
+    if wh == "what" and rest[:1] and _is_past_tense(rest[0]):
+        return QuestionFrame(Expects.OTHER)
     if rest[:1] and rest[0] in _VERBS:
         # "what was the magnitude of ...", "what is her name": the noun after the verb.
         rest = [
@@ -169,16 +173,23 @@ def _which_or_what(wh: str, rest: list[str]) -> QuestionFrame:
         ):
             break  # a verb, a preposition or a comma ends the noun phrase ("which chain launched")
         run.append(word)
-    for noun in reversed(run):
-        kind = _noun_kind(noun)
-        if kind is not Expects.OTHER:
-            return QuestionFrame(kind, noun)
-    return QuestionFrame(Expects.NAME, run[-1] if run else None)
+    if not run:
+        return QuestionFrame(Expects.NAME)
+    # The last noun is the head: "which city council" asks for a council, not a city.
+    head = run[-1]
+    kind = _noun_kind(head)
+    return QuestionFrame(kind if kind is not Expects.OTHER else Expects.NAME, head)
 
 
 def _looks_like_verb(word: str, run: list[str]) -> bool:
     """After the first noun, a past tense ("launched", "took") ends the noun phrase."""
-    return bool(run) and (word.endswith("ed") or word in _IRREGULAR_PAST)
+    return bool(run) and _is_past_tense(word)
+
+
+def _is_past_tense(word: str) -> bool:
+    """Whether a word reads as a past tense: irregular ("took") or in "-ed" ("launched"), but
+    not one of the words in "-ed" that are not verbs ("united", "hundred")."""
+    return word in _IRREGULAR_PAST or (word.endswith("ed") and word not in _NOT_PAST)
 
 
 def _noun_kind(noun: str) -> Expects:

@@ -43,6 +43,11 @@ from index.question import Expects, Unit, analyse_question
         ("Which superstar athlete teased a return?", Expects.PERSON, "athlete"),
         ("Tell me about the floods", Expects.OTHER, None),
         ("France lacks which condiment, sparking outrage?", Expects.NAME, "condiment"),
+        ("What happened during the plugs-out test?", Expects.OTHER, None),
+        ("What caused the fire?", Expects.OTHER, None),
+        ("What other European leader was educated in Paris?", Expects.PERSON, "leader"),
+        ("Which city council voted?", Expects.NAME, "council"),
+        ("What United States agency said so?", Expects.NAME, "agency"),
     ],
 )  # fmt: skip
 def test_what_a_question_asks_for(question: str, expects: Expects, focus: str | None) -> None:
@@ -86,6 +91,8 @@ NAME, NUMBER, TIME = PhraseKind.NAME, PhraseKind.NUMBER, PhraseKind.TIME
             [("Pérez", NAME), ("NPR", NAME)],
         ),
         ("The storm hit twelve towns.", [("twelve", NUMBER)]),
+        # A capitalised number word inside a sentence is part of a name.
+        ("Five fled to Thousand Oaks.", [("Five", NUMBER), ("Thousand Oaks", NAME)]),
         # Lower-case "may" and "march" are verbs, not months.
         ("They may march on Sunday, May 3.", [("Sunday", TIME), ("May 3", TIME)]),
         ("“I’m alone and no one is helping me,” one of them said.", []),
