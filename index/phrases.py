@@ -107,7 +107,7 @@ _SCALE = (
     r"|hundred|[kmb]n?)\b))?"
 )
 _NUMBER = re.compile(
-    rf"(?:[$€£¥]\s?)?(?<![\w.-])\d[\d,]*(?:\.\d+)?{_SCALE}(?:-(?:year|month|day|week)s?)?"
+    rf"(?:[$€£¥]\s?)?(?<![\w.-])\d(?:[\d,]*\d)?(?:\.\d+)?{_SCALE}(?:-(?:year|month|day|week)s?)?"
     rf"|\b(?:{_NUMBER_WORDS})\b(?:[- ](?:{_NUMBER_WORDS})\b)*{_SCALE}",
     re.IGNORECASE,
 )
@@ -206,17 +206,29 @@ _NEXT_WORD = re.compile(r"\s+(\w+)")
 
 
 def counts_in(sentence: str, phrase: Phrase, unit: Unit) -> bool:
-    """Whether the number `phrase` of `sentence` is a percentage ("40%", "9 percent", "0.75
-    percentage points") or an amount of money ("$3.2 billion", "£500", "12 million
-    dollars"), as `unit` asks."""
+    """Whether the number `phrase` of `sentence` counts in `unit`: a percentage ("40%", "9
+    percent", "0.75 percentage points"), an amount of money ("$3.2 billion", "£500", "12
+    million dollars") or an age ("age 39", "a 39-year-old", "39 years old", "Smith, 39,")."""
     text = sentence[phrase.start : phrase.end]
     if unit is Unit.PERCENT:
         return bool(_PERCENT_SIGN.search(text) or _PERCENT_AFTER.match(sentence, phrase.end))
-    return bool(_CURRENCY_SIGN.search(text) or _CURRENCY_AFTER.match(sentence, phrase.end))
+    if unit is Unit.MONEY:
+        return bool(_CURRENCY_SIGN.search(text) or _CURRENCY_AFTER.match(sentence, phrase.end))
+    before = sentence[max(0, phrase.start - _AGE_LOOKBEHIND) : phrase.start]
+    return bool(
+        _AGE_AFTER.match(sentence, phrase.end)
+        or _AGE_BEFORE.search(before)
+        or (_APPOSITION_BEFORE.search(before) and sentence.startswith(",", phrase.end))
+    )
 
 
 _PERCENT_SIGN = re.compile(r"%|per ?cent", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per ?cent\b|percentage points?\b)", re.IGNORECASE)
+_AGE_LOOKBEHIND = 12
+_AGE_AFTER = re.compile(r"(?:-old|[- ]years?[- ]old)\b", re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\bage[ds]?\s+$", re.IGNORECASE)
+# "Cavalcante, 34, escaped": a number set off by commas right after a name.
+_APPOSITION_BEFORE = re.compile(r"[A-ZÀ-Þ][\w’'.-]*,\s+$")
 _CURRENCY_SIGN = re.compile(r"[$€£¥₹]")
 _CURRENCY_AFTER = re.compile(
     r"\s+(?:dollars?|pounds?|euros?|yen|yuan|rupees?|francs?|cents?|pence)\b", re.IGNORECASE

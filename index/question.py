@@ -4,8 +4,8 @@ Explicit rules over the question's words (no model): the wh-word of the question
 interrogative sentence and, after "which" or "what", the noun it asks about ("which country",
 "what was the magnitude"). A quote that answers carries a phrase of that kind which the
 question does not already contain (`index.phrases`). A number asked for as a percentage
-("what percentage", "what share") or as money ("how much ... paid / cost / worth") must be
-one.
+("what percentage"), as money ("how much ... paid / cost / worth") or as an age ("how old")
+must be one.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Unit(StrEnum):
 
     PERCENT = "percent"
     MONEY = "money"
+    AGE = "age"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +102,16 @@ def analyse_question(question: str) -> QuestionFrame:
         return frame
     if frame.focus in _PERCENT_NOUNS:
         return QuestionFrame(Expects.NUMBER, frame.focus, Unit.PERCENT)
-    if _asks_how_much(words) and _MONEY_WORDS.intersection(words):
+    if frame.focus == "age" or _asks_how(words, "old"):
+        return QuestionFrame(Expects.NUMBER, frame.focus, Unit.AGE)
+    if _asks_how(words, "much") and _MONEY_WORDS.intersection(words):
         return QuestionFrame(Expects.NUMBER, frame.focus, Unit.MONEY)
     return frame
 
 
-def _asks_how_much(words: list[str]) -> bool:
-    """Whether the words hold "how much"."""
-    return any(a == "how" and b == "much" for a, b in itertools.pairwise(words))
+def _asks_how(words: list[str], word: str) -> bool:
+    """Whether the words hold "how `word`" ("how much", "how old")."""
+    return any(a == "how" and b == word for a, b in itertools.pairwise(words))
 
 
 def _kind_asked(words: list[str]) -> QuestionFrame:

@@ -91,6 +91,8 @@ NAME, NUMBER, TIME = PhraseKind.NAME, PhraseKind.NUMBER, PhraseKind.TIME
             [("Pérez", NAME), ("NPR", NAME)],
         ),
         ("The storm hit twelve towns.", [("twelve", NUMBER)]),
+        # Commas between digits belong to a number, a comma after it does not.
+        ("It had 17,786,419, in all.", [("17,786,419", NUMBER)]),
         # A capitalised number word inside a sentence is part of a name.
         ("Five fled to Thousand Oaks.", [("Five", NUMBER), ("Thousand Oaks", NAME)]),
         # Lower-case "may" and "march" are verbs, not months.
@@ -130,10 +132,22 @@ def test_new_phrases_leave_out_what_the_question_names() -> None:
         ("How much plastic in the US is actually recycled?", None),
         ("How many people were arrested?", None),
         ("Who paid the fine?", None),
+        ("How old was Peyton Manning when he played in Super Bowl 50?", Unit.AGE),
+        ("At what age did she retire?", Unit.AGE),
     ],
 )
 def test_the_unit_a_number_is_asked_in(question: str, unit: Unit | None) -> None:
     assert analyse_question(question).unit == unit
+
+
+def test_an_age_is_told_by_the_words_around_it() -> None:
+    sentence = "Cavalcante, 34, a 39-year-old and two men aged 51 and 60 years old fled at 3 a.m."
+    found = {
+        sentence[p.start : p.end]: counts_in(sentence, p, Unit.AGE)
+        for p in find_phrases(sentence)
+        if p.kind is PhraseKind.NUMBER
+    }
+    assert found == {"34": True, "39-year": True, "two": False, "51": True, "60": True, "3": False}
 
 
 def test_a_percentage_or_money_is_told_by_its_sign_or_word() -> None:
