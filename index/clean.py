@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
-CLEANER_VERSION = 1
+CLEANER_VERSION = 2
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -101,6 +101,15 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(name="link-hover-card", removals=_hover_cards),
+    # A link to another story between paragraphs: a short label run into that story's
+    # headline, with no space after the colon ("More:Trump extends exemptions on steel,
+    # aluminum tariffs", "SAVE MONEY:How to save money at the pump as gas prices hit
+    # all-time high"). The headline is another article's words, not this one's: quoted, it
+    # would be cited to an article that does not say it.
+    Rule(
+        name="related-story-link",
+        removals=whole_paragraph(re.compile(r"[A-Z][\w'’ -]{1,40}:[A-Z‘“\"'][^\n]{3,300}")),
+    ),
 )
 
 # Characters that carry no text: control characters that are not whitespace (those Python
