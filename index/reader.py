@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +40,13 @@ T = TypeVar("T")
 # FTS5 column weights in lexical ranking: the title counts for less than the passage body.
 BM25_WEIGHTS = (1.0, 0.4)
 
+# Filters whose passage ids a reader keeps: the questions of one period share one filter, and
+# the dense and the full-text search of a question both need its ids (8 MB per filter at a
+# million passages, at worst).
+FILTERS_KEPT = 4
+# Rows read at a time from a ranked full-text query while keeping those a filter allows.
+_ROWS_AT_A_TIME = 256
+
 _ARTICLE_COLUMNS = (
     "id, key, title, text, paragraphs, url, published, source, author, metadata, content_hash"
 )
@@ -64,6 +72,8 @@ class IndexReader:
         self.vectors = vectors
         self.sentence_vectors = sentence_vectors
         self._local = threading.local()
+        self._allowed: OrderedDict[ArticleFilter, NDArray[np.int64]] = OrderedDict()
+        self._allowed_lock = threading.Lock()
 
     @classmethod
     def open(cls, root: Path) -> IndexReader:
@@ -140,10 +150,26 @@ class IndexReader:
             self._local.db = connection
         return connection
 
-    def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read-only query on this thread's connection."""
+    def _rows(
+        self,
+        sql: str,
+        parameters: Sequence[Any] = (),
+        *,
+        among: NDArray[np.int64] | None = None,
+        limit: int = 0,
+    ) -> list[tuple[Any, ...]]:
+        """Run a read-only query on this thread's connection: all its rows, or with `among`
+        (sorted ids) the first `limit` rows whose first column is one of them."""
         try:
-            return self._db.execute(sql, parameters).fetchall()
+            cursor = self._db.execute(sql, parameters)
+            if among is None:
+                return cursor.fetchall()
+            kept: list[tuple[Any, ...]] = []
+            while len(kept) < limit and (chunk := cursor.fetchmany(_ROWS_AT_A_TIME)):
+                ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
+                inside = among[np.searchsorted(among, ids).clip(max=len(among) - 1)] == ids
+                kept.extend(row for row, allowed in zip(chunk, inside, strict=True) if allowed)
+            return kept[:limit]
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError) and "fts5" in str(error):
                 raise
@@ -326,15 +352,14 @@ class IndexReader:
         if article_filter is None:
             rows = self._rows(f"{matched} ORDER BY score LIMIT ?", (*BM25_WEIGHTS, fts_query, k))
         else:
-            # Scored once, then filtered: with the filter inside its query, FTS5 would look up
-            # every passage the filter lets through in the full-text index, one at a time.
-            condition, parameters = _filter_condition(article_filter)
+            # Scored once, best first, and read until `k` allowed ones are found: with the
+            # filter inside its query, FTS5 would look up every passage the filter lets
+            # through in the full-text index, one at a time.
+            allowed = self._passage_ids_where(article_filter)
+            if not len(allowed):
+                return no_matches()
             rows = self._rows(
-                f"WITH matched(id, score) AS MATERIALIZED ({matched})"
-                " SELECT m.id, m.score FROM matched m JOIN passages p ON p.id = m.id"
-                f" JOIN articles a ON a.id = p.article_id WHERE {condition}"
-                " ORDER BY m.score LIMIT ?",
-                (*BM25_WEIGHTS, fts_query, *parameters, k),
+                f"{matched} ORDER BY score", (*BM25_WEIGHTS, fts_query), among=allowed, limit=k
             )
         # FTS5's BM25 is lower for better matches.
         return (
@@ -343,15 +368,26 @@ class IndexReader:
         )
 
     def _passage_ids_where(self, article_filter: ArticleFilter) -> NDArray[np.int64]:
-        """The ids of the passages of the articles `article_filter` lets through."""
+        """The ids of the passages of the articles `article_filter` lets through, sorted;
+        kept for the `FILTERS_KEPT` filters used last."""
+        with self._allowed_lock:
+            allowed = self._allowed.get(article_filter)
+            if allowed is not None:
+                self._allowed.move_to_end(article_filter)
+                return allowed
         condition, parameters = _filter_condition(article_filter)
         rows = self._rows(
             # The filter is on articles: read them first, then their passages by the index.
             "SELECT p.id FROM articles a CROSS JOIN passages p ON p.article_id = a.id"
-            f" WHERE {condition}",
+            f" WHERE {condition} ORDER BY p.id",
             parameters,
         )
-        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        allowed = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        with self._allowed_lock:
+            self._allowed[article_filter] = allowed
+            while len(self._allowed) > FILTERS_KEPT:
+                self._allowed.popitem(last=False)
+        return allowed
 
     def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
         """How many passages hold each of `words` (folded, as the full-text index keeps

@@ -60,3 +60,28 @@ def test_the_best_k_passages_by_weighted_bm25(reader: IndexReader, since: str | 
         ids, scores = reader.lexical_matches(["harbour"], k, article_filter)
         assert ids.tolist() == expected[:k]
         assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_a_filter_that_lets_few_through_reads_past_the_first_rows(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # The allowed passages rank last, after more rows than the reader reads at a time.
+    articles = [
+        {"id": f"old{i}", "title": "Harbour", "text": "The harbour harbour reopened.",
+         "published": "2021-01-01"}
+        for i in range(300)
+    ] + [
+        {"id": f"new{i}", "title": "Town", "text": f"Rain fell on {i} roads and the harbour.",
+         "published": "2023-01-01"}
+        for i in range(3)
+    ]  # fmt: skip
+    engine = fake_engine_over(articles, tmp_path_factory.mktemp("few"))
+    reader = engine.reader()
+    assert isinstance(reader, IndexReader)
+    expected = ranked_by_sqlite(reader, "2023")
+    assert len(expected) == 3
+    article_filter = ArticleFilter.of("2023")
+    for _ in range(2):  # the second time from the ids the reader keeps
+        ids, _ = reader.lexical_matches(["harbour"], 10, article_filter)
+        assert ids.tolist() == expected
+    assert reader.lexical_matches(["harbour"], 10, ArticleFilter.of("2024"))[0].tolist() == []
