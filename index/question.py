@@ -78,13 +78,19 @@ _PERSON_NOUNS = word_set(
 _VERBS = word_set(
     "is was are were be been did does do has have had will would can could should may might must"
 )
-_SKIPPED = word_set("the a an of kind type sort new popular famous other")
+# Words skipped before the asked-about noun ("what kind of show"); after it they end its phrase
+# ("what percentage of the population").
+_LEADING = word_set("the a an of kind type sort")
+# Describing words skipped wherever they stand ("which wildly popular show").
+_DESCRIBING = word_set("new popular famous other")
+_SKIPPED = _LEADING | _DESCRIBING
 _IRREGULAR_PAST = word_set(
     "took won made became said got gave went came saw found left held led ran set hit put "
     "sold bought began lost paid met told wrote brought built chose drew fell flew grew "
     "kept knew sent spent stood struck threw broke caught beat ate drove rose shot slid "
     "stole sang swam tore wore"
 )
+_ARTICLES = word_set("the a an its his her their")
 _NOT_PAST = word_set("united red hundred sacred bed need speed seed breed feed shed creed greed")
 _WH = word_set("who whom whose when where which what how why")
 _HOW_NUMBER = word_set("many much old long far big large tall high often fast")
@@ -161,18 +167,21 @@ def _which_or_what(wh: str, rest: list[str]) -> QuestionFrame:
         if kind is Expects.OTHER and noun == "name":
             return QuestionFrame(Expects.NAME, noun)
         return QuestionFrame(kind, noun) if kind is not Expects.OTHER else QuestionFrame(kind)
-    nouns = [w for w in rest[:4] if w not in _SKIPPED]
-    if not nouns:
+    if all(w in _SKIPPED for w in rest[:4]):
         return QuestionFrame(Expects.OTHER if wh == "what" else Expects.NAME)
-    # "which news agency": the head noun is the last of a short run before a verb.
+    # "which news agency": the head noun is the last of a short run before a verb or "of"
+    # ("what percentage of the population"), after the words skipped ("what kind of show").
     run: list[str] = []
-    for word in nouns:
+    for at, word in enumerate(rest[:5]):
+        if word in _DESCRIBING or (word in _LEADING and not run):
+            continue
         if (
-            word in _VERBS
+            word in _LEADING
+            or word in _VERBS
             or word in _WH
             or word in STOPWORDS
             or word in _PUNCTUATION
-            or _looks_like_verb(word, run)
+            or _looks_like_verb(word, run, rest[at + 1 : at + 2])
         ):
             break  # a verb, a preposition or a comma ends the noun phrase ("which chain launched")
         run.append(word)
@@ -184,9 +193,12 @@ def _which_or_what(wh: str, rest: list[str]) -> QuestionFrame:
     return QuestionFrame(kind if kind is not Expects.OTHER else Expects.NAME, head)
 
 
-def _looks_like_verb(word: str, run: list[str]) -> bool:
-    """After the first noun, a past tense ("launched", "took") ends the noun phrase."""
-    return bool(run) and _is_past_tense(word)
+def _looks_like_verb(word: str, run: list[str], following: list[str]) -> bool:
+    """After the first noun, a past tense ("which chain launched", "took") or a present
+    tense before an article ("which nation contains the", "what rainforest covers a") ends
+    the noun phrase."""
+    present = word.endswith("s") and bool(following) and following[0] in _ARTICLES
+    return bool(run) and (_is_past_tense(word) or present)
 
 
 def _is_past_tense(word: str) -> bool:
@@ -197,7 +209,14 @@ def _is_past_tense(word: str) -> bool:
 
 def _noun_kind(noun: str) -> Expects:
     """The kind a question noun asks for, singular or plural."""
-    singular = noun[:-1] if noun.endswith("s") and noun[:-1] in _ALL_NOUNS else noun
+    singular = next(
+        (
+            stem + ending
+            for suffix, ending in (("ies", "y"), ("s", ""))
+            if noun.endswith(suffix) and (stem := noun.removesuffix(suffix)) + ending in _ALL_NOUNS
+        ),
+        noun,
+    )
     for nouns, kind in (
         (_NUMBER_NOUNS, Expects.NUMBER),
         (_TIME_NOUNS, Expects.TIME),

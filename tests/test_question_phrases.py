@@ -48,6 +48,10 @@ from index.question import Expects, Unit, analyse_question
         ("What other European leader was educated in Paris?", Expects.PERSON, "leader"),
         ("Which city council voted?", Expects.NAME, "council"),
         ("What United States agency said so?", Expects.NAME, "agency"),
+        ("What percentage of the global population saw it?", Expects.NUMBER, "percentage"),
+        ("What kind of show is it?", Expects.NAME, "show"),
+        ("Which of the following countries joined?", Expects.PLACE, "countries"),
+        ("Which nation contains the majority of the forest?", Expects.PLACE, "nation"),
     ],
 )  # fmt: skip
 def test_what_a_question_asks_for(question: str, expects: Expects, focus: str | None) -> None:
@@ -126,6 +130,8 @@ def test_new_phrases_leave_out_what_the_question_names() -> None:
     [
         ("Of Warsaw's inhabitants in 1901, what percentage was Catholic?", Unit.PERCENT),
         ("What was the percentage of a female householder?", Unit.PERCENT),
+        ("What percentage of the global population will see the eclipse?", Unit.PERCENT),
+        ("What share of voters backed him?", None),
         ("How much was Trump fined Tuesday?", Unit.MONEY),
         ("Beyoncé was reportedly paid how much to perform in Dubai?", Unit.MONEY),
         ("How much is his pay package worth?", Unit.MONEY),
