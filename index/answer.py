@@ -52,6 +52,7 @@ from index.phrases import (
     PhraseKind,
     counts_in,
     find_phrases,
+    folded_words,
     modifies,
     names_within_sentences,
     new_phrases,
@@ -149,7 +150,7 @@ def candidate_sentences(
     asked = content_stems(question)
     weights = stem_weights(word_weights)
     wanted = _Wanted(
-        question,
+        folded_words(question),
         ANSWERING_KINDS[frame.expects],
         place_kind(frame.focus) if frame.expects is Expects.PLACE else None,
         frame.focus,
@@ -201,12 +202,13 @@ def candidate_sentences(
 
 @dataclass(frozen=True, slots=True)
 class _Wanted:
-    """What would answer the question: a phrase of one of `kinds` that the question does not
-    contain, and when it asks for a place of a known kind ("which country"), such a place.
-    `focus` is the noun the question asks about ("show" in "which show"), if it names one;
-    `unit`, what an asked-for number counts in, if the question says."""
+    """What would answer the question: a phrase of one of `kinds` that the question (its
+    folded words `asked`) does not contain, and when it asks for a place of a known kind
+    ("which country"), such a place. `focus` is the noun the question asks about ("show" in
+    "which show"), if it names one; `unit`, what an asked-for number counts in, if the
+    question says."""
 
-    question: str
+    asked: frozenset[str]
     kinds: frozenset[PhraseKind]
     place: str | None
     focus: str | None
@@ -321,7 +323,7 @@ class _ArticleView:
         sentence = facts.article.text[start:end]
         found = [
             phrase
-            for phrase in new_phrases(sentence, facts.phrases(start, end), wanted.question)
+            for phrase in new_phrases(sentence, facts.phrases(start, end), wanted.asked)
             if wanted.accepts(phrase, sentence)
         ]
         best: _Answering | None = None

@@ -184,13 +184,18 @@ def _is_pronoun_one(sentence: str, start: int, end: int) -> bool:
     )
 
 
-def new_phrases(sentence: str, phrases: list[Phrase], question: str) -> list[Phrase]:
-    """The phrases whose words are not all in the question: what the sentence adds."""
-    asked = set(_WORD.findall(fold(question)))
+def folded_words(text: str) -> frozenset[str]:
+    """The words of `text`, folded (lower case, no accents), as phrases are compared."""
+    return frozenset(_WORD.findall(fold(text)))
+
+
+def new_phrases(sentence: str, phrases: list[Phrase], asked: frozenset[str]) -> list[Phrase]:
+    """The phrases whose words are not all among `asked` (the question's `folded_words`):
+    what the sentence adds."""
     return [
         phrase
         for phrase in phrases
-        if not set(_WORD.findall(fold(sentence[phrase.start : phrase.end]))) <= asked
+        if not folded_words(sentence[phrase.start : phrase.end]) <= asked
     ]
 
 

@@ -13,6 +13,7 @@ from index.phrases import (
     PhraseKind,
     counts_in,
     find_phrases,
+    folded_words,
     modifies,
     names_within_sentences,
     new_phrases,
@@ -121,7 +122,8 @@ def test_a_lone_first_word_is_a_name_when_its_article_names_it_inside_a_sentence
 
 def test_new_phrases_leave_out_what_the_question_names() -> None:
     sentence = "On Sunday Netflix said Squid Game will return, Hwang Dong-hyuk wrote."
-    found = new_phrases(sentence, find_phrases(sentence), "When will Squid Game return?")
+    asked = folded_words("When will Squid Game return?")
+    found = new_phrases(sentence, find_phrases(sentence), asked)
     assert [sentence[p.start : p.end] for p in found] == ["Sunday", "Netflix", "Hwang Dong-hyuk"]
 
 
