@@ -383,6 +383,7 @@ class IndexReader:
             parameters,
         )
         allowed = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        allowed.flags.writeable = False  # shared by the threads that ask with this filter
         with self._allowed_lock:
             self._allowed[article_filter] = allowed
             while len(self._allowed) > FILTERS_KEPT:
