@@ -2,9 +2,13 @@
 
     .venv/bin/python bench/ask_latency.py --index DIR [--questions N]
     .venv/bin/python bench/ask_latency.py --store milvus --milvus-uri URI [--questions N]
+    .venv/bin/python bench/ask_latency.py --index NEWS_DEV_INDEX --periods
 
 Questions are the XQuAD dev questions (most have no answer in a news index: a realistic mix
-of answers and abstentions), after a few warm-up questions.
+of answers and abstentions), after a few warm-up questions. With `--periods`, they are
+news_dev's questions that name a calendar period ("this week"), each asked on its quiz day,
+so every one searches among the passages a date filter allows; they are asked in turn until
+N have been asked.
 """
 
 from __future__ import annotations
@@ -12,16 +16,21 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from datetime import date
+from itertools import cycle, islice
 from pathlib import Path
 
 import numpy as np
 
 from index.config import STORES, Settings
 from index.engine import Engine
-from index.evaluate import load_squad
+from index.evaluate import load_questions_jsonl, load_squad
+from index.period import asked_period
 from index.search import dense_search, lexical_search
 
-XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en_dev.json"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+XQUAD = SHARED / "xquad_en_dev.json"
+NEWS_DEV = SHARED / "news_dev" / "questions.jsonl"
 
 
 def percentiles(samples: list[float]) -> str:
@@ -44,28 +53,41 @@ def main() -> None:
     parser.add_argument("--store", choices=STORES, default="local")
     parser.add_argument("--milvus-uri", default="citebot-milvus.db")
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument(
+        "--periods", action="store_true", help="news_dev's questions that name a period"
+    )
     args = parser.parse_args()
-    questions = [q.question for q in load_squad(XQUAD).questions][: args.questions]
+    asked: list[tuple[str, date | None]]
+    if args.periods:
+        named = [
+            (q.question, q.asked_on)
+            for q in load_questions_jsonl(NEWS_DEV)
+            if (period := asked_period(q.question, q.asked_on)) is not None and period.strict
+        ]
+        asked = list(islice(cycle(named), args.questions))
+    else:
+        asked = [(q.question, None) for q in load_squad(XQUAD).questions][: args.questions]
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, index_dir=args.index, store=args.store, milvus_uri=args.milvus_uri
     )
     engine = Engine(settings)
     engine.warm_up()
-    for question in questions[:10]:
-        engine.ask(question)
+    for question, asked_on in asked[:10]:
+        engine.ask(question, asked_on=asked_on)
     reader = engine.reader()
     embedder = engine.embedder()
     stages: dict[str, list[float]] = {"embed question": [], "dense": [], "lexical": [], "ask": []}
-    for question in questions:
+    for question, asked_on in asked:
         vector = embedder.embed([question])[0]
         stages["embed question"].append(timed(lambda q=question: embedder.embed([q])))
         stages["dense"].append(timed(lambda v=vector: dense_search(reader, v, 50)))
         stages["lexical"].append(timed(lambda q=question: lexical_search(reader, q, 50)))
-        stages["ask"].append(engine.ask(question).took_ms)
+        stages["ask"].append(engine.ask(question, asked_on=asked_on).took_ms)
     manifest = reader.manifest
     print(
-        f"{len(questions)} questions, {manifest.passages:,} passages,"
+        f"{len(asked)} questions, {manifest.passages:,} passages,"
         f" {manifest.model} ({manifest.backend}), {args.store} store, one thread"
+        + (" (dense and lexical unfiltered; ask filtered by the period)" if args.periods else "")
     )
     for stage, samples in stages.items():
         print(f"{stage:<15} {percentiles(samples)}")
