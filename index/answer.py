@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.interfaces import IndexSource
+from index.lru import LeastRecentlyUsed
 from index.phrases import (
     ANSWERING_KINDS,
     Phrase,
@@ -280,24 +279,16 @@ class ArticleFactsCache:
     """The facts of the `capacity` articles used last, safe to share between threads."""
 
     def __init__(self, capacity: int = FACTS_KEPT) -> None:
-        self.capacity = capacity
-        self._facts: OrderedDict[str, ArticleFacts] = OrderedDict()
-        self._lock = threading.Lock()
+        self._facts: LeastRecentlyUsed[str, ArticleFacts] = LeastRecentlyUsed(capacity)
 
     def of(self, articles: Mapping[str, StoredArticle]) -> dict[str, ArticleFacts]:
         """The facts of each of `articles`, by key."""
-        with self._lock:
-            found = {key: self._facts.get(key) for key in articles}
-            for key in articles:
-                if found[key] is not None:
-                    self._facts.move_to_end(key)
-        # Analysed outside the lock: two threads may analyse one article at once, and both
+        found = {key: self._facts.get(key) for key in articles}
+        # Analysed outside any lock: two threads may analyse one article at once, and both
         # find the same facts.
         made = {key: ArticleFacts(articles[key]) for key, facts in found.items() if facts is None}
-        with self._lock:
-            self._facts.update(made)
-            while len(self._facts) > self.capacity:
-                self._facts.popitem(last=False)
+        for key, facts in made.items():
+            self._facts.put(key, facts)
         return {key: found[key] or made[key] for key in articles}
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,6 +20,7 @@ from index.database import connect
 from index.errors import IndexDamagedError, IndexNotFoundError
 from index.files import path_text
 from index.interfaces import Matches, no_matches
+from index.lru import LeastRecentlyUsed
 from index.records import ArticleFilter, IndexStats, StoredArticle, StoredPassage
 from index.store import (
     DATABASE_NAME,
@@ -72,8 +72,9 @@ class IndexReader:
         self.vectors = vectors
         self.sentence_vectors = sentence_vectors
         self._local = threading.local()
-        self._allowed: OrderedDict[ArticleFilter, NDArray[np.int64]] = OrderedDict()
-        self._allowed_lock = threading.Lock()
+        self._allowed: LeastRecentlyUsed[ArticleFilter, NDArray[np.int64]] = LeastRecentlyUsed(
+            FILTERS_KEPT
+        )
 
     @classmethod
     def open(cls, root: Path) -> IndexReader:
@@ -370,11 +371,9 @@ class IndexReader:
     def _passage_ids_where(self, article_filter: ArticleFilter) -> NDArray[np.int64]:
         """The ids of the passages of the articles `article_filter` lets through, sorted;
         kept for the `FILTERS_KEPT` filters used last."""
-        with self._allowed_lock:
-            allowed = self._allowed.get(article_filter)
-            if allowed is not None:
-                self._allowed.move_to_end(article_filter)
-                return allowed
+        allowed = self._allowed.get(article_filter)
+        if allowed is not None:
+            return allowed
         condition, parameters = _filter_condition(article_filter)
         rows = self._rows(
             # The filter is on articles: read them first, then their passages by the index.
@@ -384,10 +383,7 @@ class IndexReader:
         )
         allowed = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         allowed.flags.writeable = False  # shared by the threads that ask with this filter
-        with self._allowed_lock:
-            self._allowed[article_filter] = allowed
-            while len(self._allowed) > FILTERS_KEPT:
-                self._allowed.popitem(last=False)
+        self._allowed.put(article_filter, allowed)
         return allowed
 
     def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
