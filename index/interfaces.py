@@ -20,15 +20,13 @@ from numpy.typing import NDArray
 from index.records import (
     ArticleFilter,
     IndexStats,
+    Matches,
     Passage,
     SourceArticle,
     StoredArticle,
     StoredPassage,
 )
 from index.store import Manifest
-
-# (passage ids, scores), best first; higher scores are better.
-Matches = tuple[NDArray[np.int64], NDArray[np.float32]]
 
 
 def check_vectors(
@@ -43,11 +41,6 @@ def check_vectors(
             f"{len(vectors)} vectors for {len(passages)} passages,"
             f" {len(sentence_vectors)} for {sentences} sentences"
         )
-
-
-def no_matches() -> Matches:
-    """No passages."""
-    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
 
 class IndexSource(Protocol):

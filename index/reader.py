@@ -19,9 +19,16 @@ from numpy.typing import NDArray
 from index.database import connect
 from index.errors import IndexDamagedError, IndexNotFoundError
 from index.files import path_text
-from index.interfaces import Matches, no_matches
 from index.lru import LeastRecentlyUsed
-from index.records import ArticleFilter, IndexStats, StoredArticle, StoredPassage
+from index.postings import BM25_WEIGHTS, Postings
+from index.records import (
+    ArticleFilter,
+    IndexStats,
+    Matches,
+    StoredArticle,
+    StoredPassage,
+    no_matches,
+)
 from index.store import (
     DATABASE_NAME,
     FORMAT_VERSION,
@@ -36,9 +43,6 @@ if TYPE_CHECKING:
     import faiss
 
 T = TypeVar("T")
-
-# FTS5 column weights in lexical ranking: the title counts for less than the passage body.
-BM25_WEIGHTS = (1.0, 0.4)
 
 # Filters whose passage ids a reader keeps: the questions of one period share one filter, and
 # the dense and the full-text search of a question both need its ids (8 MB per filter at a
@@ -57,8 +61,8 @@ _PASSAGE_COLUMNS = (
 
 
 class IndexReader:
-    """One immutable generation: its manifest, SQLite database, FAISS passage vectors and
-    memory-mapped sentence vectors."""
+    """One immutable generation: its manifest, SQLite database, FAISS passage vectors, and
+    memory-mapped sentence vectors and full-text postings."""
 
     def __init__(
         self,
@@ -66,11 +70,13 @@ class IndexReader:
         manifest: Manifest,
         vectors: faiss.Index,
         sentence_vectors: NDArray[np.float16],
+        postings: Postings,
     ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.vectors = vectors
         self.sentence_vectors = sentence_vectors
+        self.postings = postings
         self._local = threading.local()
         self._allowed: LeastRecentlyUsed[ArticleFilter, NDArray[np.int64]] = LeastRecentlyUsed(
             FILTERS_KEPT
@@ -120,7 +126,17 @@ class IndexReader:
             raise IndexDamagedError(
                 f"the sentence vectors in {directory} do not match the manifest; {fix}"
             )
-        reader = cls(directory, manifest, vectors, sentence_vectors)
+        try:
+            postings = Postings.open(directory)
+        except (OSError, ValueError) as error:
+            raise IndexDamagedError(
+                f"the full-text postings in {directory} are missing or damaged; {fix}"
+            ) from error
+        if len(postings.passage_words) != manifest.passages:
+            raise IndexDamagedError(
+                f"the full-text postings in {directory} do not match the manifest; {fix}"
+            )
+        reader = cls(directory, manifest, vectors, sentence_vectors, postings)
         try:
             (passages,) = reader._db.execute("SELECT count(*) FROM passages").fetchone()
             (articles,) = reader._db.execute("SELECT count(*) FROM articles").fetchone()
@@ -330,20 +346,25 @@ class IndexReader:
     def lexical_matches(
         self, words: Sequence[str], k: int, article_filter: ArticleFilter | None
     ) -> Matches:
-        """The `k` best passages by BM25 holding any of `words`, each quoted as a string (so
-        no word is FTS5 query syntax)."""
-        return self._bm25(" OR ".join(f'"{w}"' for w in words), k, article_filter)
+        """The `k` best passages by BM25 holding any of `words`, scored in numpy from the
+        postings (`index.postings`: FTS5's formula and weights, the title weighing less),
+        among the passages of the articles `article_filter` lets through; best first."""
+        allowed = None if article_filter is None else self._passage_ids_where(article_filter)
+        if not words or (allowed is not None and not len(allowed)):
+            return no_matches()
+        marks = ", ".join("?" * len(words))
+        runs = self._rows(
+            f"SELECT first, passages FROM word_passages WHERE word IN ({marks})", words
+        )
+        return self.postings.best(runs, k, allowed)
 
     def phrase_matches(
         self, words: Sequence[str], k: int, article_filter: ArticleFilter | None
     ) -> Matches:
-        """The `k` best passages by BM25 holding `words` in a row, as one FTS5 phrase."""
-        return self._bm25('"' + " ".join(words) + '"', k, article_filter)
-
-    def _bm25(self, fts_query: str, k: int, article_filter: ArticleFilter | None) -> Matches:
-        """(passage ids, BM25) of the `k` best passages for an FTS5 query, higher better, among
-        the passages of the articles `article_filter` lets through; the title column weighs
-        less than the body (`BM25_WEIGHTS`); best first."""
+        """The `k` best passages by BM25 holding `words` in a row, as one FTS5 phrase (FTS5
+        scores it: a phrase needs the words' positions), among the passages of the articles
+        `article_filter` lets through; the title weighs less than the body; best first."""
+        phrase = '"' + " ".join(words) + '"'
         # Ordered by the bm25() expression: the same order as FTS5's `rank` told to use these
         # weights, in about two thirds of the time (news_dev's questions, 28,696 passages).
         matched = (
@@ -351,7 +372,7 @@ class IndexReader:
             " WHERE passages_fts MATCH ?"
         )
         if article_filter is None:
-            rows = self._rows(f"{matched} ORDER BY score LIMIT ?", (*BM25_WEIGHTS, fts_query, k))
+            rows = self._rows(f"{matched} ORDER BY score LIMIT ?", (*BM25_WEIGHTS, phrase, k))
         else:
             # Scored once, best first, and read until `k` allowed ones are found: with the
             # filter inside its query, FTS5 would look up every passage the filter lets
@@ -360,7 +381,7 @@ class IndexReader:
             if not len(allowed):
                 return no_matches()
             rows = self._rows(
-                f"{matched} ORDER BY score", (*BM25_WEIGHTS, fts_query), among=allowed, limit=k
+                f"{matched} ORDER BY score", (*BM25_WEIGHTS, phrase), among=allowed, limit=k
             )
         # FTS5's BM25 is lower for better matches.
         return (

@@ -17,13 +17,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from index.errors import InputError
 
 Span = tuple[int, int]
+# (passage ids, scores) a store's search gives, best first; higher scores are better.
+Matches = tuple[NDArray[np.int64], NDArray[np.float32]]
 
 ABSTAIN_MESSAGE = "I couldn't find that in the articles."
 
 _CITATION_ID = re.compile(r"^(?P<key>[0-9a-f]{12})-(?P<start>\d{1,9})-(?P<end>\d{1,9})$")
+
+
+def no_matches() -> Matches:
+    """No passages."""
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
 
 class JsonRecord:

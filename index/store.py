@@ -7,7 +7,8 @@
       generations/NAME/       manifest.json, passages.sqlite (articles, passages, FTS5 and
                               each word's passage count),
                               vectors.faiss (row i is passage id i), sentences.npy (one
-                              float16 row per sentence of each passage, from its sentence_row)
+                              float16 row per sentence of each passage, from its sentence_row),
+                              postings-*.npy and passage-words.npy (`index.postings`)
 
 A build writes a new generation under `generations/.tmp-NAME`, renames it into place, then
 replaces CURRENT in one `os.replace`. A reader therefore sees the old index or the new one,
@@ -41,10 +42,11 @@ from index.config import IndexKind
 from index.database import connect, sqlite_uri
 from index.errors import IndexBusyError, IndexDamagedError, IndexWriteError
 from index.files import fsync_dir, fsync_file, path_text, write_text_atomically
+from index.postings import write_postings
 from index.records import Passage, SourceArticle
 from index.vectors import build_vector_index
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MARKER_NAME = "citebot-index.json"
 CURRENT_NAME = "CURRENT"
 LOCK_NAME = "build.lock"
@@ -93,7 +95,8 @@ CREATE VIRTUAL TABLE passages_fts USING fts5(
 );
 CREATE TABLE word_passages (
     word TEXT PRIMARY KEY,
-    passages INTEGER NOT NULL
+    passages INTEGER NOT NULL,
+    first INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -390,14 +393,9 @@ class GenerationWriter:
                SELECT p.id, substr(a.text, p.start + 1, p.end - p.start), a.title
                FROM passages p JOIN articles a ON a.id = p.article_id"""
         )
-        # Each word's document frequency, counted once here: FTS5 counts it by reading the
-        # word's whole list of passages, which takes long for common words in a large index.
-        self.db.execute(
-            "CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, passages_fts, 'row')"
-        )
-        self.db.execute(
-            "INSERT INTO word_passages (word, passages) SELECT term, doc FROM temp.vocabulary"
-        )
+        # Each word's passages, counted once here for BM25 in numpy: FTS5 would score every
+        # passage a query matches, which takes long for common words in a large index.
+        write_postings(self.db, self.directory, self.passage_count)
         self.db.commit()
         self.db.close()
         vectors = vectors.reshape(-1, manifest.dimension)

@@ -17,6 +17,7 @@ from index.build import build_index
 from index.config import Settings, get_settings
 from index.embed import Vectors
 from index.engine import Engine
+from index.postings import POSTINGS_PASSAGES_NAME
 from index.store import MANIFEST_NAME, SENTENCE_VECTORS_NAME, VECTORS_NAME, IndexLayout
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,6 +62,7 @@ class FakeEmbedder:
 DAMAGES = (
     "truncate vectors",
     "truncate sentence vectors",
+    "truncate postings",
     "corrupt database",
     "delete manifest",
     "other model",
@@ -78,6 +80,9 @@ def damage_index(index_dir: Path, damage: str) -> None:
     elif damage == "truncate sentence vectors":
         path = live / SENTENCE_VECTORS_NAME
         path.write_bytes(path.read_bytes()[:200])
+    elif damage == "truncate postings":
+        path = live / POSTINGS_PASSAGES_NAME
+        path.write_bytes(path.read_bytes()[:-4])  # the last passage id
     elif damage == "corrupt database":
         (live / "passages.sqlite").write_bytes(b"this is not sqlite" * 100)
     elif damage == "delete manifest":

@@ -3,15 +3,17 @@ filter on the articles, as SQLite computes it apart from the reader's own query.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
 from index.engine import Engine
-from index.reader import BM25_WEIGHTS, IndexReader
+from index.postings import BM25_WEIGHTS
+from index.reader import IndexReader
 from index.records import ArticleFilter
 from index.store import DATABASE_NAME
-from tests.conftest import fake_engine_over
+from tests.conftest import BBC, fake_engine_over
 
 ARTICLES = [
     {"id": "title", "title": "Harbour harbour harbour harbour", "text": "Boats and nets.",
@@ -85,3 +87,37 @@ def test_a_filter_that_lets_few_through_reads_past_the_first_rows(
         ids, _ = reader.lexical_matches(["harbour"], 10, article_filter)
         assert ids.tolist() == expected
     assert reader.lexical_matches(["harbour"], 10, ArticleFilter.of("2024"))[0].tolist() == []
+
+
+def test_many_words_over_real_articles_score_as_sqlite_scores_them(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    lines = BBC.read_text("utf-8").splitlines()[:120]
+    articles = [json.loads(line) for line in lines]
+    engine = fake_engine_over(articles, tmp_path_factory.mktemp("bbc"))
+    reader = engine.reader()
+    assert isinstance(reader, IndexReader)
+    with sqlite3.connect(f"file:{reader.directory / DATABASE_NAME}?mode=ro", uri=True) as db:
+        vocabulary = [
+            word
+            for (word,) in db.execute(
+                "SELECT word FROM word_passages WHERE passages > 1 ORDER BY passages DESC"
+            )
+        ]
+        # Common and rare words, alone and together, some in titles.
+        queries = [vocabulary[i : i + size] for i in range(0, 400, 37) for size in (1, 2, 4)]
+        for words in queries:
+            query = " OR ".join(f'"{word}"' for word in words)
+            expected = dict(
+                db.execute(
+                    "SELECT rowid, -bm25(passages_fts, ?, ?) FROM passages_fts"
+                    " WHERE passages_fts MATCH ?",
+                    (*BM25_WEIGHTS, query),
+                ).fetchall()
+            )
+            best = sorted(expected.values(), reverse=True)[:10]
+            ids, scores = reader.lexical_matches(words, 10, None)
+            assert len(set(ids.tolist())) == len(ids) == len(best)
+            assert scores == pytest.approx(best, rel=1e-5), words
+            # Each passage given is scored as SQLite scores it (ties may come in any order).
+            assert [expected[i] for i in ids.tolist()] == pytest.approx(best, rel=1e-5), words

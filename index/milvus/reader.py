@@ -22,7 +22,6 @@ from numpy.typing import NDArray
 
 from index.config import Settings
 from index.errors import IndexDamagedError, IndexNotFoundError
-from index.interfaces import Matches, no_matches
 from index.milvus.client import (
     ARTICLES,
     KINDS,
@@ -46,7 +45,14 @@ from index.milvus.schema import (
     stored_articles,
     stored_passage,
 )
-from index.records import ArticleFilter, IndexStats, StoredArticle, StoredPassage
+from index.records import (
+    ArticleFilter,
+    IndexStats,
+    Matches,
+    StoredArticle,
+    StoredPassage,
+    no_matches,
+)
 from index.store import FORMAT_VERSION, Manifest
 
 if TYPE_CHECKING:
