@@ -23,7 +23,7 @@ from index.clean import CLEANER_VERSION, clean_body
 from index.config import Settings
 from index.embed import Embedder, Vectors, load_embedder
 from index.embed.model import ModelSpec, load_tokenizer, resolve_model
-from index.errors import IndexDamagedError, InputError
+from index.errors import IndexDamagedError, IndexFormatError, InputError
 from index.files import path_text
 from index.ingest import Corpus, load_corpus
 from index.interfaces import GenerationDraft, IndexSource, IndexTarget
@@ -268,6 +268,11 @@ def _open_previous(
     try:
         previous = target.open_live()
         return previous, previous.article_hashes()
+    except IndexFormatError as error:
+        summary.full_rebuild_reason = (
+            f"the index format changed from {error.found} to {FORMAT_VERSION}"
+        )
+        return None, {}
     except IndexDamagedError as error:
         log.warning("%s; building a new index from scratch", error)
         summary.full_rebuild_reason = "the previous index cannot be read"

@@ -26,6 +26,15 @@ class IndexDamagedError(CitebotError):
     """The index on disk cannot be read as it is; a full rebuild fixes it."""
 
 
+class IndexFormatError(IndexDamagedError):
+    """The index was written in a format this citebot does not read (`found`); a build
+    rebuilds it."""
+
+    def __init__(self, message: str, found: int) -> None:
+        super().__init__(message)
+        self.found = found
+
+
 class IndexBusyError(CitebotError):
     """Another build holds the index's lock."""
 

@@ -31,7 +31,6 @@ from index.records import (
 )
 from index.store import (
     DATABASE_NAME,
-    FORMAT_VERSION,
     MANIFEST_NAME,
     SENTENCE_VECTORS_NAME,
     VECTORS_NAME,
@@ -100,11 +99,8 @@ class IndexReader:
         if not directory.is_dir():
             raise IndexDamagedError(f"the index generation {directory} is missing; {fix}")
         manifest = Manifest.read(directory / MANIFEST_NAME)
-        if manifest.format != FORMAT_VERSION:
-            raise IndexDamagedError(
-                f"the index at {directory} has format {manifest.format}, this citebot reads"
-                f" format {FORMAT_VERSION}; {fix}"
-            )
+        manifest.require_format(f"at {directory}", fix)
+
         import faiss
 
         # One question at a time: FAISS's own threads would only fight the model for the cores.

@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 
 from index.config import IndexKind
 from index.database import connect, sqlite_uri
-from index.errors import IndexBusyError, IndexDamagedError, IndexWriteError
+from index.errors import IndexBusyError, IndexDamagedError, IndexFormatError, IndexWriteError
 from index.files import fsync_dir, fsync_file, path_text, write_text_atomically
 from index.postings import write_postings
 from index.records import Passage, SourceArticle
@@ -126,6 +126,16 @@ class Manifest:
             "backend": self.backend,
             "chunker": self.chunker,
         }
+
+    def require_format(self, where: str, fix: str) -> None:
+        """Raise `IndexFormatError` unless this generation (the index `where`) has the format
+        this citebot reads."""
+        if self.format != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"the index {where} has format {self.format}, this citebot reads format"
+                f" {FORMAT_VERSION}; {fix}",
+                found=self.format,
+            )
 
     @classmethod
     def read(cls, path: Path) -> Manifest:

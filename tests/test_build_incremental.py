@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from index.reader import IndexReader
 from index.records import StoredPassage
-from index.store import IndexLayout
+from index.store import FORMAT_VERSION, IndexLayout
 from tests.conftest import FakeEmbedder, write_files
 
 ARTICLES = {
@@ -323,3 +325,22 @@ def test_an_article_over_the_size_limit_is_skipped_without_reading_it_whole(
     summary = build_index([root], limited, embedder=FakeEmbedder())
     assert summary.articles == 1 and summary.skipped == 1
     assert any("huge.txt" in p and "over the article size limit" in p for p in summary.problems)
+
+
+def test_an_index_of_an_older_format_is_refused_in_one_line_then_rebuilt(
+    corpus: Path, settings: Settings
+) -> None:
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    live = IndexLayout(settings.index_dir).current()
+    assert live is not None
+    manifest = json.loads((live / "manifest.json").read_text("utf-8"))
+    (live / "manifest.json").write_text(json.dumps({**manifest, "format": 3}), "utf-8")
+    result = CliRunner().invoke(cli, ["ask", "harbours", "--index", str(settings.index_dir)])
+    assert result.exit_code == 1
+    assert "has format 3, this citebot reads format" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    summary = build_index([corpus], settings, embedder=FakeEmbedder())
+    assert summary.full_rebuild_reason == f"the index format changed from 3 to {FORMAT_VERSION}"
+    assert summary.embedded == summary.passages
+    hits = Engine(settings, embedder=FakeEmbedder()).search("harbours", k=1)
+    assert hits[0].article_id == "alpha.txt"

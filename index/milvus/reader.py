@@ -53,7 +53,7 @@ from index.records import (
     StoredPassage,
     no_matches,
 )
-from index.store import FORMAT_VERSION, Manifest
+from index.store import Manifest
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -521,9 +521,5 @@ def _manifest(stored: str | None, generation: str, where: str) -> Manifest:
             f"the manifest of index generation {generation} in Milvus at {where} cannot be read;"
             f" {_FIX}"
         ) from error
-    if manifest.format != FORMAT_VERSION:
-        raise IndexDamagedError(
-            f"the index in Milvus at {where} has format {manifest.format}, this citebot reads"
-            f" format {FORMAT_VERSION}; {_FIX}"
-        )
+    manifest.require_format(f"in Milvus at {where}", _FIX)
     return manifest
