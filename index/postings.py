@@ -45,7 +45,7 @@ K1 = 1.2
 B = 0.75
 _IDF_FLOOR = 1e-6
 
-# Word occurrences read from FTS5 at a time while writing (about 50 bytes each).
+# Word occurrences read from FTS5 at a time while writing (a few 8-byte arrays of that length).
 _OCCURRENCES_AT_A_TIME = 1 << 21
 
 
@@ -59,7 +59,7 @@ def write_postings(db: sqlite3.Connection, directory: Path, passages: int) -> No
     words = db.execute("SELECT term, doc, cnt FROM temp.vocabulary").fetchall()
     word_passages = np.fromiter((row[1] for row in words), dtype=np.int64, count=len(words))
     word_occurrences = np.fromiter((row[2] for row in words), dtype=np.int64, count=len(words))
-    firsts = np.concatenate(([0], np.cumsum(word_passages)[:-1])).astype(np.int64)
+    firsts = np.cumsum(word_passages) - word_passages
     db.executemany(
         "INSERT INTO word_passages (word, passages, first) VALUES (?, ?, ?)",
         ((row[0], row[1], int(first)) for row, first in zip(words, firsts, strict=True)),
@@ -167,6 +167,8 @@ class Postings:
         """The `k` passages with the highest BM25 for the words whose postings start at
         `first` and hold `passages` entries, for each (first, passages) of `runs`, among the
         sorted passage ids `among` if given; best first, ties by passage id."""
+        if k < 1:
+            return no_matches()
         total = len(self.passage_words)
         found: list[NDArray[np.int64]] = []
         scores: list[NDArray[np.float64]] = []
