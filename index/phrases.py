@@ -106,9 +106,11 @@ _SCALE = (
     r"(?:\s*(?:%|(?:percentage points?|percent|per cent|million|billion|trillion|thousand"
     r"|hundred|[kmb]n?)\b))?"
 )
+# The denominator of a fraction in words: "two-thirds", "one-half", "three-quarters".
+_FRACTION = r"(?:[- ](?:halves|half|thirds?|quarters?|fifths?|sixths?|eighths?|tenths?)\b)?"
 _NUMBER = re.compile(
     rf"(?:[$€£¥]\s?)?(?<![\w.-])\d(?:[\d,]*\d)?(?:\.\d+)?{_SCALE}(?:-(?:year|month|day|week)s?)?"
-    rf"|\b(?:{_NUMBER_WORDS})\b(?:[- ](?:{_NUMBER_WORDS})\b)*{_SCALE}",
+    rf"|\b(?:{_NUMBER_WORDS})\b(?:[- ](?:{_NUMBER_WORDS})\b)*{_FRACTION}{_SCALE}",
     re.IGNORECASE,
 )
 # "one" as a pronoun, not a count: "no one", "each one", "one of them", "one another".

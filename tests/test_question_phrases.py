@@ -96,6 +96,9 @@ NAME, NUMBER, TIME = PhraseKind.NAME, PhraseKind.NUMBER, PhraseKind.TIME
             [("Pérez", NAME), ("NPR", NAME)],
         ),
         ("The storm hit twelve towns.", [("twelve", NUMBER)]),
+        # A fraction in words is one number.
+        ("Two-thirds of them, one-half of us and three quarters of all.",
+         [("Two-thirds", NUMBER), ("one-half", NUMBER), ("three quarters", NUMBER)]),
         # Commas between digits belong to a number, a comma after it does not.
         ("It had 17,786,419, in all.", [("17,786,419", NUMBER)]),
         # A capitalised number word inside a sentence is part of a name.
