@@ -11,6 +11,7 @@ import pytest
 
 from index import postings
 from index.reader import IndexReader
+from index.search import content_words
 from index.store import DATABASE_NAME
 from tests.conftest import fake_engine_over
 
@@ -54,6 +55,7 @@ def test_counts_by_column_and_passage_lengths(tmp_path: Path) -> None:
     assert words["rain"] == [(b, 3, 0)]
     # An underscore separates words ("town_hall"), as in the search's splitting of a question.
     assert words["town"] == [(b, 1, 1)] and words["hall"] == [(b, 1, 0)]
+    assert content_words("the town_hall roof?") == ["town", "hall", "roof"]
     lengths = reader.postings.passage_words
     # "Harbour harbour news", "The harbour reopened", "Boats came back"
     assert lengths[a] == 3 + 3 + 3
