@@ -178,7 +178,7 @@ class Postings:
                 self.title[first : first + passages] * BM25_WEIGHTS[1]
             )
             if among is not None:
-                inside = _members(ids, among)
+                inside = is_among(ids, among)
                 ids, frequency = ids[inside], frequency[inside]
             if not len(ids):
                 continue
@@ -193,8 +193,8 @@ class Postings:
         return ids[order], score[order].astype(np.float32)
 
 
-def _members(ids: NDArray[np.int64], among: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Which of `ids` are in the sorted, non-empty `among`."""
+def is_among(ids: NDArray[np.int64], among: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Which of `ids` are in `among` (sorted passage ids)."""
     if not len(among):
         return np.zeros(len(ids), dtype=bool)
     inside: NDArray[np.bool_] = among[np.searchsorted(among, ids).clip(max=len(among) - 1)] == ids

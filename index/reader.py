@@ -20,7 +20,7 @@ from index.database import connect
 from index.errors import IndexDamagedError, IndexNotFoundError
 from index.files import path_text
 from index.lru import LeastRecentlyUsed
-from index.postings import BM25_WEIGHTS, Postings
+from index.postings import BM25_WEIGHTS, Postings, is_among
 from index.records import (
     ArticleFilter,
     IndexStats,
@@ -180,7 +180,7 @@ class IndexReader:
             kept: list[tuple[Any, ...]] = []
             while len(kept) < limit and (chunk := cursor.fetchmany(_ROWS_AT_A_TIME)):
                 ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
-                inside = among[np.searchsorted(among, ids).clip(max=len(among) - 1)] == ids
+                inside = is_among(ids, among)
                 kept.extend(row for row, allowed in zip(chunk, inside, strict=True) if allowed)
             return kept[:limit]
         except sqlite3.DatabaseError as error:
