@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
-CLEANER_VERSION = 2
+CLEANER_VERSION = 3
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -32,9 +32,12 @@ class Rule:
     removals: Callable[[str], list[Span]]
 
 
-def whole_paragraph(pattern: re.Pattern[str]) -> Callable[[str], list[Span]]:
-    """Removals of a rule that drops a paragraph `pattern` matches entirely."""
-    return lambda paragraph: [(0, len(paragraph))] if pattern.fullmatch(paragraph) else []
+def paragraph_rule(name: str, pattern: str, flags: re.RegexFlag = re.NOFLAG) -> Rule:
+    """A rule named `name` that drops each paragraph `pattern` matches entirely."""
+    compiled = re.compile(pattern, flags)
+    return Rule(
+        name, lambda paragraph: [(0, len(paragraph))] if compiled.fullmatch(paragraph) else []
+    )
 
 
 # A link hover-card pasted into a sentence: the linked short name is followed, with no space,
@@ -91,14 +94,26 @@ def _hover_card_at(paragraph: str, start: int, mores: list[int]) -> Span | None:
     return None
 
 
+# An e-mail address or a social handle ("@handle", not "x@y" inside an address).
+_ADDRESS = r"(?:[\w.+-]+@[\w-]+\.\w+|(?<![\w@])@\w{2,})"
+
+# "Sign up" or "subscribe" as an invitation: capitalised, or lower case where a sentence or
+# clause starts or after "you can", "to", "by" ... ("sign up for our tax newsletter"), not
+# as what people do ("35 million people subscribe to Substack newsletters").
+_SIGN_UP = (
+    r"(?:\b(?:Sign(?:ing)? ?up|SIGN UP|Subscribe|SUBSCRIBE)"
+    r"|(?:(?<![^.:!?–—,;(])\s*"
+    r"|\b(?:[Yy]ou can|to|and|by|[Pp]lease|[Cc]onsider|[Cc]lick here to)\s+)"
+    r"(?:sign(?:ing)? ?up|subscribe))"
+)
+
 RULES: tuple[Rule, ...] = (
     # A paragraph that is only an advertisement marker, as news sites leave between paragraphs:
     # "ADVERTISEMENT", "Advertisement", "Story continues below advertisement".
-    Rule(
-        name="advertisement-marker",
-        removals=whole_paragraph(
-            re.compile(r"(?:story continues below )?advertisement", re.IGNORECASE)
-        ),
+    paragraph_rule(
+        "advertisement-marker",
+        r"(?:story continues below )?advertisement",
+        re.IGNORECASE,
     ),
     Rule(name="link-hover-card", removals=_hover_cards),
     # A link to another story between paragraphs: a short label run into that story's
@@ -106,9 +121,65 @@ RULES: tuple[Rule, ...] = (
     # aluminum tariffs", "SAVE MONEY:How to save money at the pump as gas prices hit
     # all-time high"). The headline is another article's words, not this one's: quoted, it
     # would be cited to an article that does not say it.
-    Rule(
-        name="related-story-link",
-        removals=whole_paragraph(re.compile(r"[A-Z][\w'’ -]{1,40}:[A-Z‘“\"'][^\n]{3,300}")),
+    paragraph_rule(
+        "related-story-link",
+        r"[A-Z][\w'’ -]{1,40}:[A-Z‘“\"'][^\n]{3,300}",
+    ),
+    # An invitation to a newsletter or a subscription ("Sign up for CNN’s Wonder Theory science
+    # newsletter. ...", "Subscribe to The Week Escape your echo chamber. ...", "Subscribe to
+    # azcentral.com today."): the outlet speaking, not the story.
+    paragraph_rule(
+        "newsletter-promotion",
+        r"(?=.{0,600}$)(?:"
+        rf".*{_SIGN_UP}\b.{{0,120}}"
+        r"\b(?:[Nn]ewsletters?|inbox|[Ee]mail alerts|email briefing)\b.*"
+        rf"|.*\b(?:[Nn]ewsletters?|inbox)\b.{{0,120}}{_SIGN_UP}\b.*"
+        r"|.*(?:\b(?:Sign up|Subscribe)|\b[Yy]ou can (?:sign up|subscribe))\b"
+        r"[^.!?]{0,100}\bhere\b.*"
+        r"|(?:Support [^.]{0,40}\. )?Subscribe to .{1,60}?(?: today)?[.!]?"
+        r")",
+    ),
+    # The questions of a video ad's feedback form, left in the page's text ("How relevant is
+    # this ad to you?", "Video player was slow to load content Video content never loaded ...").
+    paragraph_rule(
+        "ad-feedback",
+        r"(?:\d\. )?How relevant is this ad to you\?"
+        r"|Video player was slow to load content .{0,300}",
+    ),
+    # A pointer to the outlet's games: "Need a break? Play the USA TODAY Daily Crossword
+    # Puzzle.", "Looking for a free mini puzzle? ...".
+    paragraph_rule(
+        "games-promotion",
+        r"(?:Need a (?:news )?break|Looking for a free mini puzzle)\?.{0,200}",
+    ),
+    # How to reach the reporter: a short paragraph whose contact phrase leads, in the same
+    # sentence, to an e-mail address or a social handle ("Reach him at x@example.com",
+    # "Follow her on X @handle", "Contact Jamie L. LaReau at ...", "may be reached at ...").
+    # Not a quotation, and not an address given to readers for another purpose ("can report
+    # it by forwarding the message to phishing@irs.gov").
+    paragraph_rule(
+        "reporter-contact",
+        r"(?=.{0,300}$)(?![“\"‘'])(?:"
+        r"(?:Follow|Reach|Contact|Call|E-?mail|Send)\b[^.!?]{0,120}?"
+        + _ADDRESS
+        + r"|.*\b(?:[Ff]ollow|[Rr]each|[Cc]ontact|[Ee]-?mail|[Cc]all)(?: out to)?"
+        r" (?:him|her|them|me|us)\b[^.!?]{0,100}?"
+        + _ADDRESS
+        + r"|.*\b(?:can|may) be reached\b[^.!?]{0,100}?"
+        + _ADDRESS
+        + r"|.*\b(?:[Ff]ollow|[Rr]each|[Cc]ontact)(?: out to)? (?:[A-Z][\w'’.-]*\.? ){1,4}"
+        r"(?:on|at)\b[^.!?]{0,100}?" + _ADDRESS + r").*",
+    ),
+    # A note that the story changed ("This story has been updated with additional
+    # developments.", "(This story was updated to add new information.)").
+    paragraph_rule(
+        "update-note",
+        r"\(?This (?:story|article) (?:has been|was) updated\b.{0,150}",
+    ),
+    # Credits of other reporters ("Contributing: Mike Snider, USA TODAY").
+    paragraph_rule(
+        "contributor-credit",
+        r"Contributing: .{1,300}|From USA TODAY Network and wire reports",
     ),
 )
 

@@ -1,0 +1,102 @@
+"""The outlet speaking rather than the story (newsletter and subscription invitations, a video
+ad's feedback form, games, how to reach the reporter, update notes, contributor credits) is
+dropped a whole paragraph at a time; news that merely mentions such things stays."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.clean import clean_body
+
+BEFORE = "The storm hit on Monday."
+AFTER = "Power was out for days."
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "rule"),
+    [
+        (
+            "Sign up for CNN’s Wonder Theory science newsletter. Explore the universe with news"
+            " on fascinating discoveries, scientific advancements and more.",
+            "newsletter-promotion",
+        ),
+        (
+            "Get CNN Health's weekly newsletter Sign up here to get The Results Are In with"
+            " Dr. Sanjay Gupta every Tuesday from the CNN Health team.",
+            "newsletter-promotion",
+        ),
+        (
+            "Subscribe to The Week Escape your echo chamber. Get the facts behind the news, plus"
+            " analysis from multiple perspectives. SUBSCRIBE & SAVE Sign up for The Week's Free"
+            " Newsletters From our morning news briefing to a weekly Good News Newsletter, get"
+            " the best of The Week delivered directly to your inbox. From our morning news"
+            " briefing to a weekly Good News Newsletter, get the best of The Week delivered"
+            " directly to your inbox. Sign up",
+            "newsletter-promotion",
+        ),
+        (
+            "Thank you for supporting our journalism. You can subscribe to our print edition,"
+            " ad-free app or electronic newspaper replica here.",
+            "newsletter-promotion",
+        ),
+        ("Support local journalism. Subscribe to azcentral.com today.", "newsletter-promotion"),
+        ("1. How relevant is this ad to you?", "ad-feedback"),
+        (
+            "Video player was slow to load content Video content never loaded Ad froze or did"
+            " not finish loading Audio on ad was too loud Other issues",
+            "ad-feedback",
+        ),
+        ("Need a break? Play the USA TODAY Daily Crossword Puzzle.", "games-promotion"),
+        (
+            "Need a news break? Check out the all new PLAY hub with puzzles, games and more!",
+            "games-promotion",
+        ),
+        (
+            "Donnelle Eller covers agriculture, the environment and energy for the Register."
+            " Reach her at deller@registermedia.com or 515-284-8457.",
+            "reporter-contact",
+        ),
+        ("Follow Mike Snider on X and Threads: @mikesnider & mikegsnider.", "reporter-contact"),
+        (
+            "Jervis is a national correspondent for USA TODAY based in Austin, Texas. Follow"
+            " him on X: @MrRJervis.",
+            "reporter-contact",
+        ),
+        (
+            "Arts writer Kerry Clawson may be reached at 330-996-3527 or"
+            " kclawson@thebeaconjournal.com.",
+            "reporter-contact",
+        ),
+        ("This story has been updated with additional developments.", "update-note"),
+        ("(This story was updated to add new information.)", "update-note"),
+        ("Contributing: Mike Snider, USA TODAY", "contributor-credit"),
+        ("From USA TODAY Network and wire reports", "contributor-credit"),
+    ],
+)
+def test_the_outlets_own_paragraph_is_dropped(paragraph: str, rule: str) -> None:
+    cleaned = clean_body(f"{BEFORE}\n\n{paragraph}\n\n{AFTER}")
+    assert cleaned.text == f"{BEFORE}\n\n{AFTER}"
+    assert cleaned.removed == {rule: 1}
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "About 35 million people subscribe to Substack newsletters, the company said.",
+        "Residents who want to sign up for alerts can do so here.",
+        "Sign up for a Costco membership",
+        "Anyone who receives an unsolicited email that appears to be from the IRS can report it"
+        " by forwarding the message to phishing@irs.gov.",
+        "“I encourage everyone to follow instructions and updates from @kcpolice. Please stay"
+        " safe,” Kelly said on X, formerly Twitter.",
+        "If you want to help, email HelpNow@PutnamCountyTN.gov.",
+        "The company said the story of its founding has been updated for the film.",
+        "Contributing factors included the heat and the wind.",
+        "Need a break from the heat? Cooling centers open at noon.",
+        "Reach " + "x" * 400 + " at a@b.com",
+    ],
+)
+def test_news_about_such_things_stays(paragraph: str) -> None:
+    cleaned = clean_body(paragraph)
+    assert cleaned.text == paragraph
+    assert not cleaned.removed
