@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: _user_cache_dir() / "citebot")
     chunk_tokens: int = Field(default=160, ge=16, le=240)
     faiss_index: IndexKind = "auto"
-    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    # One passage per model run: the int8 model scales a whole run at once, so in a batch a
+    # passage's vectors would depend on its companions (docs/benchmarks.md).
+    embed_batch_size: int = Field(default=1, ge=1, le=1024)
     max_article_chars: int = Field(default=2_000_000, ge=1_000)
 
     # Where the index is stored

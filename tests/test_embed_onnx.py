@@ -123,6 +123,27 @@ def test_span_vectors_come_from_the_run_of_the_whole_text(
     np.testing.assert_allclose(parts[16], whole[8], atol=1e-6)
 
 
+def test_a_passage_gets_the_same_int8_vectors_whatever_else_is_embedded(
+    spec: ModelSpec, cache_dir: Path, texts: list[str]
+) -> None:
+    """Dynamic int8 quantisation scales a whole batch at once, so in a batch of several
+    passages each one's vectors depend on its companions. With the default batch size a
+    passage's vectors are its own: an article embedded in one build or another, alone or
+    among thousands, gets the same vectors."""
+    passages = texts[:12]
+    spans = [[(0, len(text) // 2), (len(text) // 2, len(text))] for text in passages]
+    batch_size = Settings(_env_file=None).embed_batch_size  # type: ignore[call-arg]
+    embedder = OnnxEmbedder(spec, backend="onnx-int8", cache_dir=cache_dir, batch_size=batch_size)
+    together = embedder.embed_spans(passages, spans)
+    for n in (0, 7):
+        alone = embedder.embed_spans(passages[n : n + 1], spans[n : n + 1])
+        np.testing.assert_array_equal(alone[0][0], together[0][n])
+        np.testing.assert_array_equal(alone[1], together[1][2 * n : 2 * n + 2])
+    batched = OnnxEmbedder(spec, backend="onnx-int8", cache_dir=cache_dir, batch_size=12)
+    among_others = batched.embed_spans(passages, spans)[0]
+    assert float((among_others * together[0]).sum(axis=1).min()) < 0.999
+
+
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
 def test_index_built_with_onnx_quotes_lety_perez(
     tmp_path: Path, cache_dir: Path, backend: str
