@@ -1,8 +1,8 @@
 """Warm `ask` latency over an index: p50/p95/p99 in one thread, broken down by stage.
 
-    .venv/bin/python bench/ask_latency.py --index DIR [--questions N]
-    .venv/bin/python bench/ask_latency.py --store milvus --milvus-uri URI [--questions N]
-    .venv/bin/python bench/ask_latency.py --index NEWS_DEV_INDEX --periods
+    .venv/bin/python -m bench.ask_latency --index DIR [--questions N]
+    .venv/bin/python -m bench.ask_latency --store milvus --milvus-uri URI [--questions N]
+    .venv/bin/python -m bench.ask_latency --index NEWS_DEV_INDEX --periods
 
 Questions are the XQuAD dev questions (most have no answer in a news index: a realistic mix
 of answers and abstentions), after a few warm-up questions. With `--periods`, they are

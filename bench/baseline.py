@@ -1,6 +1,6 @@
 """citebot's answers against a plain baseline, on the same index and the same questions.
 
-    .venv/bin/python bench/baseline.py --index DIR --questions FILE [--limit N]
+    .venv/bin/python -m bench.baseline --index DIR --questions FILE [--limit N]
 
 FILE is a `citebot eval` file (SQuAD JSON or JSONL). The baseline is what a few lines of
 sentence-transformers and FAISS give: the question embedded by the torch model, a flat inner
@@ -35,7 +35,7 @@ from index.evaluate import (
     load_questions_jsonl,
     load_squad,
 )
-from index.reader import IndexReader
+from index.local.reader import IndexReader
 
 WARM_UP = 10
 

@@ -1,6 +1,6 @@
 """Build throughput on the BBC file: from scratch, unchanged, 1% changed, and a plain baseline.
 
-    .venv/bin/python bench/build_speed.py [--backend NAME] [--keep DIR]
+    .venv/bin/python -m bench.build_speed [--backend NAME] [--keep DIR]
 
 `--backend` defaults to citebot's default; `--keep` leaves the BBC index in DIR for the other
 benchmarks.
@@ -22,7 +22,7 @@ from pathlib import Path
 from index.build import BuildSummary, build_index, title_context
 from index.config import Settings
 from index.embed.model import load_tokenizer, resolve_model
-from index.reader import IndexReader
+from index.local.reader import IndexReader
 
 BBC = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbc_news.jsonl"
 _NON_EMBEDDING_STAGES = ("read", "compare", "clean_and_chunk", "copy_unchanged", "store")

@@ -4,7 +4,7 @@ The index holds the seed, the 2,225 BBC articles and half of the XQuAD articles;
 about that half have answers in the index, questions about the other half do not. Each fold
 picks the threshold that classifies its questions best, and is checked on the other fold.
 
-    .venv/bin/python bench/calibrate_abstain.py [--base-index DIR]
+    .venv/bin/python -m bench.calibrate_abstain [--base-index DIR]
 
 `--base-index` reuses an index already built from `seeds/` and the BBC file (it is copied, not
 changed), which saves the few minutes of embedding the BBC articles.

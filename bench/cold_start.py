@@ -1,6 +1,6 @@
 """Cold start: a new process's first answer, and `citebot run` from start to ready.
 
-    .venv/bin/python bench/cold_start.py --index DIR [--runs 3]
+    .venv/bin/python -m bench.cold_start --index DIR [--runs 3]
 
 1. `citebot ask` as a new process on DIR, from exec to exit (after one untimed run, so the
    file cache is warm, as on a server that has run before).
@@ -20,12 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # the fake Discord lives in the tests
-
-from index.config import Settings  # noqa: E402
-from tests.botkit import read_until, run_environment  # noqa: E402
-from tests.discord_fake import FakeDiscord  # noqa: E402
+from index.config import Settings
+from tests.support.botkit import read_until, run_environment
+from tests.support.discord_fake import FakeDiscord
 
 CITEBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
 QUESTION = "who is Lety Pérez?"

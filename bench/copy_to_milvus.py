@@ -1,6 +1,6 @@
 """Copy a local index into Milvus without embedding anything again, and time the store.
 
-    .venv/bin/python bench/copy_to_milvus.py --index DIR --milvus-uri URI [ARTICLES ...]
+    .venv/bin/python -m bench.copy_to_milvus --index DIR --milvus-uri URI [ARTICLES ...]
 
 ARTICLES are the files the local index was built from. `citebot build` runs on the Milvus
 store with an embedder that looks each passage and sentence up in the local index instead of
@@ -21,7 +21,7 @@ from index.build import build_index, title_context
 from index.config import Settings
 from index.embed import Vectors
 from index.embed.model import load_tokenizer, resolve_model
-from index.reader import IndexReader
+from index.local.reader import IndexReader
 
 
 class LookupEmbedder:

@@ -1,4 +1,5 @@
-"""Fit the answer scorer's weights (index/answer.py WEIGHTS) and the abstention threshold.
+"""Fit the answer scorer's weights (index/answer.py FIRST_STAGE, or RERANKED_STAGE with the
+reranker on) and the abstention threshold.
 
 Every development question is asked of its index; each candidate sentence of the best
 passages becomes one row of signals, labelled by whether it holds a gold answer (never, for
@@ -7,10 +8,10 @@ a fixed share of the fit (`SET_SHARES`), and judged by grouped cross-validation 
 question in both the fitted and the judged part): answer@1 and answer@3, and abstention
 precision and recall at each threshold from each question's best held-out score.
 
-    python bench/fit_answer_weights.py --news-index IDX --xquad-index IDX
+    python -m bench.fit_answer_weights --news-index IDX --xquad-index IDX
 
 IDX for news_dev: `citebot build seeds ../shared/data/news_dev/articles.jsonl --index IDX`;
-for XQuAD among BBC: the XQuAD articles (bench/fit_answer_weights.py --write-xquad FILE) and
+for XQuAD among BBC: the XQuAD articles (`-m bench.fit_answer_weights --write-xquad FILE`) and
 ../shared/data/bbc_news.jsonl in one index.
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from index.answer import FEATURES
+from index.answer import FIRST_STAGE, RERANKED_STAGE, Scorer
 from index.config import Settings
 from index.engine import Engine
 from index.evaluate import (
@@ -55,15 +56,17 @@ class QuestionRows:
     labels: NDArray[np.float64]  # 1 where the sentence holds a gold answer
 
 
-def collect(engine: Engine, set_name: str, questions: list[EvalQuestion]) -> list[QuestionRows]:
-    """One row per candidate sentence of each question."""
+def collect(
+    engine: Engine, stage: Scorer, set_name: str, questions: list[EvalQuestion]
+) -> list[QuestionRows]:
+    """One row per candidate sentence of each question: the signals `stage` reads."""
     rows: list[QuestionRows] = []
     for question in questions:
         ranked = engine.rank_sentences(question.question, asked_on=question.asked_on)
         signals, labels = [], []
         for sentence in ranked.sentences:
             candidate = sentence.candidate
-            signals.append([sentence.signals[name] for name in FEATURES])
+            signals.append([sentence.signals[name] for name in stage.features])
             text = ranked.articles[candidate.article_id].text[candidate.start : candidate.end]
             labels.append(
                 float(bool(question.answers) and contains_answer([text], question.answers))
@@ -73,7 +76,7 @@ def collect(engine: Engine, set_name: str, questions: list[EvalQuestion]) -> lis
                 set_name,
                 question.question,
                 bool(question.answers),
-                np.asarray(signals, dtype=np.float64).reshape(-1, len(FEATURES)),
+                np.asarray(signals, dtype=np.float64).reshape(-1, len(stage.features)),
                 np.asarray(labels, dtype=np.float64),
             )
         )
@@ -174,17 +177,24 @@ def load_rows(args: argparse.Namespace, squad_questions: list[EvalQuestion]) -> 
         ("news_dev", args.news_index, news_questions),
         ("xquad", args.xquad_index, squad_questions),
     ):
-        cached = args.rows_dir / f"{set_name}.pickle"
+        cached = args.rows_dir / f"{set_name}-reranker-{args.reranker}.pickle"
         if cached.exists() and not args.collect:
             rows += pickle.loads(cached.read_bytes())
         elif index is not None:
-            engine = Engine(Settings(_env_file=None, index_dir=index))  # type: ignore[call-arg]
-            collected = collect(engine, set_name, questions)
+            settings = Settings(  # type: ignore[call-arg]
+                _env_file=None, index_dir=index, reranker=args.reranker == "on"
+            )
+            collected = collect(Engine(settings), stage(args), set_name, questions)
             args.rows_dir.mkdir(parents=True, exist_ok=True)
             cached.write_bytes(pickle.dumps(collected))
             rows += collected
             print(f"{set_name}: {len(questions)} questions collected")
     return rows
+
+
+def stage(args: argparse.Namespace) -> Scorer:
+    """The scorer the fit is for: the second stage with the reranker on, else the first."""
+    return RERANKED_STAGE if args.reranker == "on" else FIRST_STAGE
 
 
 def main() -> None:
@@ -195,6 +205,9 @@ def main() -> None:
     parser.add_argument("--xquad-index", type=Path)
     parser.add_argument("--write-xquad", type=Path, help="write XQuAD's articles as JSONL, stop")
     parser.add_argument("--rows-dir", type=Path, default=Path("/tmp/citebot-answer-rows"))
+    parser.add_argument(
+        "--reranker", choices=("on", "off"), default="on", help="fit the stage it answers with"
+    )
     parser.add_argument(
         "--collect", action="store_true", help="collect again even if --rows-dir has them"
     )
@@ -213,8 +226,9 @@ def main() -> None:
             found = figures([rows[i] for i in part], [held_out[i] for i in part], threshold)
             print(f"    {set_name}: {found}")
     weights, intercept = fit(rows)
-    print("weights fitted on all questions (index/answer.py WEIGHTS, INTERCEPT):")
-    print(json.dumps(dict(zip(FEATURES, np.round(weights, 3).tolist(), strict=True)), indent=2))
+    features = stage(args).features
+    print(f"weights fitted on all questions (index/answer.py, reranker {args.reranker}):")
+    print(json.dumps(dict(zip(features, np.round(weights, 3).tolist(), strict=True)), indent=2))
     print(f"intercept {intercept:.3f}")
 
 

@@ -5,7 +5,8 @@
 #
 # Run it on a quiet machine: anything else running makes the timings worse. With
 # CITEBOT_BENCH_KEEP=DIR the synthetic 100k and 1M indexes of bench/scale.py are kept in DIR
-# and reused by later runs (writing the 1M one takes most of an hour).
+# and reused by later runs (writing the 1M one takes most of an hour). Each benchmark runs from
+# the repository root as a module of the bench package (python -m bench.NAME).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -22,17 +23,17 @@ echo "== quality on XQuAD: citebot eval --compare"
 .venv/bin/citebot eval ../shared/data/xquad_en_dev.json --compare
 
 echo "== citebot against a plain baseline (torch model, flat FAISS, top passage): bench/baseline.py"
-"$python" bench/fit_answer_weights.py --write-xquad "$work/xquad.jsonl"
+"$python" -m bench.fit_answer_weights --write-xquad "$work/xquad.jsonl"
 .venv/bin/citebot build "$work/xquad.jsonl" --index "$work/xquad" >/dev/null
-"$python" bench/baseline.py --index "$work/xquad" --questions ../shared/data/xquad_en_dev.json
+"$python" -m bench.baseline --index "$work/xquad" --questions ../shared/data/xquad_en_dev.json
 
 echo "== build: bench/build_speed.py"
-"$python" bench/build_speed.py --keep "$work/bbc"
+"$python" -m bench.build_speed --keep "$work/bbc"
 
 echo "== warm answers at 10k, 100k and 1M passages: bench/scale.py"
 keep=()
 if [[ -n "${CITEBOT_BENCH_KEEP:-}" ]]; then keep=(--keep "$CITEBOT_BENCH_KEEP"); fi
-"$python" bench/scale.py --base-index "$work/bbc" "${keep[@]}"
+"$python" -m bench.scale --base-index "$work/bbc" "${keep[@]}"
 
 echo "== cold start: bench/cold_start.py"
-"$python" bench/cold_start.py --index "$work/bbc"
+"$python" -m bench.cold_start --index "$work/bbc"

@@ -1,6 +1,6 @@
 """Answer latency and memory at 10k, 100k and 1M passages.
 
-    .venv/bin/python bench/scale.py --base-index DIR [--sizes 100000 1000000]
+    .venv/bin/python -m bench.scale --base-index DIR [--sizes 100000 1000000]
         [--keep DIR] [--every-word] [--store local|milvus] [--questions N]
 
 DIR is an index of the BBC file (about 10k passages, real). Larger indexes are synthetic:
@@ -32,11 +32,11 @@ from index import search
 from index.config import STORES, Settings
 from index.engine import Engine
 from index.evaluate import load_squad
-from index.reader import IndexReader
+from index.local.reader import IndexReader
+from index.manifest import FORMAT_VERSION, Manifest, utc_now
 from index.records import Passage, SourceArticle
+from index.seam import build_target
 from index.search import dense_search, fuse, lexical_search
-from index.store import FORMAT_VERSION, Manifest, utc_now
-from index.stores import build_target
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en_dev.json"
 PASSAGES_PER_ARTICLE = 10

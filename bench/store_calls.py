@@ -1,7 +1,7 @@
 """Where an answer's time goes in the store: each `IndexSource` call timed during warm asks.
 
-    .venv/bin/python bench/store_calls.py --index DIR [--questions N]
-    .venv/bin/python bench/store_calls.py --store milvus --milvus-uri URI [--questions N]
+    .venv/bin/python -m bench.store_calls --index DIR [--questions N]
+    .venv/bin/python -m bench.store_calls --store milvus --milvus-uri URI [--questions N]
 
 Questions are XQuAD dev questions, after 5 warm-up questions; prints milliseconds per answer,
 then calls per answer and milliseconds per answer of each store method.

@@ -172,7 +172,7 @@ def stats(index: Path | None, as_json: bool) -> None:
     Example:
         citebot stats --json
     """
-    from index.stores import open_reader
+    from index.seam import open_reader
 
     settings = settings_for(index)
     result = open_reader(settings).stats(settings.index_dir)

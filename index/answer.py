@@ -1,7 +1,7 @@
 """Answers: the sentences that answer a question, quoted verbatim, with numbered citations.
 
 Each sentence of the best passages is a candidate, judged in its context by signals that a
-logistic model weighs (`WEIGHTS`, fitted on development questions by
+logistic model weighs (`FIRST_STAGE`, fitted on development questions by
 bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
 
 - `dense`: the cosine of the question and the sentence as the model read it within its
@@ -24,8 +24,12 @@ bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
 - `dense_gap` and `coverage_gap`: how far its cosine and coverage fall short of the best
   candidate's for the same question.
 
-The score is the model's probability that the sentence answers; below the abstention
-threshold (CITEBOT_MIN_SCORE) nothing is quoted. The answering phrase is marked in the quote.
+With the reranker on (CITEBOT_RERANKER), the first stage's best candidates are read again by
+a cross-encoder that sees the question with the sentence, its title and the sentence before
+(`index.rerank`), and a second logistic model (`RERANKED_STAGE`) weighs its judgement with
+the signals above. The score is the model's probability that the sentence answers; below the
+abstention threshold (CITEBOT_MIN_SCORE) nothing is quoted. The answering phrase is marked in
+the quote.
 
 Every quote is checked against the stored article text at the offsets its citation names,
 using SQLite's own `substr` (an independent reading of the store), before it is shown. A
@@ -51,7 +55,6 @@ from index.phrases import (
     PhraseKind,
     counts_in,
     find_phrases,
-    folded_words,
     modifies,
     names_within_sentences,
     new_phrases,
@@ -67,8 +70,9 @@ from index.records import (
     StoredPassage,
     citation_id,
 )
-from index.search import content_words, fold
-from index.stems import content_stems, stem_weights
+from index.rerank.model import Reranker
+from index.rerank.pair import candidate_text
+from index.words import content_stems, content_words, fold, folded_words, stem_weights
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +82,52 @@ QUOTE_SCORE_RATIO = 0.5
 # One article gives at most this many quotes while another article is also relevant.
 QUOTES_PER_ARTICLE = 2
 
-# The logistic model: weight of each signal, and the intercept. Fitted by
-# bench/fit_answer_weights.py with cross-validation (docs/calibration.md).
-WEIGHTS: Mapping[str, float] = {
-    "dense": 2.504,
-    "coverage": 2.348,
-    "context_coverage": 2.514,
-    "passage_dense": -0.421,
-    "article_rank": 2.304,
-    "new_words": 0.765,
-    "type_match": 0.415,
-    "answer_beside": 1.446,
-    "type_missing": -0.158,
-    "answer_in_title": 0.348,
-    "answer_repeated": 0.339,
-    "lead": 0.575,
-    "dense_gap": 1.965,
-    "coverage_gap": 1.145,
-}
-INTERCEPT = -7.862
-FEATURES = tuple(WEIGHTS)
+
+@dataclass(frozen=True, slots=True)
+class Scorer:
+    """A logistic model of the signals: the weight of each, and the intercept."""
+
+    weights: Mapping[str, float]
+    intercept: float
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The signals it reads, in order."""
+        return tuple(self.weights)
+
+    def probability(self, signals: Mapping[str, float]) -> float:
+        """The probability that a sentence with these signals answers."""
+        z = self.intercept + sum(weight * signals[name] for name, weight in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+# The first stage: every candidate by the signals above. Fitted by bench/fit_answer_weights.py
+# with cross-validation (docs/calibration.md); alone, it is what CITEBOT_RERANKER=off answers.
+FIRST_STAGE = Scorer(
+    {
+        "dense": 2.504,
+        "coverage": 2.348,
+        "context_coverage": 2.514,
+        "passage_dense": -0.421,
+        "article_rank": 2.304,
+        "new_words": 0.765,
+        "type_match": 0.415,
+        "answer_beside": 1.446,
+        "type_missing": -0.158,
+        "answer_in_title": 0.348,
+        "answer_repeated": 0.339,
+        "lead": 0.575,
+        "dense_gap": 1.965,
+        "coverage_gap": 1.145,
+    },
+    -7.862,
+)
+# The second stage: the first stage's best `RERANKED` candidates with the reranker's logit
+# (`index.rerank`) beside their signals. Fitted the same way, with the reranker on.
+RERANKED = 10
+RERANKED_STAGE = Scorer({**FIRST_STAGE.weights, "reranker": 1.0}, FIRST_STAGE.intercept)
+# The reranker's logit is read within these bounds (a signal of the logistic model).
+LOGIT_BOUND = 10.0
 # Articles whose question-independent facts (names, stems, phrases) the engine keeps: about
 # 70 KB each for news articles (measured on news_dev), so at most about 35 MB.
 FACTS_KEPT = 500
@@ -110,7 +140,7 @@ class Candidate:
     """A sentence of a retrieved passage with its signals (all but `dense`), the row of its
     vector, and the span of the phrase that would answer (absolute offsets), if any.
     [`start`, `end`) is what would be quoted: the sentence, or the sentence and the neighbour
-    that holds the answering phrase."""
+    that holds the answering phrase; `before` is the sentence before that in its passage."""
 
     article_id: str
     passage_id: int
@@ -119,6 +149,7 @@ class Candidate:
     vector_row: int
     signals: dict[str, float]
     highlight: Span | None
+    before: Span | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +197,10 @@ def candidate_sentences(
             for neighbour in _beside(number, len(sentence_words)):
                 context |= sentence_words[neighbour]
             answer, beside = view.answering_around(passage.sentences, number, quote_beside)
-            quoted = (start, end)
+            quoted, first = (start, end), number
             if answer is not None and beside:
                 quoted = (min(start, answer.sentence[0]), max(end, answer.sentence[1]))
+                first = number - (answer.sentence[0] < start)
             signals = {
                 "coverage": _coverage(words, weights),
                 "context_coverage": _coverage(context, weights),
@@ -191,6 +223,7 @@ def candidate_sentences(
                     passage.sentence_row + number,
                     signals,
                     highlight,
+                    passage.sentences[first - 1] if first > 0 else None,
                 )
             )
     best_coverage = max((c.signals["coverage"] for c in candidates), default=0.0)
@@ -353,12 +386,6 @@ def _beside(number: int, count: int) -> list[int]:
     return [n for n in (number - 1, number + 1) if 0 <= n < count]
 
 
-def probability(signals: Mapping[str, float]) -> float:
-    """The logistic model's probability that a sentence with these signals answers."""
-    z = INTERCEPT + sum(WEIGHTS[name] * signals[name] for name in FEATURES)
-    return 1.0 / (1.0 + math.exp(-z))
-
-
 def score_sentences(
     candidates: Sequence[Candidate],
     question_vector: NDArray[np.float32],
@@ -372,9 +399,36 @@ def score_sentences(
     scored = []
     for candidate, cosine in zip(candidates, cosines, strict=True):
         signals = {**candidate.signals, "dense": cosine, "dense_gap": cosine - best}
-        scored.append(ScoredSentence(candidate, probability(signals), signals))
+        scored.append(ScoredSentence(candidate, FIRST_STAGE.probability(signals), signals))
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
+
+
+def rerank_sentences(
+    question: str,
+    scored: Sequence[ScoredSentence],
+    articles: Mapping[str, StoredArticle],
+    reranker: Reranker,
+) -> list[ScoredSentence]:
+    """The first stage's best `RERANKED` sentences (`scored`, best first), scored again with
+    the reranker's logit among their signals, best first; the others are not kept."""
+    best = scored[:RERANKED]
+    texts = []
+    for sentence in best:
+        candidate = sentence.candidate
+        article = articles[candidate.article_id]
+        before = article.text[slice(*candidate.before)] if candidate.before else ""
+        texts.append(
+            candidate_text(article.text[candidate.start : candidate.end], article.title, before)
+        )
+    logits = np.clip(reranker.logits(question, texts), -LOGIT_BOUND, LOGIT_BOUND).tolist()
+    rescored = []
+    for sentence, logit in zip(best, logits, strict=True):
+        signals = {**sentence.signals, "reranker": logit}
+        probability = RERANKED_STAGE.probability(signals)
+        rescored.append(ScoredSentence(sentence.candidate, probability, signals))
+    rescored.sort(key=lambda s: s.score, reverse=True)
+    return rescored
 
 
 def _coverage(stems: AbstractSet[str], weights: Mapping[str, float]) -> float:

@@ -1,7 +1,7 @@
 """Building the index: files in, a new generation out, re-embedding only what changed.
 
 Reads (`index.ingest`), cleans (`index.clean`), chunks (`index.chunk`) and embeds
-(`index.embed`) the articles, and writes them through `index.store`.
+(`index.embed`) the articles, and writes them through the configured store (`index.seam`).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from index.errors import IndexDamagedError, IndexFormatError, InputError
 from index.files import path_text
 from index.ingest import Corpus, load_corpus
 from index.interfaces import GenerationDraft, IndexSource, IndexTarget
+from index.manifest import FORMAT_VERSION, Manifest, utc_now
 from index.records import BuildSummary, Passage, SourceArticle, Span, article_key
-from index.store import FORMAT_VERSION, Manifest, utc_now
-from index.stores import build_target
+from index.seam import build_target
 
 log = logging.getLogger(__name__)
 

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     retriever: Retriever = "hybrid"
     fusion: Fusion = "weighted"
     min_score: float = Field(default=0.2, ge=0.0, le=1.0)
+    # The answer reranker (index/rerank): on, off (the first stage alone).
+    reranker: bool = False
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
 
     # Feedback

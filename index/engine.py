@@ -22,6 +22,7 @@ from index.answer import (
     ScoredSentence,
     candidate_sentences,
     compose_answer,
+    rerank_sentences,
     score_sentences,
     select_quotes,
     word_weights,
@@ -47,8 +48,10 @@ from index.records import (
     citation_id,
     parse_citation_id,
 )
-from index.search import Hits, find_passages, fold, phrase_search
-from index.stores import live_index
+from index.rerank.model import Reranker
+from index.seam import live_index
+from index.search import Hits, find_passages, phrase_search
+from index.words import fold
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,7 @@ class Engine:
         self.settings = settings
         self._index = live_index(settings)
         self._injected_embedder = embedder
+        self._reranker = Reranker() if settings.reranker else None
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -142,8 +146,10 @@ class Engine:
         return self.reader().stats(self.settings.index_dir)
 
     def warm_up(self) -> None:
-        """Open the index and load the model now, so the first question is fast."""
+        """Open the index and load the models now, so the first question is fast."""
         self._current().embedder.embed(["warm up"])
+        if self._reranker is not None:
+            self._reranker.logits("warm up", ["warm up"])
 
     def _embedder_for(self, reader: IndexSource, current: Embedder | None) -> Embedder:
         """Embed questions exactly as the index's passages were embedded."""
@@ -273,13 +279,14 @@ class Engine:
         by_id = reader.passages(ids) if ids else {}
         passages = [by_id[i] for i in ids if i in by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
+        rerank = self._reranker is not None
         if period is None or period.strict:
-            return self._score(snapshot, text, question_vector, passages, articles)
+            return self._score(snapshot, text, question_vector, passages, articles, rerank=rerank)
         # Articles of the year or the last month go first (stable sorts): their passages
         # among those retrieved, and their sentences among those good enough to quote.
         in_period = {key for key, article in articles.items() if period.holds(article.published)}
         passages.sort(key=lambda passage: passage.article_id not in in_period)
-        ranked = self._score(snapshot, text, question_vector, passages, articles)
+        ranked = self._score(snapshot, text, question_vector, passages, articles, rerank=rerank)
         min_score = self.settings.min_score
         ranked.sentences.sort(
             key=lambda s: not (s.score >= min_score and s.candidate.article_id in in_period)
@@ -323,9 +330,11 @@ class Engine:
         articles: dict[str, StoredArticle],
         *,
         quote_beside: bool = True,
+        rerank: bool = False,
     ) -> RankedSentences:
         """Every sentence of `passages` (best first; their `articles` given) scored for
-        `text`; `quote_beside` as `candidate_sentences` takes it."""
+        `text`; `quote_beside` as `candidate_sentences` takes it. With `rerank`, the best of
+        them scored again with the reranker, and only those."""
         reader = snapshot.reader
         candidates = candidate_sentences(
             text,
@@ -337,6 +346,8 @@ class Engine:
             quote_beside=quote_beside,
         )
         scored = score_sentences(candidates, question_vector, reader)
+        if rerank and self._reranker is not None:
+            scored = rerank_sentences(text, scored, articles, self._reranker)
         return RankedSentences(scored, passages, articles)
 
     def search(

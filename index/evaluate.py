@@ -23,8 +23,8 @@ from index.engine import Engine
 from index.errors import InputError
 from index.interfaces import IndexSource
 from index.records import EvalRun, RetrieverReport, SourceArticle
-from index.search import fold
-from index.stores import open_reader
+from index.seam import open_reader
+from index.words import fold
 
 HIT_CUTOFFS = (1, 5, 10)
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from index.config import Settings
 from index.database import connect
 from index.errors import FeedbackError
+from index.manifest import utc_now
 from index.records import FeedbackEntry
-from index.store import utc_now
 
 FEEDBACK_NAME = "feedback.sqlite"
 _PRIVATE = 0o600

@@ -3,8 +3,9 @@
 `IndexSource` is everything the engine, search, answers and evaluation read from one
 generation; `LiveIndex` finds the live generation and opens it; `IndexTarget` and
 `GenerationDraft` are what a build writes through. The local store (`index.local`: SQLite,
-FTS5, FAISS) and the Milvus store (`index.milvus`) implement them; `index.stores` picks one
-from the settings. Nothing above this seam knows which store it reads.
+FTS5, FAISS) and the Milvus store (`index.milvus`) implement them; `index.seam` picks one
+from the settings. Nothing above this seam knows which store it reads, and this module
+imports neither.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from index.manifest import Manifest
 from index.records import (
     ArticleFilter,
     IndexStats,
@@ -26,7 +28,6 @@ from index.records import (
     StoredArticle,
     StoredPassage,
 )
-from index.store import Manifest
 
 
 def check_vectors(

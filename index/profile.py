@@ -19,13 +19,12 @@ from index.answer import MAX_QUOTES, ScoredSentence
 from index.phrases import PhraseKind, find_phrases
 from index.question import word_set
 from index.records import StoredArticle
-from index.search import STOPWORDS, fold
+from index.words import STOPWORDS, fold, split_words
 
 _WHO_IS = re.compile(
     r"^\s*(?:who\s+(?:is|was)|who[’']s|tell\s+me\s+about)\s+(?P<name>[^?!.]+?)\s*[?!.]*\s*$",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"\w+")
 # Words that may stand inside a name ("Ana de Armas") though they are stopwords elsewhere.
 _NAME_JOINERS = word_set("de del da di la le van von der bin al el y")
 _MAX_NAME_WORDS = 4
@@ -62,7 +61,7 @@ def asked_name(question: str) -> str | None:
     match = _WHO_IS.match(question)
     if match is None:
         return None
-    words = _WORD.findall(fold(match["name"]))
+    words = split_words(match["name"])
     if not 1 <= len(words) <= _MAX_NAME_WORDS:
         return None
     if any(word in STOPWORDS and word not in _NAME_JOINERS for word in words):
@@ -72,7 +71,7 @@ def asked_name(question: str) -> str | None:
 
 def name_words(name: str) -> list[str]:
     """The name's words, folded (as full-text search and `mentions` compare them)."""
-    return _WORD.findall(fold(name))
+    return split_words(name)
 
 
 def names_surname(text: str, name: str) -> bool:
@@ -144,8 +143,8 @@ def _full_names(article: StoredArticle, words: list[str]) -> set[str]:
 def _only(known: set[str], mention: str) -> str:
     """A short mention ("Pérez", "Sir Anthony") stands for the article's one full name that
     holds all its words; with none or several, it stays as written."""
-    words = set(_WORD.findall(fold(mention)))
-    holding = {name for name in known if words < set(_WORD.findall(fold(name)))}
+    words = set(split_words(mention))
+    holding = {name for name in known if words < set(split_words(name))}
     return holding.pop() if len(holding) == 1 else mention
 
 

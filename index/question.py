@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from index.search import STOPWORDS
+from index.words import STOPWORDS
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -95,14 +95,16 @@ _NOT_PAST = word_set("united red hundred sacred bed need speed seed breed feed s
 _WH = word_set("who whom whose when where which what how why")
 _HOW_NUMBER = word_set("many much old long far big large tall high often fast")
 # Words, and the punctuation that ends a noun phrase ("which condiment, sparking ...").
-_WORD = re.compile(r"[\w’'-]+|[,;:]")
+# The question is parsed in tokens: words with their apostrophes and hyphens ("who's",
+# "how-to"), and the punctuation that ends a clause.
+_TOKEN = re.compile(r"[\w’'-]+|[,;:]")
 _PUNCTUATION = word_set(", ; :")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def analyse_question(question: str) -> QuestionFrame:
     """The kind of phrase that answers `question`, by its wh-word and the noun after it."""
-    words = [w.lower() for w in _WORD.findall(_asking_sentence(question))]
+    words = [w.lower() for w in _TOKEN.findall(_asking_sentence(question))]
     frame = _kind_asked(words)
     if frame.expects is not Expects.NUMBER:
         return frame

@@ -8,8 +8,6 @@ values comparable across passages; a store whose values are not (Milvus) is fuse
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +16,7 @@ from numpy.typing import NDArray
 from index.config import Fusion, Retriever
 from index.interfaces import IndexSource
 from index.records import ArticleFilter
+from index.words import content_words, split_words
 
 # Passages each retriever proposes before fusion.
 CANDIDATES = 50
@@ -30,28 +29,6 @@ COMMON_WORD_FLOOR = 1_000
 # The most passages the searched words may be in together: what one full-text search reads.
 # No question of the evaluation sets comes near it; on 1M passages it bounds the slow tail.
 PASSAGES_READ_BUDGET = 20_000
-# A word as FTS5's tokeniser splits text: letters and digits (an underscore separates words).
-_WORD = re.compile(r"[^\W_]+")
-# Combining marks (accents and the like) of the Latin, Greek and Cyrillic scripts and the
-# general combining blocks: what NFKD splits off "é" or "ñ".
-_COMBINING_MARK = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-_STOPWORD_TEXT = """
-    a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my myself near no nor not now of off on once
-    only or other our ours out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up
-    very was we were what when where which while who whom whose why will with would you your
-    yours yourself know
-"""
-# Verbs that frame a question ("what did she say?") rather than name what it is about.
-_QUESTION_FRAME_TEXT = """
-    say says said saying tell tells told write writes wrote written writing mention mentioned
-    describe described explain explained report reported happen happened think thought mean
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_QUESTION_FRAME_TEXT.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +44,6 @@ class Hits:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: how FTS5 compares words, and how citebot does too."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return decomposed if decomposed.isascii() else _COMBINING_MARK.sub("", decomposed)
-
-
-def content_words(text: str) -> list[str]:
-    """The folded words of `text` that carry meaning (no stopwords), in order, once each."""
-    words = dict.fromkeys(w for w in _WORD.findall(fold(text)) if w not in STOPWORDS)
-    return list(words)
-
-
 def searched_words(reader: IndexSource, question: str) -> list[str]:
     """The question's words full-text search looks for: its content words (all its words if
     it has none) less the common ones, then the rarest first until they are in
@@ -87,7 +52,7 @@ def searched_words(reader: IndexSource, question: str) -> list[str]:
     A common word is in more than `COMMON_WORD_SHARE` of the passages and in more than
     `COMMON_WORD_FLOOR`. Common words barely change the ranking, and reading their long lists
     of passages is what makes full-text search slow on a large index."""
-    words = content_words(question) or list(dict.fromkeys(_WORD.findall(fold(question))))
+    words = content_words(question) or list(dict.fromkeys(split_words(question)))
     if not words:
         return []
     frequencies = reader.document_frequencies(words)

@@ -1,98 +1,22 @@
-"""Shared fixtures: a fast deterministic embedder, and indexes built from the shipped seeds."""
+"""Fixtures and hooks only: a fast deterministic embedder, and indexes built from the shipped
+seeds. The helpers they use, which tests and benchmarks import too, live in `tests.support`."""
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import json
 import logging
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index.build import build_index
 from index.config import Settings, get_settings
-from index.embed import Vectors
 from index.engine import Engine
-from index.postings import POSTINGS_PASSAGES_NAME
-from index.store import MANIFEST_NAME, SENTENCE_VECTORS_NAME, VECTORS_NAME, IndexLayout
+from tests.support.embedder import FakeEmbedder
+from tests.support.milvus import drop_milvus_index, milvus_settings
+from tests.support.paths import SEEDS
 
-REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seeds"
-SHARED = REPO.parent / "shared"
-BBC = SHARED / "data" / "bbc_news.jsonl"
-XQUAD = SHARED / "data" / "xquad_en_dev.json"
-SEED_ARTICLE = SEEDS / "000_ebb75e01f9bd3751.txt"
 _WATCHED_LOGGERS = {"index", "bot", "discord", "citebot"}
-
-
-class FakeEmbedder:
-    """Hashes words into a small vector: texts sharing words are near each other. Fast and
-    deterministic, for unit tests only; integration tests use the real model."""
-
-    name = "fake-hashing-embedder"
-    backend = "fake"
-    dimension = 64
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.calls.append(len(texts))
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.casefold()):
-                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
-                vectors[row, int.from_bytes(digest, "little") % self.dimension] += 1.0
-            vectors[row, 0] += 1e-3
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors
-
-    def embed_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> tuple[Vectors, Vectors]:
-        """Each text's vector, and each span's as if it were a text of its own."""
-        parts = [text[a:b] for text, pairs in zip(texts, spans, strict=True) for a, b in pairs]
-        return self.embed(texts), self.embed(parts)
-
-
-DAMAGES = (
-    "truncate vectors",
-    "truncate sentence vectors",
-    "truncate postings",
-    "corrupt database",
-    "delete manifest",
-    "other model",
-    "missing generation",
-)
-
-
-def damage_index(index_dir: Path, damage: str) -> None:
-    """Damage the live generation of the index at `index_dir` in one of the `DAMAGES` ways."""
-    live = IndexLayout(index_dir).current()
-    assert live is not None
-    if damage == "truncate vectors":
-        path = live / VECTORS_NAME
-        path.write_bytes(path.read_bytes()[:40])
-    elif damage == "truncate sentence vectors":
-        path = live / SENTENCE_VECTORS_NAME
-        path.write_bytes(path.read_bytes()[:200])
-    elif damage == "truncate postings":
-        path = live / POSTINGS_PASSAGES_NAME
-        path.write_bytes(path.read_bytes()[:-4])  # the last passage id
-    elif damage == "corrupt database":
-        (live / "passages.sqlite").write_bytes(b"this is not sqlite" * 100)
-    elif damage == "delete manifest":
-        (live / MANIFEST_NAME).unlink()
-    elif damage == "other model":
-        manifest = json.loads((live / MANIFEST_NAME).read_text("utf-8"))
-        manifest["dimension"] = 768
-        (live / MANIFEST_NAME).write_text(json.dumps(manifest), "utf-8")
-    else:
-        (index_dir / "CURRENT").write_text("gone-generation\n", "utf-8")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -181,21 +105,6 @@ def milvus_lite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("milvus") / "milvus.db"
 
 
-_MILVUS_NAMES = itertools.count()
-
-
-def milvus_settings(uri: Path | str, index_dir: Path, **extra: object) -> Settings:
-    """Settings for a new index of its own name in the Milvus at `uri`."""
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        index_dir=index_dir,
-        store="milvus",
-        milvus_uri=str(uri),
-        milvus_collection=f"test{next(_MILVUS_NAMES)}",
-        **extra,
-    )
-
-
 @pytest.fixture(params=["local", "milvus"])
 def store_settings(
     request: pytest.FixtureRequest, tmp_path: Path, milvus_lite: Path
@@ -210,39 +119,8 @@ def store_settings(
     drop_milvus_index(settings)
 
 
-def drop_milvus_index(settings: Settings) -> None:
-    """Drop an index's alias and every collection of its generations."""
-    from index.milvus.client import connect
-
-    client = connect(settings)
-    if settings.milvus_collection in client.list_aliases()["aliases"]:
-        client.drop_alias(settings.milvus_collection)
-    for name in client.list_collections():
-        if name.startswith(f"{settings.milvus_collection}_"):
-            client.drop_collection(name)
-
-
 @pytest.fixture
 def seed_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
     """The shipped seeds, indexed with the fake embedder."""
     build_index([SEEDS], settings, embedder=fake_embedder)
     return settings
-
-
-def write_files(directory: Path, files: Mapping[str, str]) -> Path:
-    """`directory`, made, holding each named file with its text (an article corpus)."""
-    directory.mkdir()
-    for name, text in files.items():
-        (directory / name).write_text(text, "utf-8")
-    return directory
-
-
-def fake_engine_over(articles: Sequence[dict[str, str]], root: Path, **setting: object) -> Engine:
-    """An engine over `articles` (JSONL records), indexed in `root` with the fake embedder,
-    with any `setting` given."""
-    corpus = root / "articles.jsonl"
-    corpus.write_text("\n".join(json.dumps(article) for article in articles), "utf-8")
-    settings = Settings(_env_file=None, index_dir=root / "index", **setting)  # type: ignore[call-arg]
-    embedder = FakeEmbedder()
-    build_index([corpus], settings, embedder=embedder)
-    return Engine(settings, embedder=embedder)

@@ -7,7 +7,7 @@ import pytest
 
 from index.answer import ScoredSentence
 from index.engine import Engine
-from tests.conftest import fake_engine_over
+from tests.support.indexes import fake_engine_over
 
 ARTICLES = [
     {

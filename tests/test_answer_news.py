@@ -14,7 +14,7 @@ from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from index.evaluate import contains_answer, load_questions_jsonl
-from tests.conftest import SHARED
+from tests.support.paths import SHARED
 
 pytestmark = pytest.mark.slow
 

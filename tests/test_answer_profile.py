@@ -7,7 +7,7 @@ import pytest
 
 from index.engine import Engine
 from index.profile import asked_name
-from tests.conftest import fake_engine_over
+from tests.support.indexes import fake_engine_over
 
 ARTICLES = [
     {

@@ -13,7 +13,7 @@ from index.config import Settings
 from index.engine import Engine
 from index.errors import InputError
 from index.records import Answer
-from tests.conftest import FakeEmbedder
+from tests.support.embedder import FakeEmbedder
 
 VOCABULARY = [
     "Pérez", "Calderón", "Mexico", "soldier", "border", "1.5", "20,000", "U.S.", "Mr.",

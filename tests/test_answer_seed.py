@@ -10,7 +10,7 @@ import pytest
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
-from tests.conftest import BBC, SEEDS
+from tests.support.paths import BBC, SEEDS
 
 LETY = (
     "Guatemalan migrant Lety Pérez crouches in front of the soldier, crying and holding on"

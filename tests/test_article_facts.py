@@ -9,7 +9,8 @@ from pathlib import Path
 from index.answer import ArticleFactsCache
 from index.engine import Engine
 from index.records import StoredArticle
-from tests.conftest import FakeEmbedder, fake_engine_over
+from tests.support.embedder import FakeEmbedder
+from tests.support.indexes import fake_engine_over
 
 
 def article(

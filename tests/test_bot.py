@@ -20,7 +20,7 @@ from index.config import Settings
 from index.engine import Engine
 from index.feedback import FeedbackStore
 from index.records import Answer, AnswerPart, Citation
-from tests.botkit import (
+from tests.support.botkit import (
     CITATION_ID,
     LETY,
     answered,
@@ -31,7 +31,7 @@ from tests.botkit import (
     run_environment,
     unescape,
 )
-from tests.discord_fake import DEFAULT_PERMISSIONS, BotMessage, FakeDiscord
+from tests.support.discord_fake import DEFAULT_PERMISSIONS, BotMessage, FakeDiscord
 
 pytestmark = pytest.mark.slow
 

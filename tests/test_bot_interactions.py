@@ -13,7 +13,7 @@ from bot.buttons import THANKS, custom_id
 from index.config import Settings
 from index.engine import Engine
 from index.feedback import FeedbackStore
-from tests.botkit import (
+from tests.support.botkit import (
     CITATION_ID,
     LETY,
     BusyEngine,
@@ -23,7 +23,7 @@ from tests.botkit import (
     replying_to,
     unescape,
 )
-from tests.discord_fake import FakeDiscord
+from tests.support.discord_fake import FakeDiscord
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import pytest
 from bot.app import RESTARTING, CitebotBot
 from index.config import Settings
 from index.engine import Engine
-from tests.botkit import (
+from tests.support.botkit import (
     LETY,
     BusyEngine,
     citebot,
@@ -27,8 +27,8 @@ from tests.botkit import (
     run_environment,
     unescape,
 )
-from tests.discord_fake import FakeDiscord
-from tests.discord_fake.payloads import MESSAGE_CONTENT
+from tests.support.discord_fake import FakeDiscord
+from tests.support.discord_fake.payloads import MESSAGE_CONTENT
 
 pytestmark = pytest.mark.slow
 

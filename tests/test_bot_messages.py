@@ -15,9 +15,9 @@ from bot.ask import FOLLOW_UP_CONTEXT_CHARS, UNREAD_REPLY, with_context
 from index.config import Settings
 from index.engine import Engine
 from index.records import Answer
-from tests.botkit import LETY, BusyEngine, answered, citebot, replying_to, unescape
-from tests.discord_fake import FakeDiscord
-from tests.discord_fake.payloads import (
+from tests.support.botkit import LETY, BusyEngine, answered, citebot, replying_to, unescape
+from tests.support.discord_fake import FakeDiscord
+from tests.support.discord_fake.payloads import (
     CREATE_PUBLIC_THREADS,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,

@@ -26,9 +26,11 @@ from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from index.records import Answer
-from tests.botkit import LETY, citebot, unescape
-from tests.conftest import DAMAGES, SEEDS, FakeEmbedder, damage_index
-from tests.discord_fake import BotMessage, FakeDiscord
+from tests.support.botkit import LETY, citebot, unescape
+from tests.support.discord_fake import BotMessage, FakeDiscord
+from tests.support.embedder import FakeEmbedder
+from tests.support.indexes import DAMAGES, damage_index
+from tests.support.paths import SEEDS
 
 pytestmark = pytest.mark.slow
 

@@ -20,10 +20,12 @@ from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
-from index.reader import IndexReader
+from index.local.layout import IndexLayout
+from index.local.reader import IndexReader
+from index.manifest import FORMAT_VERSION
 from index.records import StoredPassage
-from index.store import FORMAT_VERSION, IndexLayout
-from tests.conftest import FakeEmbedder, write_files
+from tests.support.corpora import write_files
+from tests.support.embedder import FakeEmbedder
 
 ARTICLES = {
     "alpha.txt": "Alpha\n\nThe alpha article is about harbours.\n\nIt has two paragraphs.",
@@ -152,7 +154,7 @@ KILLABLE_BUILD = textwrap.dedent(
     from pathlib import Path
     from index.build import build_index
     from index.config import Settings
-    from tests.conftest import FakeEmbedder
+    from tests.support.embedder import FakeEmbedder
 
     class StuckEmbedder(FakeEmbedder):
         def embed(self, texts):
@@ -199,7 +201,7 @@ BUILD = textwrap.dedent(
     from pathlib import Path
     from index.build import build_index
     from index.config import Settings
-    from tests.conftest import FakeEmbedder
+    from tests.support.embedder import FakeEmbedder
 
     settings = Settings(_env_file=None, index_dir=Path(sys.argv[2]))
     print("building", flush=True)

@@ -11,8 +11,8 @@ import pytest
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
-from index.reader import IndexReader
-from tests.conftest import BBC, SEEDS
+from index.local.reader import IndexReader
+from tests.support.paths import BBC, SEEDS
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from index.chunk import chunk_article
 from index.clean import clean_body
 from index.embed.model import count_tokens, load_tokenizer, resolve_model
 from index.segment import sentence_spans
-from tests.conftest import BBC, SEED_ARTICLE
+from tests.support.paths import BBC, SEED_ARTICLE
 
 MAX_TOKENS = 64
 

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
-from tests.conftest import DAMAGES, FakeEmbedder, damage_index
+from tests.support.embedder import FakeEmbedder
+from tests.support.indexes import DAMAGES, damage_index
 
 BAD_JSONL = '{"title": "Fine", "text": "A fine article."}\n{not json}\n{"title": "No text"}\n'
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from index.build import build_index
 from index.config import DEFAULT_MODEL, Settings
-from tests.conftest import FakeEmbedder
+from tests.support.embedder import FakeEmbedder
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789ABCD"
 

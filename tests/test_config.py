@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.config import Settings, environment_name
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 ENV_EXAMPLE = REPO / ".env.example"
 

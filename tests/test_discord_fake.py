@@ -20,8 +20,8 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.discord_fake import BotMessage, FakeDiscord, running_bot
-from tests.discord_fake.payloads import (
+from tests.support.discord_fake import BotMessage, FakeDiscord, running_bot
+from tests.support.discord_fake.payloads import (
     MESSAGE_CONTENT,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,

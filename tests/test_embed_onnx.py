@@ -20,8 +20,9 @@ from index.embed.onnx import OnnxEmbedder, cached_model_path, optimised_model_pa
 from index.embed.sbert import SentenceTransformerEmbedder
 from index.engine import Engine
 from index.errors import ModelMismatchError
-from index.store import MANIFEST_NAME, IndexLayout
-from tests.conftest import BBC, REPO, SEEDS, FakeEmbedder
+from index.local.layout import MANIFEST_NAME, IndexLayout
+from tests.support.embedder import FakeEmbedder
+from tests.support.paths import BBC, REPO, SEEDS
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from index.config import Settings
 from index.engine import Engine
 from index.errors import InputError
 from index.records import ArticleFilter
-from tests.conftest import FakeEmbedder
+from tests.support.embedder import FakeEmbedder
 
 ARTICLES = [
     {

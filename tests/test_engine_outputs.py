@@ -18,8 +18,9 @@ from index.build import build_index
 from index.config import Settings
 from index.embed.model import resolve_model
 from index.engine import Engine
-from index.reader import IndexReader
-from tests.conftest import SEEDS, FakeEmbedder
+from index.local.reader import IndexReader
+from tests.support.embedder import FakeEmbedder
+from tests.support.paths import SEEDS
 
 ASK_KEYS = {"question", "abstained", "answer", "citations", "took_ms"}
 CITATION_KEYS = {

@@ -13,12 +13,12 @@ from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
 from index.evaluate import against_index, load_squad, write_articles_jsonl
-from index.reader import IndexReader
-from tests.conftest import SEEDS, FakeEmbedder
+from index.local.reader import IndexReader
+from tests.support.embedder import FakeEmbedder
+from tests.support.paths import SEEDS, XQUAD
 
 pytestmark = pytest.mark.slow
 
-XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en_dev.json"
 METRICS = {
     "hit@1", "hit@5", "hit@10", "mrr@10", "answer@1", "answer@3",
     "abstain_precision", "abstain_recall", "p50_ms", "p95_ms",

@@ -42,7 +42,7 @@ from index.records import (
     SourceView,
     StoredArticle,
 )
-from tests.conftest import FakeEmbedder
+from tests.support.embedder import FakeEmbedder
 
 # Discord's limits for one message.
 CONTENT_LIMIT = 2000

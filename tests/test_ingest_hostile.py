@@ -17,8 +17,8 @@ from index.build import build_index
 from index.config import Settings
 from index.errors import InputError
 from index.ingest import load_corpus
-from index.reader import IndexReader
-from tests.conftest import FakeEmbedder
+from index.local.reader import IndexReader
+from tests.support.embedder import FakeEmbedder
 
 LIMIT = 100_000
 

@@ -9,11 +9,12 @@ import sqlite3
 import pytest
 
 from index.engine import Engine
-from index.postings import BM25_WEIGHTS
-from index.reader import IndexReader
+from index.local.layout import DATABASE_NAME
+from index.local.postings import BM25_WEIGHTS
+from index.local.reader import IndexReader
 from index.records import ArticleFilter
-from index.store import DATABASE_NAME
-from tests.conftest import BBC, fake_engine_over
+from tests.support.indexes import fake_engine_over
+from tests.support.paths import BBC
 
 ARTICLES = [
     {"id": "title", "title": "Harbour harbour harbour harbour", "text": "Boats and nets.",

@@ -23,8 +23,9 @@ from index.engine import Engine
 from index.errors import IndexBusyError, IndexDamagedError, IndexNotFoundError
 from index.milvus.client import KINDS, PASSAGES, collection_name, connect, is_lite
 from index.milvus.schema import PART_CHARS
-from index.stores import open_reader
-from tests.conftest import FakeEmbedder, drop_milvus_index, milvus_settings
+from index.seam import open_reader
+from tests.support.embedder import FakeEmbedder
+from tests.support.milvus import drop_milvus_index, milvus_settings
 
 FILLER = "Nothing happened in the harbour today. "
 LONG_TEXT = (FILLER * (2 * PART_CHARS // len(FILLER))).strip() + (

@@ -17,8 +17,9 @@ from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
-from tests.botkit import CITATION_ID, LETY, citebot, unescape
-from tests.conftest import BBC, SEEDS, milvus_settings
+from tests.support.botkit import CITATION_ID, LETY, citebot, unescape
+from tests.support.milvus import milvus_settings
+from tests.support.paths import BBC, SEEDS
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 server`, standing in for a Milvus server) serves one data directory over TCP; two reader
 processes answer from the index; a build from a third process publishes a new generation, and
 both readers answer from it at their next question. Each process is a client of the server
-(`tests/milvus_roles.py`), with the fake embedder: this is about the store."""
+(`tests/support/milvus_roles.py`), with the fake embedder: this is about the store."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from typing import IO, Any
 
 import pytest
 
-from tests.conftest import REPO
-from tests.test_stores import ARTICLES, write_corpus
+from tests.support.corpora import ARTICLES, write_corpus
+from tests.support.paths import REPO
 
 # Seconds any one step (the server starting, a process answering, a build) may take.
 STEP_SECONDS = 60
@@ -75,7 +75,7 @@ def server_uri(tmp_path: Path) -> Iterator[str]:
 
 
 def client(role: str, uri: str, index_dir: Path, *arguments: str) -> subprocess.Popen[str]:
-    """A client process of the server (`tests.milvus_roles`)."""
+    """A client process of the server (`tests.support.milvus_roles`)."""
     environment = {
         **os.environ,
         "CITEBOT_STORE": "milvus",
@@ -84,7 +84,7 @@ def client(role: str, uri: str, index_dir: Path, *arguments: str) -> subprocess.
         "CITEBOT_INDEX_DIR": str(index_dir),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.milvus_roles", role, *arguments],
+        [sys.executable, "-m", "tests.support.milvus_roles", role, *arguments],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -14,11 +14,12 @@ import pytest
 
 from index.build import build_index
 from index.config import Settings
+from index.manifest import Manifest
 from index.milvus import writer
 from index.milvus.client import ARTICLES, KINDS, PASSAGES, SENTENCES, TERMS, connect
-from index.store import Manifest
-from index.stores import open_reader
-from tests.conftest import FakeEmbedder, drop_milvus_index, milvus_settings
+from index.seam import open_reader
+from tests.support.embedder import FakeEmbedder
+from tests.support.milvus import drop_milvus_index, milvus_settings
 
 BATCH = {PASSAGES: 4, ARTICLES: 3, SENTENCES: 5, TERMS: 7}
 WORDS = ["harbour", "pier", "bridge", "river", "summit", "night", "storm", "market", "election"]

@@ -10,7 +10,7 @@ import pytest
 from index.engine import Engine
 from index.period import Period, asked_period, published_day, within
 from index.records import ArticleFilter
-from tests.conftest import fake_engine_over
+from tests.support.indexes import fake_engine_over
 
 ASKED_ON = date(2022, 10, 14)
 YEAR_2018 = Period(date(2018, 1, 1), date(2018, 12, 31), "2018", strict=False)

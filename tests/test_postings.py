@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import postings
-from index.reader import IndexReader
-from index.search import content_words
-from index.store import DATABASE_NAME
-from tests.conftest import fake_engine_over
+from index.local import postings
+from index.local.layout import DATABASE_NAME
+from index.local.reader import IndexReader
+from index.words import content_words
+from tests.support.indexes import fake_engine_over
 
 ARTICLES = [
     {"id": "a", "title": "Harbour harbour news",

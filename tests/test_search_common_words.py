@@ -10,9 +10,10 @@ import pytest
 from index import search
 from index.build import build_index
 from index.config import Settings
-from index.reader import IndexReader
+from index.local.reader import IndexReader
 from index.search import searched_words
-from tests.conftest import FakeEmbedder, write_files
+from tests.support.corpora import write_files
+from tests.support.embedder import FakeEmbedder
 
 HARBOUR = {
     "north.txt": "North harbour\n\nThe harbour bridge opened. A lighthouse stands by the harbour.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from index.stems import content_stems, stem_weights
-from tests.conftest import SEED_ARTICLE
+from index.words import content_stems, stem_weights
+from tests.support.paths import SEED_ARTICLE
 
 
 def test_forms_of_a_word_share_a_stem() -> None:

@@ -19,7 +19,7 @@ SCENARIO = textwrap.dedent(
     from index.config import Settings
     from index.engine import Engine
     from index.errors import CitebotError
-    from tests.conftest import FakeEmbedder
+    from tests.support.embedder import FakeEmbedder
 
     disk, corpus = Path(sys.argv[1]), Path(sys.argv[2])
     settings = Settings(_env_file=None, index_dir=disk / "index")

@@ -15,9 +15,9 @@ from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
 from index.errors import IndexDamagedError, InputError
-from index.reader import IndexReader
-from index.store import DATABASE_NAME, IndexLayout
-from tests.conftest import FakeEmbedder
+from index.local.layout import DATABASE_NAME, IndexLayout
+from index.local.reader import IndexReader
+from tests.support.embedder import FakeEmbedder
 
 
 @pytest.fixture

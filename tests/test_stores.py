@@ -3,7 +3,6 @@ incrementally, remove, switch generations under a reader, and fail on damage in 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,39 +16,11 @@ from index.engine import Engine
 from index.errors import IndexDamagedError, IndexNotFoundError
 from index.interfaces import IndexSource
 from index.records import ArticleFilter
-from index.stores import open_reader
-from tests.conftest import SEEDS, FakeEmbedder, damage_index
-
-ARTICLES = [
-    {
-        "id": "harbour",
-        "title": "Harbour news",
-        "text": "The harbour of Vigo opened a new pier.\n\nFishermen cheered the pier.",
-        "published": "2020-01-15",
-        "source": "www.cnn.com",
-    },
-    {
-        "id": "bridge",
-        "title": "Bridge news",
-        "text": "Engineers in Porto repaired the old bridge over the river.",
-        "published": "2021-06-01",
-        "source": "BBC",
-    },
-    {
-        "id": "mountain",
-        "title": "Mountain news",
-        "text": "Climbers reached the summit of Aneto after a long night.",
-        "published": None,
-        "source": None,
-    },
-]
-
-
-def write_corpus(root: Path, articles: list[dict[str, str | None]]) -> Path:
-    root.mkdir(exist_ok=True)
-    path = root / "articles.jsonl"
-    path.write_text("".join(json.dumps(a) + "\n" for a in articles), "utf-8")
-    return path
+from index.seam import open_reader
+from tests.support.corpora import ARTICLES, write_corpus
+from tests.support.embedder import FakeEmbedder
+from tests.support.indexes import damage_index
+from tests.support.paths import SEEDS
 
 
 def quotes_are_stored_text(reader: IndexSource, engine: Engine, question: str) -> int:

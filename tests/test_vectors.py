@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from index import vectors as vector_index
-from index.vectors import TARGET_RECALL, build_vector_index, recall_at_k
+from index.local import vectors as vector_index
+from index.local.vectors import TARGET_RECALL, build_vector_index, recall_at_k
 
 
 def clustered_unit_vectors(count: int, dimension: int = 32, seed: int = 1) -> NDArray[np.float32]:

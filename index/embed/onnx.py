@@ -19,7 +19,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -231,18 +231,31 @@ def optimised_model_path(exported: Path) -> Path:
 
 
 def _export(spec: ModelSpec, target: Path) -> None:
-    """Export the transformer (token vectors out) to ONNX with torch's TorchScript exporter."""
+    """Export the transformer (token vectors out) to ONNX."""
     log.info("exporting %s to ONNX at %s (once)", spec.name, target.parent)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
     from transformers import AutoModel
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = AutoModel.from_pretrained(str(spec.path))
+    export_transformer(
+        model, "last_hidden_state", target, ("token_vectors", {0: "batch", 1: "tokens"})
+    )
+
+
+def export_transformer(
+    model: Any, output: str, target: Path, named: tuple[str, dict[int, str]]
+) -> None:
+    """Export a transformers model taking token ids, attention mask and token types (each
+    with dynamic batch and length) and giving its `output`, under the name and with the
+    dynamic axes `named` gives, with torch's TorchScript exporter."""
+    output_name, output_axes = named
+    import torch
+
     model.eval()
 
-    class TokenVectors(torch.nn.Module):
+    class Output(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
@@ -253,10 +266,10 @@ def _export(spec: ModelSpec, target: Path) -> None:
             attention_mask: torch.Tensor,
             token_type_ids: torch.Tensor,
         ) -> torch.Tensor:
-            output = self.model(
+            result = self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             )
-            return output.last_hidden_state  # type: ignore[no-any-return]
+            return getattr(result, output)  # type: ignore[no-any-return]
 
     example = torch.ones((2, 8), dtype=torch.long)
     with torch.no_grad(), warnings.catch_warnings():
@@ -269,12 +282,15 @@ def _export(spec: ModelSpec, target: Path) -> None:
         # onnxscript; this one exports the model offline with what is installed.
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            TokenVectors(),
+            Output(),
             (example, example, torch.zeros_like(example)),
             str(target),
             input_names=list(_INPUTS),
-            output_names=["token_vectors"],
-            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*_INPUTS, "token_vectors"]},
+            output_names=[output_name],
+            dynamic_axes={
+                **{name: {0: "batch", 1: "tokens"} for name in _INPUTS},
+                output_name: output_axes,
+            },
             opset_version=17,
             dynamo=False,
         )

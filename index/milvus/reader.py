@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from index.config import Settings
 from index.errors import IndexDamagedError, IndexNotFoundError
+from index.manifest import Manifest
 from index.milvus.client import (
     ARTICLES,
     KINDS,
@@ -53,7 +54,7 @@ from index.records import (
     StoredPassage,
     no_matches,
 )
-from index.store import Manifest
+from index.words import is_word
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -67,7 +68,6 @@ _BATCH = 1000
 # A phrase search looks at this many times k passages holding all its words.
 _PHRASE_CANDIDATES = 4
 _FIX = "run `citebot build --full`"
-_WORD = re.compile(r"^\w+$")
 
 
 def read_errors(where: str) -> contextlib.AbstractContextManager[None]:
@@ -500,7 +500,7 @@ def filter_condition(article_filter: ArticleFilter | None) -> str:
 def _plain(words: Sequence[str]) -> list[str]:
     """The words that are plain words (as `index.search` gives them), nothing Milvus could
     read as syntax."""
-    return [word for word in words if _WORD.match(word)]
+    return [word for word in words if is_word(word)]
 
 
 def _matches(hits: Sequence[dict[str, Any]], *, bm25: bool = False) -> Matches:

@@ -32,8 +32,8 @@ from index.milvus.client import (
     collection_name,
 )
 from index.records import Passage, SourceArticle, StoredArticle, StoredPassage
-from index.search import fold
-from index.vectors import FLAT_LIMIT, HNSW_CONSTRUCTION_DEPTH, HNSW_NEIGHBOURS
+from index.vector_policy import FLAT_LIMIT, HNSW_CONSTRUCTION_DEPTH, HNSW_NEIGHBOURS
+from index.words import fold
 
 if TYPE_CHECKING:
     from pymilvus import CollectionSchema, MilvusClient

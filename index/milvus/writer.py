@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from index.config import Settings
 from index.errors import IndexBusyError, IndexWriteError
 from index.interfaces import check_vectors
+from index.manifest import Manifest
 from index.milvus.client import (
     ARTICLES,
     KINDS,
@@ -50,7 +51,6 @@ from index.milvus.schema import (
     vector_index_kind,
 )
 from index.records import Passage, SourceArticle
-from index.store import Manifest
 
 # Rows per insert call (article parts are up to 128 kB each).
 _INSERT_BATCH = {PASSAGES: 500, ARTICLES: 100, SENTENCES: 2000, TERMS: 5000}

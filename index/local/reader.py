@@ -1,12 +1,14 @@
-"""The read side: one generation of the index, opened read-only and shared by threads.
+"""The read side of the local store: one generation of the index, opened read-only and
+shared by threads.
 
 `IndexReader` is the only owner of read SQL: articles and passages by id, full-text search,
-word frequencies, stored spans for verification, and the stats of what is stored.
+word frequencies, stored spans for verification, and the stats of what is stored (the tables
+and their columns are `index.local.schema`'s). `LocalIndex` finds the live generation and
+opens it, in the shape the seam of `index.interfaces` asks for.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -19,8 +21,17 @@ from numpy.typing import NDArray
 from index.database import connect
 from index.errors import IndexDamagedError, IndexNotFoundError
 from index.files import path_text
+from index.local.layout import (
+    DATABASE_NAME,
+    MANIFEST_NAME,
+    SENTENCE_VECTORS_NAME,
+    VECTORS_NAME,
+    IndexLayout,
+)
+from index.local.postings import BM25_WEIGHTS, Postings, is_among
+from index.local.schema import ARTICLE_COLUMNS, PASSAGE_COLUMNS, stored_article, stored_passage
 from index.lru import LeastRecentlyUsed
-from index.postings import BM25_WEIGHTS, Postings, is_among
+from index.manifest import Manifest
 from index.records import (
     ArticleFilter,
     IndexStats,
@@ -28,14 +39,6 @@ from index.records import (
     StoredArticle,
     StoredPassage,
     no_matches,
-)
-from index.store import (
-    DATABASE_NAME,
-    MANIFEST_NAME,
-    SENTENCE_VECTORS_NAME,
-    VECTORS_NAME,
-    IndexLayout,
-    Manifest,
 )
 
 if TYPE_CHECKING:
@@ -50,13 +53,22 @@ FILTERS_KEPT = 4
 # Rows read at a time from a ranked full-text query while keeping those a filter allows.
 _ROWS_AT_A_TIME = 256
 
-_ARTICLE_COLUMNS = (
-    "id, key, title, text, paragraphs, url, published, source, author, metadata, content_hash"
-)
-_PASSAGE_COLUMNS = (
-    "id, article_id, ordinal, start, end, paragraph_first, paragraph_last, sentences, tokens,"
-    " sentence_row"
-)
+
+class LocalIndex:
+    """The live generation of the index directory `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._layout = IndexLayout(root)
+
+    def live(self) -> str | None:
+        """The name CURRENT gives, or None before the first build."""
+        current = self._layout.current()
+        return current.name if current is not None else None
+
+    def open(self) -> IndexReader:
+        """Open the live generation, checking it is whole."""
+        return IndexReader.open(self.root)
 
 
 class IndexReader:
@@ -225,14 +237,14 @@ class IndexReader:
     def article(self, article_id: str) -> StoredArticle | None:
         """One article by id."""
         found = self._records(
-            _article, f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
+            stored_article, f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
         )
         return found[0] if found else None
 
     def article_by_key(self, key: str) -> StoredArticle | None:
         """One article by the key its citation ids start with."""
         found = self._records(
-            _article, f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,)
+            stored_article, f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE key = ?", (key,)
         )
         return found[0] if found else None
 
@@ -240,7 +252,9 @@ class IndexReader:
         """Several articles by id."""
         marks = ",".join("?" * len(article_ids))
         found = self._records(
-            _article, f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", article_ids
+            stored_article,
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})",
+            article_ids,
         )
         return {article.id: article for article in found}
 
@@ -248,8 +262,8 @@ class IndexReader:
         """Several passages by id."""
         marks = ",".join("?" * len(passage_ids))
         found = self._records(
-            _passage,
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks})",
+            stored_passage,
+            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks})",
             [int(i) for i in passage_ids],
         )
         return {passage.id: passage for passage in found}
@@ -257,14 +271,16 @@ class IndexReader:
     def passages_of(self, article_id: str) -> list[StoredPassage]:
         """An article's passages in order."""
         return self._records(
-            _passage,
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY ordinal",
+            stored_passage,
+            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE article_id = ? ORDER BY ordinal",
             (article_id,),
         )
 
     def all_passages(self) -> Iterator[StoredPassage]:
         """Every passage, in id order (the order of the vectors)."""
-        yield from self._records(_passage, f"SELECT {_PASSAGE_COLUMNS} FROM passages ORDER BY id")
+        yield from self._records(
+            stored_passage, f"SELECT {PASSAGE_COLUMNS} FROM passages ORDER BY id"
+        )
 
     def keys_around(self, key: str, count: int) -> list[str]:
         """Up to `count` article keys on each side of `key` in sorted order (an index seek)."""
@@ -343,7 +359,7 @@ class IndexReader:
         self, words: Sequence[str], k: int, article_filter: ArticleFilter | None
     ) -> Matches:
         """The `k` best passages by BM25 holding any of `words`, scored in numpy from the
-        postings (`index.postings`: FTS5's formula and weights, the title weighing less),
+        postings (`index.local.postings`: FTS5's formula and weights, the title weighing less),
         among the passages of the articles `article_filter` lets through; best first."""
         allowed = None if article_filter is None else self._passage_ids_where(article_filter)
         if not words or (allowed is not None and not len(allowed)):
@@ -477,26 +493,3 @@ def _filter_condition(article_filter: ArticleFilter) -> tuple[str, list[str | in
         conditions.append("instr(lower(a.source), lower(?)) > 0")
         parameters.append(article_filter.outlet)
     return " AND ".join(conditions), parameters
-
-
-def _article(row: tuple[Any, ...]) -> StoredArticle:
-    """An `articles` row (in `_ARTICLE_COLUMNS` order) as a record."""
-    id_, key, title, text, paragraphs, url, published, source, author, metadata, hash_ = row
-    meta = json.loads(metadata)
-    return StoredArticle(
-        id_, key, title, text, _spans(paragraphs), url, published, source, author, meta, hash_
-    )
-
-
-def _passage(row: tuple[Any, ...]) -> StoredPassage:
-    """A `passages` row (in `_PASSAGE_COLUMNS` order) as a record."""
-    id_, article_id, ordinal, start, end, first, last, sentences, tokens, sentence_row = row
-    spans = _spans(sentences)
-    return StoredPassage(
-        ordinal, start, end, first, last, spans, tokens, id_, article_id, sentence_row
-    )
-
-
-def _spans(stored: str) -> tuple[tuple[int, int], ...]:
-    """Spans stored as a JSON list of [start, end] pairs."""
-    return tuple((start, end) for start, end in json.loads(stored))

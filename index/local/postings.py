@@ -14,7 +14,8 @@ frequency, k1 1.2, b 0.75, a passage's length summed over its columns) runs over
       postings-title.npy      uint16: ... and in its article's title
       passage-words.npy       int32: each passage's length in words, body and title
 
-`word_passages(word, passages, first)` says where a word's run starts and how long it is.
+`word_passages(word, passages, first)` says where a word's run starts and how long it is
+(`index.local.schema`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from index.local.schema import VOCABULARY_TABLES
 from index.records import Matches, no_matches
 
 POSTINGS_PASSAGES_NAME = "postings-passages.npy"
@@ -52,10 +54,8 @@ _OCCURRENCES_AT_A_TIME = 1 << 21
 def write_postings(db: sqlite3.Connection, directory: Path, passages: int) -> None:
     """Write the postings of the full-text index `passages_fts` in `db` (one row per passage,
     rowid = passage id < `passages`) into `directory`, and fill `word_passages`."""
-    db.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, passages_fts, 'row')")
-    db.execute(
-        "CREATE VIRTUAL TABLE temp.occurrences USING fts5vocab(main, passages_fts, 'instance')"
-    )
+    for table in VOCABULARY_TABLES:
+        db.execute(table)
     words = db.execute("SELECT term, doc, cnt FROM temp.vocabulary").fetchall()
     word_passages = np.fromiter((row[1] for row in words), dtype=np.int64, count=len(words))
     word_occurrences = np.fromiter((row[2] for row in words), dtype=np.int64, count=len(words))

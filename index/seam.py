@@ -1,7 +1,9 @@
 """Which store an index lives in: the one place that reads `CITEBOT_STORE`.
 
 `local` (the default) is an index directory (`index.local`); `milvus` is a Milvus Lite file
-or a Milvus server (`index.milvus`, imported only when chosen).
+or a Milvus server (`index.milvus`). Each is imported only when chosen, inside the function
+that opens it: this module imports neither store at its top, and `index.interfaces` holds
+the protocols both implement.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ def live_index(settings: Settings) -> LiveIndex:
         from index.milvus.reader import MilvusIndex
 
         return MilvusIndex(settings)
-    from index.local import LocalIndex
+    from index.local.reader import LocalIndex
 
     return LocalIndex(settings.index_dir)
 
@@ -32,6 +34,6 @@ def build_target(settings: Settings) -> IndexTarget:
         from index.milvus.writer import MilvusTarget
 
         return MilvusTarget(settings)
-    from index.local import LocalTarget
+    from index.local.writer import LocalTarget
 
     return LocalTarget(settings.index_dir, settings.faiss_index)

@@ -3,7 +3,8 @@
 Vectors are L2-normalised, so inner product is cosine. Up to `FLAT_LIMIT` passages the index
 is exact (flat). Above it, an HNSW graph is built and its search depth (efSearch) is the
 smallest that finds at least `TARGET_RECALL` of the exact top 10 for a sample of the corpus's
-own vectors used as queries. The choice and the measured recall go into the manifest.
+own vectors used as queries. The choice and the measured recall go into the manifest. The
+limit and the graph's parameters are `index.vector_policy`'s, shared with the Milvus store.
 """
 
 from __future__ import annotations
@@ -15,16 +16,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.config import IndexKind
+from index.vector_policy import FLAT_LIMIT, HNSW_CONSTRUCTION_DEPTH, HNSW_NEIGHBOURS
 
 if TYPE_CHECKING:
     import faiss
 
-# Exact search reads every vector: 1.2 ms at 10k passages, 19 ms at 100k on the 2-core
-# machine without VNNI (docs/benchmarks.md), against under a millisecond for the graph.
-FLAT_LIMIT = 50_000
 TARGET_RECALL = 0.98
-HNSW_NEIGHBOURS = 32
-HNSW_CONSTRUCTION_DEPTH = 100
 SEARCH_DEPTHS = (64, 128, 256, 512, 1024)
 _RECALL_QUERIES = 200
 _RECALL_K = 10

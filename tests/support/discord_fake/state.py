@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.discord_fake.payloads import (
+from tests.support.discord_fake.payloads import (
     ADMINISTRATOR,
     DEFAULT_PERMISSIONS,
     EPHEMERAL,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from tests.discord_fake.payloads import (
+from tests.support.discord_fake.payloads import (
     DEFAULT_PERMISSIONS,
     DM_MESSAGES,
     GUILD_MEMBERS,
@@ -22,7 +22,7 @@ from tests.discord_fake.payloads import (
     MESSAGE_CONTENT,
     PRIVILEGED_INTENTS,
 )
-from tests.discord_fake.state import Heartbeat, World
+from tests.support.discord_fake.state import Heartbeat, World
 
 # Close codes Discord sends: authentication failed; disallowed (privileged, not enabled) intents.
 AUTHENTICATION_FAILED, DISALLOWED_INTENTS = 4004, 4014

@@ -1,8 +1,10 @@
 """Client processes of one Milvus server, for `tests/test_milvus_server_processes.py`.
 
-    python -m tests.milvus_roles reader      answer each question read on stdin (one JSON
-                                             line each: the generation and the cited articles)
-    python -m tests.milvus_roles build FILE  build the index from FILE; print its generation
+    python -m tests.support.milvus_roles reader
+        answer each question read on stdin (one JSON line each: the generation and the
+        cited articles)
+    python -m tests.support.milvus_roles build FILE
+        build the index from FILE; print its generation
 
 Both use the fake embedder and take their settings from the environment
 (`CITEBOT_STORE=milvus`, `CITEBOT_MILVUS_URI=http://...`, `CITEBOT_MILVUS_COLLECTION`).
@@ -17,7 +19,7 @@ from pathlib import Path
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
-from tests.conftest import FakeEmbedder
+from tests.support.embedder import FakeEmbedder
 
 
 def reader(settings: Settings) -> None:

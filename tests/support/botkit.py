@@ -14,7 +14,7 @@ from bot.app import CitebotBot
 from index.config import Settings
 from index.engine import Engine
 from index.records import Answer
-from tests.discord_fake import BotMessage, FakeDiscord, running_bot
+from tests.support.discord_fake import BotMessage, FakeDiscord, running_bot
 
 LETY = (
     "Guatemalan migrant Lety Pérez crouches in front of the soldier, crying and holding on"

@@ -14,8 +14,8 @@ import discord
 import yarl
 from aiohttp import web
 
-from tests.discord_fake.gateway import Gateway
-from tests.discord_fake.payloads import (
+from tests.support.discord_fake.gateway import Gateway
+from tests.support.discord_fake.payloads import (
     ADMINISTRATOR,
     ATTACHMENT_SIZE_LIMIT,
     DEFAULT_PERMISSIONS,
@@ -23,8 +23,14 @@ from tests.discord_fake.payloads import (
     command_options,
     walk_components,
 )
-from tests.discord_fake.rest import API_PREFIX, RestRoutes
-from tests.discord_fake.state import BotMessage, Heartbeat, InteractionState, RecordedRequest, World
+from tests.support.discord_fake.rest import API_PREFIX, RestRoutes
+from tests.support.discord_fake.state import (
+    BotMessage,
+    Heartbeat,
+    InteractionState,
+    RecordedRequest,
+    World,
+)
 
 _T = TypeVar("_T")
 _ClientT = TypeVar("_ClientT", bound=discord.Client)

@@ -29,9 +29,9 @@ Usage: `fake = FakeDiscord(); await fake.start()`, then `async with running_bot(
 `fake.assert_clean()` and `await fake.stop()`.
 """
 
-from tests.discord_fake.driver import Exchange, FakeDiscord, running_bot
-from tests.discord_fake.payloads import DEFAULT_PERMISSIONS, JSON
-from tests.discord_fake.state import BotMessage, Heartbeat, RecordedRequest
+from tests.support.discord_fake.driver import Exchange, FakeDiscord, running_bot
+from tests.support.discord_fake.payloads import DEFAULT_PERMISSIONS, JSON
+from tests.support.discord_fake.state import BotMessage, Heartbeat, RecordedRequest
 
 __all__ = [
     "DEFAULT_PERMISSIONS",

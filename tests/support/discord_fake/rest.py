@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.discord_fake.gateway import Gateway
-from tests.discord_fake.payloads import (
+from tests.support.discord_fake.gateway import Gateway
+from tests.support.discord_fake.payloads import (
     CALLBACK_TYPES,
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
@@ -30,7 +30,7 @@ from tests.discord_fake.payloads import (
     DiscordError,
     invalid,
 )
-from tests.discord_fake.state import InteractionState, RecordedRequest, World
+from tests.support.discord_fake.state import InteractionState, RecordedRequest, World
 
 API_PREFIX = "/api/v10"
 

@@ -1,0 +1,82 @@
+"""The shipped reranker model on onnxruntime: (question, candidate) pairs in, logits out."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from tokenizers import Tokenizer
+
+from index.errors import InputError
+from index.rerank.pair import MAX_TOKENS
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+WEIGHTS = Path(__file__).parent / "weights"
+MODEL_FILE = "reranker-int8.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+class Reranker:
+    """The cross-encoder in `directory` (the shipped one by default); safe for threads.
+
+    The model and its tokenizer load at the first call. One call uses up to `threads`
+    threads: candidates are few, and concurrency comes from the askers.
+    """
+
+    def __init__(self, directory: Path = WEIGHTS, *, threads: int = 1) -> None:
+        self.directory = directory
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._session: onnxruntime.InferenceSession | None = None
+        self._tokenizer: Tokenizer | None = None
+
+    def logits(self, question: str, candidates: Sequence[str]) -> NDArray[np.float32]:
+        """How well each candidate answers `question`: the model's logit (above 0: more
+        likely than not)."""
+        if not candidates:
+            return np.zeros(0, dtype=np.float32)
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch([(question, candidate) for candidate in candidates])
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        (logits,) = session.run(None, feed)
+        return np.asarray(logits, dtype=np.float32).reshape(-1)
+
+    def _load(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
+        with self._lock:
+            if self._session is None or self._tokenizer is None:
+                self._tokenizer = pair_tokenizer(self.directory / TOKENIZER_FILE)
+                self._session = _session(self.directory / MODEL_FILE, self.threads)
+            return self._session, self._tokenizer
+
+
+def pair_tokenizer(path: Path) -> Tokenizer:
+    """The reranker's tokenizer: pairs cut to `MAX_TOKENS` (the longer text first, as in
+    training) and each batch padded to its longest pair."""
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+    padding = tokenizer.padding or {}
+    tokenizer.enable_padding(
+        pad_id=int(padding.get("pad_id", 0)), pad_token=str(padding.get("pad_token", "[PAD]"))
+    )
+    return tokenizer
+
+
+def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+    import onnxruntime
+
+    if not path.is_file():
+        raise InputError(f"the reranker model {path} is missing; reinstall citebot")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

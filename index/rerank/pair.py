@@ -1,0 +1,18 @@
+"""What the answer reranker reads: a question with one candidate sentence in its context.
+
+The training pairs (train/pairs.py) and the engine format candidates by this one function, so
+the model is asked in the form it learned.
+"""
+
+from __future__ import annotations
+
+# Tokens the reranker reads at most: question, sentence and context together.
+MAX_TOKENS = 160
+_CONTEXT_SEPARATOR = " | "
+
+
+def candidate_text(sentence: str, title: str = "", before: str = "") -> str:
+    """The second text of a reranker pair: the candidate sentence first (what a cut at
+    `MAX_TOKENS` keeps), then its article's title and the sentence before it."""
+    context = (part.strip() for part in (title, before))
+    return _CONTEXT_SEPARATOR.join([sentence, *(part for part in context if part)])

@@ -1,0 +1,62 @@
+"""Indexes for tests: an engine over a few articles with the fake embedder, and ways to damage
+a built index."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.build import build_index
+from index.config import Settings
+from index.engine import Engine
+from index.local.layout import MANIFEST_NAME, SENTENCE_VECTORS_NAME, VECTORS_NAME, IndexLayout
+from index.local.postings import POSTINGS_PASSAGES_NAME
+from tests.support.embedder import FakeEmbedder
+
+
+def fake_engine_over(articles: Sequence[dict[str, str]], root: Path, **setting: object) -> Engine:
+    """An engine over `articles` (JSONL records), indexed in `root` with the fake embedder,
+    with any `setting` given."""
+    corpus = root / "articles.jsonl"
+    corpus.write_text("\n".join(json.dumps(article) for article in articles), "utf-8")
+    settings = Settings(_env_file=None, index_dir=root / "index", **setting)  # type: ignore[call-arg]
+    embedder = FakeEmbedder()
+    build_index([corpus], settings, embedder=embedder)
+    return Engine(settings, embedder=embedder)
+
+
+DAMAGES = (
+    "truncate vectors",
+    "truncate sentence vectors",
+    "truncate postings",
+    "corrupt database",
+    "delete manifest",
+    "other model",
+    "missing generation",
+)
+
+
+def damage_index(index_dir: Path, damage: str) -> None:
+    """Damage the live generation of the index at `index_dir` in one of the `DAMAGES` ways."""
+    live = IndexLayout(index_dir).current()
+    assert live is not None
+    if damage == "truncate vectors":
+        path = live / VECTORS_NAME
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "truncate sentence vectors":
+        path = live / SENTENCE_VECTORS_NAME
+        path.write_bytes(path.read_bytes()[:200])
+    elif damage == "truncate postings":
+        path = live / POSTINGS_PASSAGES_NAME
+        path.write_bytes(path.read_bytes()[:-4])  # the last passage id
+    elif damage == "corrupt database":
+        (live / "passages.sqlite").write_bytes(b"this is not sqlite" * 100)
+    elif damage == "delete manifest":
+        (live / MANIFEST_NAME).unlink()
+    elif damage == "other model":
+        manifest = json.loads((live / MANIFEST_NAME).read_text("utf-8"))
+        manifest["dimension"] = 768
+        (live / MANIFEST_NAME).write_text(json.dumps(manifest), "utf-8")
+    else:
+        (index_dir / "CURRENT").write_text("gone-generation\n", "utf-8")

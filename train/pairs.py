@@ -1,0 +1,416 @@
+"""Training pairs for the answer reranker: (question, candidate, label) from public data.
+
+    python -m train.pairs [--shared ../shared] [--out ~/.cache/citebot/reranker-train]
+
+Writes `train.jsonl`, `valid.jsonl` and `trecqa_test.jsonl` (one pair a line: group, question,
+candidate, label, origin) and `stats.json`. The pairs hold copyrighted news text: they stay
+out of the repository.
+
+Sources (../shared/data/answer_train/README.txt):
+- news quizzes with the pages a search returned for them (distant labels): a page sentence
+  is positive when it holds the answer and shares the question's subject (its words in the
+  sentence, or in the sentence with its title and the sentence before); negative when it
+  holds neither the answer nor a piece of it: the sentences most like the question first
+  (they restate it without answering), sentences naming a wrong choice, and a few others;
+- the quizzes' own explanations: a sentence holding the answer is positive; sentences of
+  other questions of the same week are negatives (same period, other stories);
+- SelQA (every candidate as labelled) and TrecQA TRAIN (DEV is validation, TEST is reported).
+
+Quiz questions are split by week (about one week in eight is validation), never by pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import html
+import json
+import random
+import re
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from index.clean import clean_body, normalise_line
+from index.rerank.pair import candidate_text
+from index.segment import sentence_spans
+from index.words import content_stems, content_words, fold
+
+SEED = 20261206
+# One week in this many is held out for validation (by a hash of the quiz date).
+VALID_WEEKS_ONE_IN = 8
+# Of a question's pages, sentences are read from at most this many (the search's best).
+PAGES_PER_QUESTION = 6
+# A positive shares at least this share of the question's subject stems (answer and choice
+# words left out): in the sentence, or in the sentence with its title and the one before.
+SENTENCE_SUBJECT_SHARE = 0.25
+CONTEXT_SUBJECT_SHARE = 0.4
+# Negatives per question and kind.
+RESTATING_NEGATIVES = 4
+WRONG_CHOICE_NEGATIVES = 2
+OTHER_NEGATIVES = 2
+POSITIVES_PER_QUESTION = 3
+WEEK_NEGATIVES = 3
+# Sentences shorter or longer than these (characters) are not candidates.
+MIN_SENTENCE = 25
+MAX_SENTENCE = 600
+
+_WORD_CHAR = r"[^\W_]"
+_TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One training example: does `candidate` answer `question`?"""
+
+    group: str
+    question: str
+    candidate: str
+    label: int
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quiz:
+    """A news-quiz question with its answer, wrong choices, explanation and pages."""
+
+    question_id: str
+    week: str
+    question: str
+    answers: tuple[str, ...]
+    wrong_choices: tuple[str, ...]
+    evidence: str
+    pages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a page with its title and the sentence before it."""
+
+    text: str
+    title: str
+    before: str
+
+
+def answer_variants(answer: str) -> list[str]:
+    """Forms of a quiz answer that a news sentence would hold: the whole answer, each part of
+    "Beirut, Lebanon", and the name that ends a described person ("Russian opposition
+    politician Alexei Navalny" -> "Alexei Navalny")."""
+    answer = normalise_line(answer).strip(" .\"'“”")
+    variants = [answer]
+    parts = [part.strip() for part in answer.split(",")]
+    if len(parts) > 1:
+        variants.extend(part for part in parts if len(part) >= 3)
+    words = answer.split()
+    if len(words) > 3 and all(word[:1].isupper() for word in words[-2:]):
+        variants.append(" ".join(words[-2:]))
+    if words and fold(words[0]) == "the" and len(words) > 1:
+        variants.append(" ".join(words[1:]))
+    return [variant for variant in dict.fromkeys(variants) if len(fold(variant)) >= 2]
+
+
+def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    folded = sorted({fold(phrase) for phrase in phrases if fold(phrase).strip()}, key=len)
+    if not folded:
+        return None
+    alternatives = "|".join(re.escape(phrase) for phrase in reversed(folded))
+    return re.compile(rf"(?<!{_WORD_CHAR})(?:{alternatives})(?!{_WORD_CHAR})")
+
+
+def _answer_pieces(quiz: Quiz) -> list[str]:
+    """Single words of the answers that the question lacks (a sentence holding one of them
+    may answer in part, so it is neither a clean positive nor a clean negative)."""
+    asked = set(content_words(quiz.question))
+    words = {w for answer in quiz.answers for w in content_words(answer) if len(w) >= 4}
+    return sorted(words - asked)
+
+
+def _share(stems: set[str], wanted: set[str]) -> float:
+    return len(stems & wanted) / len(wanted) if wanted else 0.0
+
+
+def is_valid_week(week: str) -> bool:
+    """Whether a quiz week is held out for validation (a fixed hash of its date)."""
+    digest = hashlib.sha256(week.encode()).digest()
+    return digest[0] % VALID_WEEKS_ONE_IN == 0
+
+
+def read_quizzes(path: Path) -> list[Quiz]:
+    """The quizzes of questions.jsonl.gz that have an answer."""
+    quizzes = []
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            answers = tuple(row.get("answers") or ())
+            if not answers:
+                continue
+            wrong = tuple(choice for choice in row.get("choices") or () if choice not in answers)
+            quizzes.append(
+                Quiz(
+                    row["question_id"],
+                    row["date"],
+                    normalise_line(html.unescape(_TAG.sub("", row["question"]))),
+                    answers,
+                    wrong,
+                    normalise_line(row.get("evidence") or ""),
+                    tuple(row.get("pages") or ()),
+                )
+            )
+    return quizzes
+
+
+def read_pages(path: Path, wanted: set[str]) -> dict[str, tuple[str, str]]:
+    """Title and cleaned text of each wanted page, by URL."""
+    pages = {}
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            if row["url"] in wanted:
+                pages[row["url"]] = (normalise_line(row.get("title") or ""), row.get("text") or "")
+    return pages
+
+
+def page_sentences(title: str, text: str) -> list[Sentence]:
+    """The sentences of a page's cleaned text, each with the sentence before it."""
+    cleaned = clean_body(text)
+    sentences: list[Sentence] = []
+    for start, end in cleaned.paragraphs:
+        before = ""
+        for sentence_start, sentence_end in sentence_spans(cleaned.text, start, end):
+            sentence = cleaned.text[sentence_start:sentence_end]
+            if MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE:
+                sentences.append(Sentence(sentence, title, before))
+            before = sentence
+    return sentences
+
+
+def quiz_page_pairs(
+    quiz: Quiz, sentences: list[Sentence], rng: random.Random
+) -> tuple[list[Pair], bool]:
+    """Pairs from the sentences of a quiz's pages, and whether the answer was found."""
+    answer = _pattern(v for a in quiz.answers for v in answer_variants(a))
+    piece = _pattern(_answer_pieces(quiz))
+    wrong = _pattern(v for choice in quiz.wrong_choices for v in answer_variants(choice))
+    subject = content_stems(quiz.question) - content_stems(" ".join(quiz.answers))
+    subject -= content_stems(" ".join(quiz.wrong_choices))
+    if answer is None or not subject:
+        return [], False
+    positives: list[tuple[float, Sentence]] = []
+    restating: list[tuple[float, Sentence]] = []
+    naming_wrong: list[Sentence] = []
+    others: list[Sentence] = []
+    seen: set[str] = set()
+    for sentence in sentences:
+        folded = fold(sentence.text)
+        if folded in seen:
+            continue
+        seen.add(folded)
+        own = _share(content_stems(sentence.text), subject)
+        if answer.search(folded):
+            context = content_stems(" ".join((sentence.text, sentence.title, sentence.before)))
+            in_context = _share(context, subject)
+            if own >= SENTENCE_SUBJECT_SHARE or in_context >= CONTEXT_SUBJECT_SHARE:
+                positives.append((own + in_context, sentence))
+            continue
+        around = fold(f"{sentence.title} {sentence.before}")
+        if (piece and (piece.search(folded) or piece.search(around))) or answer.search(around):
+            continue  # answers in part, or its title or the sentence before does: no clean label
+        if wrong and wrong.search(folded):
+            naming_wrong.append(sentence)
+        elif own > 0:
+            restating.append((own, sentence))
+        else:
+            others.append(sentence)
+    if not positives:
+        return [], False
+    positives.sort(key=lambda scored: -scored[0])
+    restating.sort(key=lambda scored: -scored[0])
+    chosen = [(s, 1, "quiz-page") for _, s in positives[:POSITIVES_PER_QUESTION]]
+    chosen += [(s, 0, "quiz-restating") for _, s in restating[:RESTATING_NEGATIVES]]
+    chosen += [(s, 0, "quiz-wrong-choice") for s in naming_wrong[:WRONG_CHOICE_NEGATIVES]]
+    chosen += [(s, 0, "quiz-other") for s in rng.sample(others, min(OTHER_NEGATIVES, len(others)))]
+    pairs = [
+        Pair(
+            quiz.question_id,
+            quiz.question,
+            candidate_text(s.text, s.title, s.before),
+            label,
+            origin,
+        )
+        for s, label, origin in chosen
+    ]
+    return pairs, True
+
+
+def evidence_sentences(evidence: str) -> list[str]:
+    """The sentences of a quiz's explanation."""
+    return [evidence[start:end] for start, end in sentence_spans(evidence, 0, len(evidence))]
+
+
+def quiz_evidence_pairs(quiz: Quiz, week_sentences: list[str], rng: random.Random) -> list[Pair]:
+    """Pairs from a quiz's own explanation: its sentences holding the answer are positives
+    (with the sentence before as context); sentences of other stories of the week negatives."""
+    answer = _pattern(v for a in quiz.answers for v in answer_variants(a))
+    if answer is None or not quiz.evidence:
+        return []
+    pairs: list[Pair] = []
+    before = ""
+    for sentence in evidence_sentences(quiz.evidence):
+        if answer.search(fold(sentence)) and len(sentence) >= MIN_SENTENCE:
+            text = candidate_text(sentence, "", before)
+            pairs.append(Pair(quiz.question_id, quiz.question, text, 1, "quiz-evidence"))
+        before = sentence
+    if not pairs:
+        return []
+    piece = _pattern(_answer_pieces(quiz))
+    others = [
+        s
+        for s in week_sentences
+        if not answer.search(fold(s)) and not (piece and piece.search(fold(s)))
+    ]
+    for sentence in rng.sample(others, min(WEEK_NEGATIVES, len(others))):
+        text = candidate_text(sentence)
+        pairs.append(Pair(quiz.question_id, quiz.question, text, 0, "quiz-week-other"))
+    return pairs
+
+
+def selqa_pairs(path: Path) -> list[Pair]:
+    """Every SelQA candidate as labelled, with its article as title and the candidate
+    before it."""
+    pairs = []
+    for number, row in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+        group = f"selqa-{path.stem}-{number}"
+        answers = set(row["answers"])
+        before = ""
+        for index, sentence in enumerate(row["candidates"]):
+            text = candidate_text(sentence, row.get("article", ""), before)
+            pairs.append(Pair(group, row["question"], text, int(index in answers), "selqa"))
+            before = sentence
+    return pairs
+
+
+_PTB = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "``": '"', "''": '"'}
+_SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?%)\]]|'s|n't)")
+
+
+def _detokenise(line: str) -> str:
+    words = [_PTB.get(word, word) for word in line.split("\t")]
+    text = " ".join(words).replace("( ", "(").replace("[ ", "[")
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+def trecqa_pairs(path: Path) -> list[Pair]:
+    """TrecQA's (question, sentence, label) triples, detokenised (no context: newswire
+    sentences without titles)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    text = re.sub(r"&(?!amp;|lt;|gt;|quot;|apos;)", "&amp;", text)
+    root = ElementTree.fromstring(f"<root>{text}</root>")
+    pairs = []
+    for block in root.iter("QApairs"):
+        group = f"trecqa-{path.stem}-{block.get('id')}"
+        question_element = block.find("question")
+        if question_element is None or question_element.text is None:
+            continue
+        question = _detokenise(question_element.text.strip().split("\n")[0])
+        for element in block:
+            if element.tag in ("positive", "negative") and element.text:
+                sentence = _detokenise(element.text.strip().split("\n")[0])
+                label = int(element.tag == "positive")
+                pairs.append(Pair(group, question, sentence, label, "trecqa"))
+    return pairs
+
+
+def build(shared: Path) -> tuple[list[Pair], list[Pair], list[Pair], dict[str, object]]:
+    """Training, validation and TrecQA-test pairs, and counts of what was made."""
+    rng = random.Random(SEED)
+    data = shared / "data" / "answer_train"
+    quizzes = read_quizzes(data / "questions.jsonl.gz")
+    wanted = {url for quiz in quizzes for url in quiz.pages[:PAGES_PER_QUESTION]}
+    pages = read_pages(data / "pages.jsonl.gz", wanted)
+    print(f"{len(quizzes)} quizzes, {len(pages)} pages", file=sys.stderr)
+    sentences_of: dict[str, list[Sentence]] = {}
+    week_sentences: dict[str, list[str]] = defaultdict(list)
+    for quiz in quizzes:
+        week_sentences[quiz.week].extend(evidence_sentences(quiz.evidence))
+    train: list[Pair] = []
+    valid: list[Pair] = []
+    found = Counter[str]()
+    for number, quiz in enumerate(quizzes):
+        if number % 500 == 0:
+            print(f"quiz {number}/{len(quizzes)}", file=sys.stderr)
+        sentences: list[Sentence] = []
+        for url in quiz.pages[:PAGES_PER_QUESTION]:
+            if url in pages and url not in sentences_of:
+                sentences_of[url] = page_sentences(*pages[url])
+            sentences.extend(sentences_of.get(url, []))
+        page_pairs, answered = quiz_page_pairs(quiz, sentences, rng)
+        found["pages answer"] += answered
+        others = [s for s in week_sentences[quiz.week] if s not in quiz.evidence]
+        pairs = page_pairs + quiz_evidence_pairs(quiz, others, rng)
+        (valid if is_valid_week(quiz.week) else train).extend(pairs)
+    for name in ("selqa-ass-dev.json", "selqa-ass-test.json"):
+        train.extend(selqa_pairs(data / "selqa" / name))
+    train.extend(trecqa_pairs(data / "trecqa" / "TRAIN.xml"))
+    valid.extend(trecqa_pairs(data / "trecqa" / "DEV.xml"))
+    test = trecqa_pairs(data / "trecqa" / "TEST.xml")
+    rng.shuffle(train)
+    stats: dict[str, object] = {
+        "seed": SEED,
+        "quizzes": len(quizzes),
+        "quizzes with an answering page sentence": found["pages answer"],
+        "train": _counts(train),
+        "valid": _counts(valid),
+        "trecqa test": _counts(test),
+    }
+    return train, valid, test, stats
+
+
+def _counts(pairs: list[Pair]) -> dict[str, int]:
+    counts = Counter(f"{pair.origin} {'+' if pair.label else '-'}" for pair in pairs)
+    return {"pairs": len(pairs), "groups": len({p.group for p in pairs}), **sorted_counts(counts)}
+
+
+def sorted_counts(counts: Counter[str]) -> dict[str, int]:
+    """Counts in key order (stable output)."""
+    return dict(sorted(counts.items()))
+
+
+def write_pairs(path: Path, pairs: Iterable[Pair]) -> None:
+    """Write pairs as JSON lines, atomically."""
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        for pair in pairs:
+            out.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
+    partial.replace(path)
+
+
+def read_pairs(path: Path) -> Iterator[Pair]:
+    """The pairs of a file written by `write_pairs`."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            yield Pair(**json.loads(line))
+
+
+def main() -> None:
+    """Build the pairs from ../shared and write them under --out."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument(
+        "--out", type=Path, default=Path.home() / ".cache" / "citebot" / "reranker-train"
+    )
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    train, valid, test, stats = build(args.shared)
+    write_pairs(args.out / "train.jsonl", train)
+    write_pairs(args.out / "valid.jsonl", valid)
+    write_pairs(args.out / "trecqa_test.jsonl", test)
+    (args.out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(stats, indent=2))
+
+
+if __name__ == "__main__":
+    main()
