@@ -27,6 +27,7 @@ from index.engine import Engine
 from index.evaluate import load_questions_jsonl, load_squad
 from index.period import asked_period
 from index.search import dense_search, lexical_search
+from index.words import query_words
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 XQUAD = SHARED / "xquad_en_dev.json"
@@ -81,7 +82,9 @@ def main() -> None:
         vector = embedder.embed([question])[0]
         stages["embed question"].append(timed(lambda q=question: embedder.embed([q])))
         stages["dense"].append(timed(lambda v=vector: dense_search(reader, v, 50)))
-        stages["lexical"].append(timed(lambda q=question: lexical_search(reader, q, 50)))
+        stages["lexical"].append(
+            timed(lambda q=question: lexical_search(reader, query_words(q), 50))
+        )
         stages["ask"].append(engine.ask(question, asked_on=asked_on).took_ms)
     manifest = reader.manifest
     print(

@@ -34,9 +34,10 @@ from index.engine import Engine
 from index.evaluate import load_squad
 from index.local.reader import IndexReader
 from index.manifest import FORMAT_VERSION, Manifest, utc_now
-from index.records import Passage, SourceArticle
+from index.records import EmbeddedArticle, Passage, SourceArticle
 from index.seam import build_target
 from index.search import dense_search, fuse, lexical_search
+from index.words import query_words
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en_dev.json"
 PASSAGES_PER_ARTICLE = 10
@@ -87,17 +88,19 @@ def synthesise(base: Path, settings: Settings, size: int) -> None:
                 noisy = picks + rng.normal(scale=0.02, size=picks.shape).astype(np.float32)
                 noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
                 draft.add_article(
-                    article,
-                    key=f"{number:012x}",
-                    text=text,
-                    paragraphs=spans,
-                    passages=[
-                        Passage(i, s, e, i + 1, i + 1, ((s, e),), 40)
-                        for i, (s, e) in enumerate(spans)
-                    ],
-                    # One sentence a passage: its vector is the passage's.
-                    vectors=noisy.astype(np.float32),
-                    sentence_vectors=noisy.astype(np.float16),
+                    EmbeddedArticle(
+                        article,
+                        key=f"{number:012x}",
+                        text=text,
+                        paragraphs=tuple(spans),
+                        passages=[
+                            Passage(i, s, e, i + 1, i + 1, ((s, e),), 40)
+                            for i, (s, e) in enumerate(spans)
+                        ],
+                        # One sentence a passage: its vector is the passage's.
+                        vectors=noisy.astype(np.float32),
+                        sentence_vectors=noisy.astype(np.float16),
+                    )
                 )
             manifest = Manifest(
                 format=FORMAT_VERSION,
@@ -148,7 +151,7 @@ def measure(
         started = time.perf_counter()
         vector = embedder.embed([question])[0]
         embedded = time.perf_counter()
-        lexical = lexical_search(reader, question, 50)
+        lexical = lexical_search(reader, query_words(question), 50)
         searched_words = time.perf_counter()
         dense = dense_search(reader, vector, 50)
         searched_vectors = time.perf_counter()

@@ -82,7 +82,7 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         if not ids:
             await interaction.followup.send(OLD_ANSWER, ephemeral=True)
             return
-        views = await bot.in_lookup(lambda: [bot.engine.source(i, context=0) for i in ids])
+        views = await bot.in_lookup(lambda: [bot.engine.sources.source(i, context=0) for i in ids])
         await interaction.followup.send(
             embeds=passage_embeds(views), ephemeral=True, allowed_mentions=NONE
         )

@@ -377,7 +377,7 @@ def source(citation_id: str, index: Path | None, context: int, as_json: bool) ->
     Example:
         citebot source 3f9a0c2b7d11-412-523 --context 2
     """
-    view = _engine(index).source(citation_id, context=context)
+    view = _engine(index).sources.source(citation_id, context=context)
     if as_json:
         print_json(view.as_json())
         return
@@ -406,8 +406,8 @@ def source(citation_id: str, index: Path | None, context: int, as_json: bool) ->
 @click.option(
     "--compare",
     is_flag=True,
-    help="Measure lexical, dense and hybrid side by side (and, on SQuAD files without --index,"
-    " each embedding backend and each store).",
+    help="Measure lexical, dense and hybrid side by side, the reranker on and off (and, on"
+    " SQuAD files without --index, each embedding backend and each store).",
 )
 @json_option
 @reports_errors

@@ -80,7 +80,7 @@ class Lookup(commands.Cog):
             context: Paragraphs to show on each side
         """
         await interaction.response.defer(thinking=True)
-        view = await self.bot.in_lookup(self.bot.engine.source, id, context=context)
+        view = await self.bot.in_lookup(self.bot.engine.sources.source, id, context=context)
         await interaction.followup.send(embed=source_embed(view), allowed_mentions=NONE)
 
     @app_commands.command()
@@ -90,7 +90,7 @@ class Lookup(commands.Cog):
     ) -> None:
         """An article's details and lead paragraph."""
         await interaction.response.defer(thinking=True)
-        found = await self.bot.in_lookup(self.bot.engine.find_article, title)
+        found = await self.bot.in_lookup(self.bot.engine.sources.find_article, title)
         if found is None:
             await tell_privately(
                 interaction,
@@ -108,7 +108,7 @@ class Lookup(commands.Cog):
         try:
             async with asyncio.timeout(AUTOCOMPLETE_SECONDS):
                 matches = await self.bot.in_lookup(
-                    self.bot.engine.titles_matching, current, CHOICES
+                    self.bot.engine.sources.titles_matching, current, CHOICES
                 )
         except TimeoutError:
             return []

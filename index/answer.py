@@ -60,19 +60,21 @@ from index.phrases import (
     new_phrases,
 )
 from index.places import is_place, place_kind
-from index.question import Expects, QuestionFrame, Unit
 from index.records import (
     Answer,
     AnswerPart,
     Citation,
+    Expects,
+    Question,
     Span,
     StoredArticle,
     StoredPassage,
+    Unit,
     citation_id,
 )
 from index.rerank.model import Reranker
 from index.rerank.pair import candidate_text
-from index.words import content_stems, content_words, fold, folded_words, stem_weights
+from index.words import content_stems, fold, stem_weights
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +164,7 @@ class ScoredSentence:
 
 
 def candidate_sentences(
-    question: str,
-    frame: QuestionFrame,
+    question: Question,
     passages: Sequence[StoredPassage],
     passage_cosines: Sequence[float],
     facts: Mapping[str, ArticleFacts],
@@ -171,16 +172,17 @@ def candidate_sentences(
     *,
     quote_beside: bool = True,
 ) -> list[Candidate]:
-    """Every sentence of `passages` (best first, with their cosines to the question; the
+    """Every sentence of `passages` (best first, with their cosines to `question`; the
     `facts` of their articles), with its signals. With `quote_beside`, a sentence without an
     answering phrase whose neighbour has one is quoted together with that neighbour."""
     article_ranks: dict[str, int] = {}
     for passage in passages:
         article_ranks.setdefault(passage.article_id, len(article_ranks) + 1)
-    asked = content_stems(question)
+    frame = question.frame
+    asked = question.stems
     weights = stem_weights(word_weights)
     wanted = _Wanted(
-        folded_words(question),
+        question.folded,
         ANSWERING_KINDS[frame.expects],
         place_kind(frame.focus) if frame.expects is Expects.PLACE else None,
         frame.focus,
@@ -443,10 +445,12 @@ def _new_share(stems: AbstractSet[str], asked: AbstractSet[str]) -> float:
     return sum(1 for stem in stems if stem not in asked) / len(stems) if stems else 0.0
 
 
-def word_weights(reader: IndexSource, question: str, cache: dict[str, float]) -> dict[str, float]:
-    """Inverse document frequency of each content word of the question (rare words weigh more)."""
+def word_weights(
+    reader: IndexSource, words: Sequence[str], cache: dict[str, float]
+) -> dict[str, float]:
+    """Inverse document frequency of each of the question's content `words` (rare words
+    weigh more)."""
     total = max(reader.manifest.passages, 1)
-    words = content_words(question)
     missing = [word for word in words if word not in cache]
     for word, frequency in (reader.document_frequencies(missing) if missing else {}).items():
         # Smoothed, so that on a small index one absent word cannot outweigh the rest.

@@ -26,9 +26,16 @@ from index.embed.model import ModelSpec, load_tokenizer, resolve_model
 from index.errors import IndexDamagedError, IndexFormatError, InputError
 from index.files import path_text
 from index.ingest import Corpus, load_corpus
-from index.interfaces import GenerationDraft, IndexSource, IndexTarget
+from index.interfaces import IndexSource, IndexTarget
 from index.manifest import FORMAT_VERSION, Manifest, utc_now
-from index.records import BuildSummary, Passage, SourceArticle, Span, article_key
+from index.records import (
+    BuildSummary,
+    EmbeddedArticle,
+    Passage,
+    SourceArticle,
+    Span,
+    article_key,
+)
 from index.seam import build_target
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,70 @@ class _Chunked:
     passages: list[Passage]
     title_context: str
 
+    def embedded(
+        self, vectors: NDArray[np.float32], sentence_vectors: NDArray[np.float16]
+    ) -> EmbeddedArticle:
+        """The article with its passages' and their sentences' vectors, to store."""
+        return EmbeddedArticle(
+            self.article,
+            self.key,
+            self.text,
+            self.paragraphs,
+            self.passages,
+            vectors,
+            sentence_vectors,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BuildInputs:
+    """The articles a build read and what makes their passages: the tokenizer, the embedder
+    and the chunker settings (as the manifest records them). `summary` is the build's report,
+    filled in as it goes, and `stages` times it."""
+
+    articles: dict[str, SourceArticle]
+    tokenizer: Tokenizer
+    embedder: Embedder
+    chunk_tokens: int
+    chunker: dict[str, Any]
+    summary: BuildSummary
+    stages: _StageClock
+
+    @property
+    def signature(self) -> dict[str, Any]:
+        """What a generation must have been built with for its passages to be kept."""
+        return {
+            "format": FORMAT_VERSION,
+            "model": self.embedder.name,
+            "backend": self.embedder.backend,
+            "chunker": self.chunker,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BuildPlan:
+    """What a build will write, decided from its inputs and the live generation before
+    anything is written: the articles copied from the live generation (`unchanged`), the new
+    and changed ones cleaned and chunked to embed (`to_embed`; every article when everything
+    is rebuilt), and the passages the new generation will hold. Its summary counts the
+    articles added, changed, removed, unchanged and skipped: what a dry run reports."""
+
+    inputs: BuildInputs
+    unchanged: list[str]
+    to_embed: list[_Chunked]
+    passages: int
+
+    @property
+    def summary(self) -> BuildSummary:
+        """The build's report as planned."""
+        return self.inputs.summary
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the live generation already holds every article as read: nothing to
+        write."""
+        return self.summary.up_to_date
+
 
 def build_index(
     paths: Sequence[Path],
@@ -71,12 +142,36 @@ def build_index(
     chunked and embedded; removed ones are dropped. A change of model or chunker settings, or
     `full=True`, rebuilds everything. `dry_run=True` reports what would change and writes
     nothing.
+
+    The steps: read the articles (`read_inputs`), plan against the live generation
+    (`plan_build`: a dry run stops there), write the plan (`execute_plan`).
     """
     started = time.perf_counter()
     target = build_target(settings)
     summary = BuildSummary(index_dir=target.location, dry_run=dry_run)
     if not dry_run:
         target.check_writable()
+    inputs = read_inputs(paths, settings, summary, strict=strict, embedder=embedder)
+    # The lock comes before the previous generation is opened: no other build can replace
+    # and remove it while this one reads it.
+    with contextlib.nullcontext() if dry_run else target.locked():
+        plan = plan_build(inputs, target, full=full)
+        if not (dry_run or plan.up_to_date):
+            execute_plan(plan, target, progress)
+    return _finish(summary, started)
+
+
+def read_inputs(
+    paths: Sequence[Path],
+    settings: Settings,
+    summary: BuildSummary,
+    *,
+    strict: bool = False,
+    embedder: Embedder | None = None,
+) -> BuildInputs:
+    """Read the articles under `paths` (`InputError` when there are none) and load the
+    tokenizer and the embedder (the given one, else the configured model); `summary` gets
+    the files and records skipped and the problems met."""
     stages = _StageClock(summary)
     corpus = load_corpus(paths, max_chars=settings.max_article_chars, strict=strict)
     stages.lap("read")
@@ -104,107 +199,85 @@ def build_index(
         "segmenter": "sentencex",
         "cleaner": CLEANER_VERSION,
     }
-    signature = {
-        "format": FORMAT_VERSION,
-        "model": embedder.name,
-        "backend": embedder.backend,
-        "chunker": chunker,
-    }
-    # The lock comes before the previous generation is opened: no other build can replace
-    # and remove it while this one reads it.
-    with contextlib.nullcontext() if dry_run else target.locked():
-        previous, old_hashes = _open_previous(target, summary)
-        if full:
-            summary.full_rebuild_reason = "--full"
-        elif previous is not None:
-            summary.full_rebuild_reason = _settings_change(previous.manifest.signature(), signature)
-        new_ids = corpus.articles.keys()
-        summary.removed = len(old_hashes.keys() - new_ids)
-        summary.added = len(new_ids - old_hashes.keys())
-        unchanged = [i for i in new_ids if old_hashes.get(i) == corpus.articles[i].content_hash]
-        summary.changed = len(new_ids) - summary.added - len(unchanged)
-        summary.unchanged = len(unchanged)
-        summary.articles = len(new_ids)
-        if summary.full_rebuild_reason:
-            unchanged = []
-        nothing_changed = not (summary.added or summary.changed or summary.removed)
-        if previous is not None and not summary.full_rebuild_reason and nothing_changed:
-            summary.up_to_date = True
-            summary.passages = previous.manifest.passages
-            summary.generation = previous.generation
-            return _finish(summary, started)
+    return BuildInputs(
+        corpus.articles, tokenizer, embedder, settings.chunk_tokens, chunker, summary, stages
+    )
 
-        kept = set(unchanged)
-        to_chunk = [a for i, a in corpus.articles.items() if i not in kept]
-        stages.lap("compare")
-        chunked = [_chunk(article, tokenizer, settings.chunk_tokens) for article in to_chunk]
-        stages.lap("clean_and_chunk")
-        texts, sentence_spans = _model_inputs(chunked)
-        counts = previous.passage_counts() if previous is not None and kept else {}
-        passages = len(texts) + sum(counts.get(i, 0) for i in kept)
-        if dry_run:
-            summary.embedded = len(texts)
-            summary.passages = passages
-            return _finish(summary, started)
-        live, manifest = _write_generation(
-            target.draft(passages),
-            embedder,
-            unchanged,
-            chunked,
-            (texts, sentence_spans),
-            chunker,
-            stages,
-            progress,
+
+def plan_build(inputs: BuildInputs, target: IndexTarget, *, full: bool = False) -> BuildPlan:
+    """Compare the articles read with the live generation of `target` and decide what to
+    copy and what to embed (everything when `full`, or when the model, the chunker or the
+    index format changed); clean and chunk the articles to embed. Writes nothing; a build
+    calls it under the build lock, and the plan's summary says what it would do."""
+    summary, stages = inputs.summary, inputs.stages
+    previous, old_hashes = _open_previous(target, summary)
+    if full:
+        summary.full_rebuild_reason = "--full"
+    elif previous is not None:
+        summary.full_rebuild_reason = _settings_change(
+            previous.manifest.signature(), inputs.signature
         )
-    summary.passages = manifest.passages
-    summary.embedded = len(texts)
-    summary.generation = live
-    return _finish(summary, started)
+    new_ids = inputs.articles.keys()
+    summary.removed = len(old_hashes.keys() - new_ids)
+    summary.added = len(new_ids - old_hashes.keys())
+    unchanged = [i for i in new_ids if old_hashes.get(i) == inputs.articles[i].content_hash]
+    summary.changed = len(new_ids) - summary.added - len(unchanged)
+    summary.unchanged = len(unchanged)
+    summary.articles = len(new_ids)
+    if summary.full_rebuild_reason:
+        unchanged = []
+    nothing_changed = not (summary.added or summary.changed or summary.removed)
+    if previous is not None and not summary.full_rebuild_reason and nothing_changed:
+        summary.up_to_date = True
+        summary.passages = previous.manifest.passages
+        summary.generation = previous.generation
+        return BuildPlan(inputs, unchanged, [], previous.manifest.passages)
+
+    kept = set(unchanged)
+    to_chunk = [a for i, a in inputs.articles.items() if i not in kept]
+    stages.lap("compare")
+    to_embed = [_chunk(article, inputs.tokenizer, inputs.chunk_tokens) for article in to_chunk]
+    stages.lap("clean_and_chunk")
+    counts = previous.passage_counts() if previous is not None and kept else {}
+    summary.embedded = sum(len(item.passages) for item in to_embed)
+    summary.passages = summary.embedded + sum(counts.get(i, 0) for i in kept)
+    return BuildPlan(inputs, unchanged, to_embed, summary.passages)
 
 
-def _write_generation(
-    draft: GenerationDraft,
-    embedder: Embedder,
-    unchanged: list[str],
-    chunked: list[_Chunked],
-    model_inputs: tuple[list[str], list[list[Span]]],
-    chunker: dict[str, Any],
-    stages: _StageClock,
-    progress: Progress | None,
-) -> tuple[str, Manifest]:
-    """Write the draft generation (unchanged articles copied, the rest embedded) and publish
-    it; return the live generation's name and its manifest. Call under the build lock."""
+def execute_plan(plan: BuildPlan, target: IndexTarget, progress: Progress | None = None) -> None:
+    """Write the planned generation to `target` (unchanged articles copied, the rest
+    embedded) and publish it; the plan's summary gets its name and passages. Call under the
+    build lock, with the plan made under it."""
+    inputs, stages = plan.inputs, plan.inputs.stages
+    texts, sentence_spans = _model_inputs(plan.to_embed)
+    draft = target.draft(plan.passages)
     try:
-        draft.copy_unchanged(unchanged)
+        draft.copy_unchanged(plan.unchanged)
         stages.lap("copy_unchanged")
-        texts, sentence_spans = model_inputs
         if texts:
-            embedder.embed(texts[:1])  # loads the model: timed apart
+            inputs.embedder.embed(texts[:1])  # loads the model: timed apart
             stages.lap("load_model")
-        vectors, sentence_vectors = _embed_sorted(embedder, texts, sentence_spans, progress)
+        vectors, sentence_vectors = _embed_sorted(inputs.embedder, texts, sentence_spans, progress)
         stages.lap("embed")
         passage_row = sentence_row = 0
-        for item in chunked:
+        for item in plan.to_embed:
             sentences = sum(len(passage.sentences) for passage in item.passages)
             draft.add_article(
-                item.article,
-                key=item.key,
-                text=item.text,
-                paragraphs=item.paragraphs,
-                passages=item.passages,
-                vectors=vectors[passage_row : passage_row + len(item.passages)],
-                sentence_vectors=sentence_vectors[sentence_row : sentence_row + sentences],
+                item.embedded(
+                    vectors[passage_row : passage_row + len(item.passages)],
+                    sentence_vectors[sentence_row : sentence_row + sentences],
+                )
             )
             passage_row += len(item.passages)
             sentence_row += sentences
         manifest = Manifest(
             format=FORMAT_VERSION,
             generation=draft.name,
-            model=embedder.name,
-            backend=embedder.backend,
-            dimension=embedder.dimension,
-            chunker=chunker,
-            articles=len(unchanged) + len(chunked),
+            model=inputs.embedder.name,
+            backend=inputs.embedder.backend,
+            dimension=inputs.embedder.dimension,
+            chunker=inputs.chunker,
+            articles=len(plan.unchanged) + len(plan.to_embed),
             passages=draft.passage_count,
             built_at=utc_now(),
         )
@@ -214,7 +287,9 @@ def _write_generation(
         draft.discard()
         raise
     stages.lap("store")
-    return live, manifest
+    plan.summary.passages = manifest.passages
+    plan.summary.embedded = len(texts)
+    plan.summary.generation = live
 
 
 class _StageClock:

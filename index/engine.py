@@ -1,12 +1,12 @@
-"""The answer engine: one loaded index, shared by threads, answering, searching, citing.
+"""The answer engine: one loaded index, shared by threads, answering and searching.
 
 `Engine` opens the live generation once and checks, before each request, whether a build has
-published a newer one; if so it switches between requests. The bot and the CLI both use it.
+published a newer one; if so it switches between requests. The bot and the CLI both use it;
+`Engine.sources` looks up citation ids and titles in the same generation (`index.sources`).
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 import time
@@ -31,27 +31,25 @@ from index.clean import normalise_line
 from index.config import Retriever, Settings
 from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
-from index.errors import InputError, ModelMismatchError, UnknownCitationError
+from index.errors import InputError, ModelMismatchError
 from index.interfaces import IndexSource
-from index.period import Period, asked_period, within
-from index.profile import Profile, asked_name, choose, mentions, name_words, names_surname
-from index.question import analyse_question
+from index.profile import Profile, choose, mentions, name_words, names_surname
+from index.question import read_question
 from index.records import (
     Answer,
     ArticleFilter,
     IndexStats,
+    Question,
     SearchResult,
-    SourceParagraph,
-    SourceView,
     StoredArticle,
     StoredPassage,
     citation_id,
-    parse_citation_id,
 )
 from index.rerank.model import Reranker
 from index.seam import live_index
 from index.search import Hits, find_passages, phrase_search
-from index.words import fold
+from index.sources import Sources
+from index.words import query_words
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +62,6 @@ PROFILE_PASSAGES = 30
 PROFILE_ARTICLES = 5
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
-# Keys on each side of an unknown citation id's key that are compared with it: a bounded
-# fuzzy match (an index seek and 2 x this many comparisons), however many articles there are.
-KEYS_COMPARED = 200
 # Threads the model may use to embed one question. A question is a few words: splitting it
 # over cores gains little, and with several askers at once the threads of each would fight
 # for the cores (measured in docs/benchmarks.md). Concurrency comes from the askers.
@@ -92,6 +87,8 @@ class Engine:
         self._reranker = Reranker() if settings.reranker else None
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+        # Citation ids and titles looked up in the live generation (`index.sources`).
+        self.sources = Sources(self.reader)
 
     # -- the index -------------------------------------------------------------------------
 
@@ -198,7 +195,8 @@ class Engine:
         """(fused, dense, lexical) hits for a cleaned question."""
         snapshot = self._current()
         vector = snapshot.embedder.embed([question])[0] if retriever != "lexical" else None
-        return find_passages(snapshot.reader, question, vector, retriever, k, self.settings.fusion)
+        words = query_words(question)
+        return find_passages(snapshot.reader, words, vector, retriever, k, self.settings.fusion)
 
     def ask(
         self,
@@ -218,15 +216,15 @@ class Engine:
         started = time.perf_counter()
         text, notice = self.clean_question(question)
         snapshot = self._current()
-        name = asked_name(text)
-        profile = self._profile(snapshot, text, name, article_filter) if name else None
-        period = None
+        asked = read_question(text, asked_on, article_filter)
+        profile = self._profile(snapshot, asked, asked.name, article_filter) if asked.name else None
+        period = article_filter = None
         if profile is not None:
             ranked, found = profile
             chosen, people = found.chosen, found.people
         else:
-            period, article_filter = _asked_period(text, asked_on, article_filter)
-            ranked = self._rank_sentences(snapshot, text, retriever, article_filter, period)
+            period, article_filter = asked.period, asked.article_filter
+            ranked = self._rank_sentences(snapshot, asked, retriever)
             chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.people = people
@@ -253,26 +251,21 @@ class Engine:
         """The scored candidate sentences for `question`, best first, with their passages and
         articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
-        period, article_filter = _asked_period(text, asked_on, article_filter)
-        return self._rank_sentences(self._current(), text, retriever, article_filter, period)
+        asked = read_question(text, asked_on, article_filter)
+        return self._rank_sentences(self._current(), asked, retriever)
 
     def _rank_sentences(
-        self,
-        snapshot: _Snapshot,
-        text: str,
-        retriever: Retriever | None,
-        article_filter: ArticleFilter | None,
-        period: Period | None,
+        self, snapshot: _Snapshot, question: Question, retriever: Retriever | None
     ) -> RankedSentences:
-        question_vector = snapshot.embedder.embed([text])[0]
+        question_vector = snapshot.embedder.embed([question.text])[0]
         fused, _, _ = find_passages(
             snapshot.reader,
-            text,
+            question.searched,
             question_vector,
             retriever or self.settings.retriever,
             PASSAGES_READ,
             self.settings.fusion,
-            article_filter,
+            question.article_filter,
         )
         reader = snapshot.reader
         ids = fused.ids.tolist()
@@ -280,13 +273,16 @@ class Engine:
         passages = [by_id[i] for i in ids if i in by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
         rerank = self._reranker is not None
+        period = question.period
         if period is None or period.strict:
-            return self._score(snapshot, text, question_vector, passages, articles, rerank=rerank)
+            return self._score(
+                snapshot, question, question_vector, passages, articles, rerank=rerank
+            )
         # Articles of the year or the last month go first (stable sorts): their passages
         # among those retrieved, and their sentences among those good enough to quote.
         in_period = {key for key, article in articles.items() if period.holds(article.published)}
         passages.sort(key=lambda passage: passage.article_id not in in_period)
-        ranked = self._score(snapshot, text, question_vector, passages, articles, rerank=rerank)
+        ranked = self._score(snapshot, question, question_vector, passages, articles, rerank=rerank)
         min_score = self.settings.min_score
         ranked.sentences.sort(
             key=lambda s: not (s.score >= min_score and s.candidate.article_id in in_period)
@@ -296,12 +292,13 @@ class Engine:
     def _profile(
         self,
         snapshot: _Snapshot,
-        text: str,
+        question: Question,
         name: str,
         article_filter: ArticleFilter | None,
     ) -> tuple[RankedSentences, Profile] | None:
-        """The sentences about the person `name` across the articles that name them, or
-        None when no article does (`index.profile`)."""
+        """The sentences about the person `name` (whom the question asks about) across the
+        articles that name them (those `article_filter` lets through), or None when no
+        article does (`index.profile`)."""
         reader = snapshot.reader
         hits = phrase_search(reader, name_words(name), PROFILE_PASSAGES, article_filter)
         passages = reader.passages(hits.ids.tolist()) if len(hits.ids) else {}
@@ -315,16 +312,18 @@ class Engine:
         ]
         if not naming:
             return None
-        question_vector = snapshot.embedder.embed([text])[0]
+        question_vector = snapshot.embedder.embed([question.text])[0]
         # A profile quotes the sentences that name the person, each alone.
-        ranked = self._score(snapshot, text, question_vector, naming, articles, quote_beside=False)
+        ranked = self._score(
+            snapshot, question, question_vector, naming, articles, quote_beside=False
+        )
         found = mentions(name, ranked.sentences, ranked.articles)
         return (ranked, choose(found)) if found else None
 
     def _score(
         self,
         snapshot: _Snapshot,
-        text: str,
+        question: Question,
         question_vector: NDArray[np.float32],
         passages: list[StoredPassage],
         articles: dict[str, StoredArticle],
@@ -333,21 +332,20 @@ class Engine:
         rerank: bool = False,
     ) -> RankedSentences:
         """Every sentence of `passages` (best first; their `articles` given) scored for
-        `text`; `quote_beside` as `candidate_sentences` takes it. With `rerank`, the best of
+        `question`; `quote_beside` as `candidate_sentences` takes it. With `rerank`, the best of
         them scored again with the reranker, and only those."""
         reader = snapshot.reader
         candidates = candidate_sentences(
-            text,
-            analyse_question(text),
+            question,
             passages,
             reader.cosines([p.id for p in passages], question_vector),
             snapshot.article_facts.of(articles),
-            word_weights(reader, text, snapshot.word_weights),
+            word_weights(reader, question.content, snapshot.word_weights),
             quote_beside=quote_beside,
         )
         scored = score_sentences(candidates, question_vector, reader)
         if rerank and self._reranker is not None:
-            scored = rerank_sentences(text, scored, articles, self._reranker)
+            scored = rerank_sentences(question.text, scored, articles, self._reranker)
         return RankedSentences(scored, passages, articles)
 
     def search(
@@ -366,7 +364,13 @@ class Engine:
         reader = snapshot.reader
         vector = snapshot.embedder.embed([text])[0] if retriever != "lexical" else None
         fused, dense, lexical = find_passages(
-            reader, text, vector, retriever, 2 * k, self.settings.fusion, article_filter
+            reader,
+            query_words(text),
+            vector,
+            retriever,
+            2 * k,
+            self.settings.fusion,
+            article_filter,
         )
         dense_ranks = {int(i): r for r, i in enumerate(dense.ids.tolist(), start=1)}
         lexical_ranks = {int(i): r for r, i in enumerate(lexical.ids.tolist(), start=1)}
@@ -422,102 +426,6 @@ class Engine:
             lexical_rank=min(found_lexical, default=None),
         )
 
-    # -- sources ---------------------------------------------------------------------------
-
-    def source(self, identifier: str, *, context: int = 1) -> SourceView:
-        """The span a citation id names, with `context` paragraphs each side."""
-        reader = self.reader()
-        parsed = parse_citation_id(identifier)
-        if parsed is None:
-            shown = identifier.strip()[:40]
-            raise UnknownCitationError(
-                f"{shown!r} is not a citation id (they look like 3f9a0c2b7d11-120-231)",
-                self._closest_ids(reader, identifier),
-            )
-        key, start, end = parsed
-        article = reader.article_by_key(key)
-        if article is None or not 0 <= start < end <= len(article.text):
-            raise UnknownCitationError(
-                f"no indexed article has the citation id {identifier.strip()!r}"
-                " (it may have changed since it was cited)",
-                self._closest_ids(reader, identifier),
-            )
-        first = article.paragraph_of(start)
-        last = article.paragraph_of(max(start, end - 1))
-        low, high = max(1, first - context), min(len(article.paragraphs), last + context)
-        return SourceView(
-            id=citation_id(article, start, end),
-            article_id=article.id,
-            title=article.title,
-            source=article.source,
-            published=article.published,
-            url=article.url,
-            author=article.author,
-            start=start,
-            end=end,
-            quote=article.text[start:end],
-            paragraph=first,
-            paragraphs=[
-                SourceParagraph(
-                    number=number,
-                    start=article.paragraphs[number - 1][0],
-                    end=article.paragraphs[number - 1][1],
-                    text=article.paragraph_text(number),
-                    cited=first <= number <= last,
-                )
-                for number in range(low, high + 1)
-            ],
-            article_text=article.text,
-        )
-
-    def _closest_ids(self, reader: IndexSource, identifier: str) -> list[str]:
-        """Passage ids of the articles whose keys look most like the one given, among the keys
-        that sort near it."""
-        guess = identifier.strip().lower()[:12]
-        keys = reader.keys_around(guess, KEYS_COMPARED)
-        close = difflib.get_close_matches(guess, keys, n=3, cutoff=0.0)
-        suggestions: list[str] = []
-        for key in close:
-            article = reader.article_by_key(key)
-            passages = reader.passages_of(article.id) if article else []
-            if article is not None and passages:
-                suggestions.append(citation_id(article, passages[0].start, passages[0].end))
-        return suggestions
-
-    def titles_matching(self, typed: str, limit: int) -> list[tuple[str, str]]:
-        """(article key, title) of articles whose title contains `typed`, ignoring case and
-        accents; titles starting with it first."""
-        wanted = fold(typed.strip())
-        matches = [
-            (not folded.startswith(wanted), title, key)
-            for folded, title, key, _ in self._current().titles()
-            if wanted in folded
-        ]
-        return [(key, title) for _, title, key in sorted(matches)[:limit]]
-
-    def find_article(self, key_or_title: str) -> StoredArticle | None:
-        """An article by the key autocomplete gives, else by its exact title."""
-        snapshot = self._current()
-        found = snapshot.reader.article_by_key(key_or_title.strip().lower())
-        if found is not None:
-            return found
-        wanted = fold(key_or_title.strip())
-        for folded, _, _, article_id in snapshot.titles():
-            if folded == wanted:
-                return snapshot.reader.article(article_id)
-        return None
-
-
-def _asked_period(
-    text: str, asked_on: date | None, article_filter: ArticleFilter | None
-) -> tuple[Period | None, ArticleFilter | None]:
-    """The period the question `text` names (`index.period`), and `article_filter` narrowed
-    to it when it is a calendar period."""
-    period = asked_period(text, asked_on)
-    if period is None or not period.strict:
-        return period, article_filter
-    return period, within(article_filter, period)
-
 
 class _Snapshot:
     """One generation and the embedder its questions need, used whole by one request.
@@ -532,19 +440,6 @@ class _Snapshot:
         self.loaded_embedder: Embedder | None = None
         self._make_embedder = make_embedder
         self._lock = threading.Lock()
-        self._titles: list[tuple[str, str, str, str]] | None = None
-        self._titles_lock = threading.Lock()
-
-    def titles(self) -> list[tuple[str, str, str, str]]:
-        """(folded title, title, key, article id) of every article, read and folded once per
-        generation: autocomplete scans them at every key press."""
-        with self._titles_lock:
-            if self._titles is None:
-                self._titles = [
-                    (fold(title), title, key, article_id)
-                    for article_id, key, title in self.reader.titles()
-                ]
-            return self._titles
 
     @property
     def embedder(self) -> Embedder:

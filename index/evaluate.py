@@ -146,9 +146,10 @@ def evaluate_file(
 
     Questions are asked of `settings.index_dir` when `index_given` or when the file is JSONL;
     otherwise the contexts of the SQuAD file are indexed into a temporary index. `compare`
-    measures every retriever and, on a temporary index, every embedding backend and every
-    store (their rows are named `retriever:backend` and `retriever:store`). `progress` hears
-    what is being indexed.
+    measures every retriever, the configured one with the reranker switched the other way
+    (`retriever:reranker-on` or `-off`) and, on a temporary index, every embedding backend
+    and every store (their rows are named `retriever:backend` and `retriever:store`).
+    `progress` hears what is being indexed.
     """
     retrievers: Sequence[Retriever] = RETRIEVERS if compare else [settings.retriever]
     reports: dict[str, RetrieverReport] = {}
@@ -182,6 +183,13 @@ def evaluate_file(
                 # Lexical search embeds nothing: one row per store is enough.
                 if not suffix or name != "lexical" or store != settings.store:
                     reports[name + suffix] = evaluate_retriever(engine, questions, name, k)
+            if compare and not suffix:
+                # The configured retriever with the reranker switched the other way.
+                toggled = not settings.reranker
+                other = Engine(variant_settings.model_copy(update={"reranker": toggled}))
+                other.warm_up()
+                row = f"{settings.retriever}:reranker-{'on' if toggled else 'off'}"
+                reports[row] = evaluate_retriever(other, questions, settings.retriever, k)
     return EvalRun(questions=len(questions), backend=settings.backend, reports=reports)
 
 

@@ -10,10 +10,10 @@ imports neither.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,27 +21,12 @@ from numpy.typing import NDArray
 from index.manifest import Manifest
 from index.records import (
     ArticleFilter,
+    EmbeddedArticle,
     IndexStats,
     Matches,
-    Passage,
-    SourceArticle,
     StoredArticle,
     StoredPassage,
 )
-
-
-def check_vectors(
-    passages: Sequence[Passage],
-    vectors: NDArray[np.float32],
-    sentence_vectors: NDArray[np.floating[Any]],
-) -> None:
-    """An article's passages come with one vector each, and one for each of their sentences."""
-    sentences = sum(len(passage.sentences) for passage in passages)
-    if len(vectors) != len(passages) or len(sentence_vectors) != sentences:
-        raise AssertionError(
-            f"{len(vectors)} vectors for {len(passages)} passages,"
-            f" {len(sentence_vectors)} for {sentences} sentences"
-        )
 
 
 class IndexSource(Protocol):
@@ -153,19 +138,9 @@ class GenerationDraft(Protocol):
         """Copy unchanged articles, their passages and the passages' vectors from the live
         generation; the passages take the next ids."""
 
-    def add_article(
-        self,
-        article: SourceArticle,
-        *,
-        key: str,
-        text: str,
-        paragraphs: Iterable[tuple[int, int]],
-        passages: Sequence[Passage],
-        vectors: NDArray[np.float32],
-        sentence_vectors: NDArray[np.floating[Any]],
-    ) -> None:
-        """Store a newly cleaned and chunked article with its passages' vectors and their
-        sentences' vectors (in order); its passages take the next ids."""
+    def add_article(self, new: EmbeddedArticle) -> None:
+        """Store a newly cleaned, chunked and embedded article with its passages' vectors and
+        their sentences' vectors; its passages take the next ids."""
 
     def finish(self, manifest: Manifest) -> Manifest:
         """Write what is left, and the manifest; return the manifest as stored."""

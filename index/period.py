@@ -13,12 +13,10 @@ be older.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-from index.records import ArticleFilter
+from index.records import ArticleFilter, Period
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 # Calendar words relative to the day asked, and how many days back they reach.
 _DAYS_BACK = (
@@ -37,34 +35,6 @@ _RECENT_DAYS = 31
 # Calendar periods reach this many days further back than they say: a quiz on Friday asks
 # about "this week" from Monday's articles, dated in their own time zones.
 SLACK_DAYS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Days `since` to `until`, both included, named by `words` of the question; `strict`
-    for a calendar period counted from the day asked (a filter), not for a year or "the
-    latest" (a preference)."""
-
-    since: date
-    until: date
-    words: str
-    strict: bool
-
-    def holds(self, published: str | None) -> bool:
-        """Whether an article published on `published` (ISO, time allowed) is in the
-        period; an unknown or unreadable date is not."""
-        day = published_day(published)
-        return day is not None and self.since <= day <= self.until
-
-
-def published_day(published: str | None) -> date | None:
-    """The day of an ISO `published` value ("2022-08-08", "2022-08-08T10:00:00Z")."""
-    if not published or not _ISO_DATE.match(published):
-        return None
-    try:
-        return date.fromisoformat(published[:10])
-    except ValueError:
-        return None
 
 
 def asked_period(question: str, asked_on: date | None) -> Period | None:

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from index.question import Expects, Unit, word_set
-from index.words import STOPWORDS, content_stems, fold, folded_words
+from index.records import Expects, Unit
+from index.words import STOPWORDS, content_stems, fold, folded_words, word_set
 
 
 class PhraseKind(StrEnum):

@@ -17,17 +17,9 @@ from dataclasses import dataclass
 
 from index.answer import MAX_QUOTES, ScoredSentence
 from index.phrases import PhraseKind, find_phrases
-from index.question import word_set
 from index.records import StoredArticle
 from index.words import STOPWORDS, fold, split_words
 
-_WHO_IS = re.compile(
-    r"^\s*(?:who\s+(?:is|was)|who[’']s|tell\s+me\s+about)\s+(?P<name>[^?!.]+?)\s*[?!.]*\s*$",
-    re.IGNORECASE,
-)
-# Words that may stand inside a name ("Ana de Armas") though they are stopwords elsewhere.
-_NAME_JOINERS = word_set("de del da di la le van von der bin al el y")
-_MAX_NAME_WORDS = 4
 # After the name: ", the ...", ", a ...", ", 42, ..." or " is ...", " was ...".
 _DEFINED_AFTER = re.compile(
     r"^(?:[’']s)?(?:,\s+(?:the|a|an|who|\d|[a-z]+\s)|\s+(?:is|was|has been|became)\s)"
@@ -53,20 +45,6 @@ class Profile:
 
     chosen: list[ScoredSentence]
     people: list[str]
-
-
-def asked_name(question: str) -> str | None:
-    """The name a "who is X?" question asks about, or None for any other question ("who is
-    the president of Mexico?" asks for a person, not about one)."""
-    match = _WHO_IS.match(question)
-    if match is None:
-        return None
-    words = split_words(match["name"])
-    if not 1 <= len(words) <= _MAX_NAME_WORDS:
-        return None
-    if any(word in STOPWORDS and word not in _NAME_JOINERS for word in words):
-        return None
-    return match["name"].strip()
 
 
 def name_words(name: str) -> list[str]:

@@ -12,46 +12,27 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
-from enum import StrEnum
+from datetime import date
 
-from index.words import STOPWORDS
+from index.period import asked_period, within
+from index.records import ArticleFilter, Expects, Question, QuestionFrame, Unit
+from index.words import (
+    STOPWORDS,
+    content_stems,
+    content_words,
+    folded_words,
+    query_words,
+    split_words,
+    word_set,
+)
 
-
-def word_set(text: str) -> frozenset[str]:
-    """The words of `text`, as a set (for the rules' word lists)."""
-    return frozenset(text.split())
-
-
-class Expects(StrEnum):
-    """The kind of phrase that answers a question."""
-
-    PERSON = "person"
-    PLACE = "place"
-    TIME = "time"
-    NUMBER = "number"
-    NAME = "name"  # a named thing: a show, a company, a team, an agency ...
-    OTHER = "other"  # why, how, what happened: no one kind of phrase answers
-
-
-class Unit(StrEnum):
-    """What an asked-for number counts in, when the question says."""
-
-    PERCENT = "percent"
-    MONEY = "money"
-    AGE = "age"
-
-
-@dataclass(frozen=True, slots=True)
-class QuestionFrame:
-    """A question's asked-for kind, the noun it names ("country" in "which country") and,
-    for a number, its unit when the question says."""
-
-    expects: Expects
-    focus: str | None = None
-    unit: Unit | None = None
-
-
+_WHO_IS = re.compile(
+    r"^\s*(?:who\s+(?:is|was)|who[’']s|tell\s+me\s+about)\s+(?P<name>[^?!.]+?)\s*[?!.]*\s*$",
+    re.IGNORECASE,
+)
+# Words that may stand inside a name ("Ana de Armas") though they are stopwords elsewhere.
+_NAME_JOINERS = word_set("de del da di la le van von der bin al el y")
+_MAX_NAME_WORDS = 4
 _NUMBER_NOUNS = word_set(
     "percentage percent number amount magnitude age price cost total share rate "
     "temperature score sum figure fee salary worth value height weight length distance "
@@ -100,6 +81,42 @@ _HOW_NUMBER = word_set("many much old long far big large tall high often fast")
 _TOKEN = re.compile(r"[\w’'-]+|[,;:]")
 _PUNCTUATION = word_set(", ; :")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def read_question(
+    text: str, asked_on: date | None = None, article_filter: ArticleFilter | None = None
+) -> Question:
+    """The question `text` read once: its words, what it asks for, the name it asks about,
+    the period it names (counted from `asked_on`), and `article_filter` narrowed to that
+    period when it is one on the calendar."""
+    period = asked_period(text, asked_on)
+    if period is not None and period.strict:
+        article_filter = within(article_filter, period)
+    return Question(
+        text=text,
+        searched=tuple(query_words(text)),
+        content=tuple(content_words(text)),
+        folded=folded_words(text),
+        stems=frozenset(content_stems(text)),
+        frame=analyse_question(text),
+        name=asked_name(text),
+        period=period,
+        article_filter=article_filter,
+    )
+
+
+def asked_name(question: str) -> str | None:
+    """The name a "who is X?" question asks about, or None for any other question ("who is
+    the president of Mexico?" asks for a person, not about one)."""
+    match = _WHO_IS.match(question)
+    if match is None:
+        return None
+    words = split_words(match["name"])
+    if not 1 <= len(words) <= _MAX_NAME_WORDS:
+        return None
+    if any(word in STOPWORDS and word not in _NAME_JOINERS for word in words):
+        return None
+    return match["name"].strip()
 
 
 def analyse_question(question: str) -> QuestionFrame:

@@ -1,10 +1,10 @@
 """Every record the library hands out, in one place.
 
-Articles in (`SourceArticle`) and their passages (`Passage`); articles and passages as stored
-(`StoredArticle`, `StoredPassage`); answers (`Answer`, `AnswerPart`, `Citation`), search
-results, sources with their paragraphs, index stats, build summaries, feedback entries and
-evaluation reports. Each record with a `--json` form has an `as_json` method giving exactly
-the documented schema.
+Articles in (`SourceArticle`) and their passages (`Passage`), embedded as a build writes them
+(`EmbeddedArticle`); articles and passages as stored (`StoredArticle`, `StoredPassage`);
+answers (`Answer`, `AnswerPart`, `Citation`), search results, sources with their paragraphs,
+index stats, build summaries, feedback entries and evaluation reports. Each record with a
+`--json` form has an `as_json` method giving exactly the documented schema.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ Matches = tuple[NDArray[np.int64], NDArray[np.float32]]
 
 ABSTAIN_MESSAGE = "I couldn't find that in the articles."
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CITATION_ID = re.compile(r"^(?P<key>[0-9a-f]{12})-(?P<start>\d{1,9})-(?P<end>\d{1,9})$")
 
 
@@ -102,6 +104,29 @@ class Passage:
     tokens: int
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class EmbeddedArticle:
+    """A new or changed article as a build adds it to a generation: `text` is its cleaned
+    body, cut into `paragraphs` and `passages`; `key` starts its citation ids; `vectors` holds
+    one row per passage and `sentence_vectors` one per sentence of its passages, in order."""
+
+    article: SourceArticle
+    key: str
+    text: str
+    paragraphs: tuple[Span, ...]
+    passages: list[Passage]
+    vectors: NDArray[np.float32]
+    sentence_vectors: NDArray[np.floating[Any]]
+
+    def __post_init__(self) -> None:
+        sentences = sum(len(passage.sentences) for passage in self.passages)
+        if len(self.vectors) != len(self.passages) or len(self.sentence_vectors) != sentences:
+            raise AssertionError(
+                f"{len(self.vectors)} vectors for {len(self.passages)} passages,"
+                f" {len(self.sentence_vectors)} for {sentences} sentences"
+            )
+
+
 def article_key(article_id: str, content_hash: str) -> str:
     """The short key that citation ids start with.
 
@@ -172,6 +197,85 @@ def _is_partial_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- questions -----------------------------------------------------------------------------
+
+
+class Expects(StrEnum):
+    """The kind of phrase that answers a question."""
+
+    PERSON = "person"
+    PLACE = "place"
+    TIME = "time"
+    NUMBER = "number"
+    NAME = "name"  # a named thing: a show, a company, a team, an agency ...
+    OTHER = "other"  # why, how, what happened: no one kind of phrase answers
+
+
+class Unit(StrEnum):
+    """What an asked-for number counts in, when the question says."""
+
+    PERCENT = "percent"
+    MONEY = "money"
+    AGE = "age"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionFrame:
+    """A question's asked-for kind, the noun it names ("country" in "which country") and,
+    for a number, its unit when the question says."""
+
+    expects: Expects
+    focus: str | None = None
+    unit: Unit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Days `since` to `until`, both included, named by `words` of the question; `strict`
+    for a calendar period counted from the day asked (a filter), not for a year or "the
+    latest" (a preference)."""
+
+    since: date
+    until: date
+    words: str
+    strict: bool
+
+    def holds(self, published: str | None) -> bool:
+        """Whether an article published on `published` (ISO, time allowed) is in the
+        period; an unknown or unreadable date is not."""
+        day = published_day(published)
+        return day is not None and self.since <= day <= self.until
+
+
+def published_day(published: str | None) -> date | None:
+    """The day of an ISO `published` value ("2022-08-08", "2022-08-08T10:00:00Z")."""
+    if not published or not _ISO_DATE.match(published):
+        return None
+    try:
+        return date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question read once (by `index.question.read_question`), as every step below the
+    engine takes it: its text, its words (folded; `searched`: the content words, or every
+    word when it has none; `stems` of the content words), what it asks for, the name a
+    "who is X?" question asks about, the period it names, and the filter it is answered
+    within (the user's, narrowed to a calendar period it names)."""
+
+    text: str
+    searched: tuple[str, ...]
+    content: tuple[str, ...]
+    folded: frozenset[str]
+    stems: frozenset[str]
+    frame: QuestionFrame
+    name: str | None = None
+    period: Period | None = None
+    article_filter: ArticleFilter | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ values comparable across passages; a store whose values are not (Milvus) is fuse
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,6 @@ from numpy.typing import NDArray
 from index.config import Fusion, Retriever
 from index.interfaces import IndexSource
 from index.records import ArticleFilter
-from index.words import content_words, split_words
 
 # Passages each retriever proposes before fusion.
 CANDIDATES = 50
@@ -44,15 +44,14 @@ class Hits:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
-def searched_words(reader: IndexSource, question: str) -> list[str]:
-    """The question's words full-text search looks for: its content words (all its words if
-    it has none) less the common ones, then the rarest first until they are in
-    `PASSAGES_READ_BUDGET` passages together (the rarest is always kept).
+def kept_words(reader: IndexSource, words: Sequence[str]) -> list[str]:
+    """The searched `words` (`index.words.query_words`) full-text search looks for: less the
+    common ones, then the rarest first until they are in `PASSAGES_READ_BUDGET` passages
+    together (the rarest is always kept).
 
     A common word is in more than `COMMON_WORD_SHARE` of the passages and in more than
     `COMMON_WORD_FLOOR`. Common words barely change the ranking, and reading their long lists
     of passages is what makes full-text search slow on a large index."""
-    words = content_words(question) or list(dict.fromkeys(split_words(question)))
     if not words:
         return []
     frequencies = reader.document_frequencies(words)
@@ -68,12 +67,15 @@ def searched_words(reader: IndexSource, question: str) -> list[str]:
 
 
 def lexical_search(
-    reader: IndexSource, question: str, k: int, article_filter: ArticleFilter | None = None
+    reader: IndexSource,
+    words: Sequence[str],
+    k: int,
+    article_filter: ArticleFilter | None = None,
 ) -> Hits:
-    """BM25 over passage words and titles for any of the question's searched words; higher
-    scores are better."""
-    words = searched_words(reader, question)
-    return Hits(*reader.lexical_matches(words, k, article_filter)) if words else Hits.empty()
+    """BM25 over passage words and titles for any of the searched `words` it keeps
+    (`kept_words`); higher scores are better."""
+    kept = kept_words(reader, words)
+    return Hits(*reader.lexical_matches(kept, k, article_filter)) if kept else Hits.empty()
 
 
 def phrase_search(
@@ -96,20 +98,20 @@ def dense_search(
 
 def find_passages(
     reader: IndexSource,
-    question: str,
+    words: Sequence[str],
     vector: NDArray[np.float32] | None,
     retriever: Retriever,
     k: int,
     fusion: Fusion,
     article_filter: ArticleFilter | None = None,
 ) -> tuple[Hits, Hits, Hits]:
-    """(fused, dense, lexical) hits among the passages `article_filter` lets through;
-    `vector` is the question's, needed unless lexical."""
+    """(fused, dense, lexical) hits among the passages `article_filter` lets through, for
+    the searched `words` and `vector` of a question (the vector needed unless lexical)."""
     dense = lexical = Hits.empty()
     if retriever != "lexical" and vector is not None:
         dense = dense_search(reader, vector, max(k, CANDIDATES), article_filter)
     if retriever != "dense":
-        lexical = lexical_search(reader, question, max(k, CANDIDATES), article_filter)
+        lexical = lexical_search(reader, words, max(k, CANDIDATES), article_filter)
     if retriever == "hybrid" and fusion == "weighted" and reader.bm25_comparable:
         return fuse_weighted(dense, lexical, k), dense, lexical
     rankings = {"hybrid": [dense, lexical], "dense": [dense], "lexical": [lexical]}

@@ -37,6 +37,11 @@ _QUESTION_FRAME_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_QUESTION_FRAME_TEXT.split())
 
 
+def word_set(text: str) -> frozenset[str]:
+    """The words of `text` (split on spaces), as a set: for the rules' word lists."""
+    return frozenset(text.split())
+
+
 def fold(text: str) -> str:
     """Lower case without accents: how FTS5 compares words, and how citebot does too."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -61,6 +66,12 @@ def folded_words(text: str) -> frozenset[str]:
 def content_words(text: str) -> list[str]:
     """The folded words of `text` that carry meaning (no stopwords), in order, once each."""
     return list(dict.fromkeys(w for w in split_words(text) if w not in STOPWORDS))
+
+
+def query_words(text: str) -> list[str]:
+    """What a search looks for in `text`: its content words, or every word (folded, once
+    each) when it has none ("who is it?")."""
+    return content_words(text) or list(dict.fromkeys(split_words(text)))
 
 
 # A PyStemmer object is not safe to share between threads: one per thread.

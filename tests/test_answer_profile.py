@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from index.engine import Engine
-from index.profile import asked_name
+from index.question import asked_name
 from tests.support.indexes import fake_engine_over
 
 ARTICLES = [

@@ -60,7 +60,7 @@ def assert_verbatim(engine: Engine, answer: Answer) -> None:
             assert article is not None
             assert part.text == citation.quote == article.text[citation.start : citation.end]
             assert citation.paragraph == article.paragraph_of(citation.start)
-            assert engine.source(citation.id).quote == citation.quote
+            assert engine.sources.source(citation.id).quote == citation.quote
 
 
 @settings(

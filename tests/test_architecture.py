@@ -319,3 +319,24 @@ def test_no_test_or_benchmark_changes_sys_path() -> None:
         if any(touches_sys_path(tree) for tree in code_of(path))
     }
     assert patched == set(), "import tests.support by name (benchmarks: python -m bench.NAME)"
+
+
+def test_only_the_engine_reads_questions() -> None:
+    """The engine reads a question once (`index.question.read_question`) and hands the
+    `Question` record down: nothing below it parses the question again."""
+    readers = {name for name, imported in import_graph().items() if "index.question" in imported}
+    assert readers == {"index.engine"}
+
+
+def test_one_word_pattern() -> None:
+    """Words are split by one pattern, `index.words.WORD`: no other module of the library
+    defines a word pattern of its own."""
+    defining = {
+        name
+        for name, path in modules().items()
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.lstrip("_") == "WORD"
+    }
+    assert defining == {"index.words"}

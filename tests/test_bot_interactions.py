@@ -5,6 +5,8 @@ deferral, buttons that work after a restart, and nothing kept in memory per answ
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from bot.buttons import THANKS, custom_id
 from index.config import Settings
 from index.engine import Engine
 from index.feedback import FeedbackStore
+from index.interfaces import IndexSource
+from index.sources import Sources
 from tests.support.botkit import (
     CITATION_ID,
     LETY,
@@ -75,9 +79,21 @@ async def test_lookups_answer_in_time_while_answers_fill_the_workers(
 class SlowTitles(BusyEngine):
     """Titles that take as long as the gate stays closed (a huge index on a slow disk)."""
 
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.sources = SlowSources(engine.reader, self.gate)
+
+
+class SlowSources(Sources):
+    """Sources whose titles wait at `gate` while it is closed."""
+
+    def __init__(self, reader: Callable[[], IndexSource], gate: threading.Event) -> None:
+        super().__init__(reader)
+        self.gate = gate
+
     def titles_matching(self, typed: str, limit: int) -> list[tuple[str, str]]:
         self.gate.wait(30)
-        return self.engine.titles_matching(typed, limit)
+        return super().titles_matching(typed, limit)
 
 
 async def test_autocomplete_that_cannot_finish_in_time_offers_nothing_in_time(

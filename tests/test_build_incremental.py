@@ -110,7 +110,8 @@ def test_rebuild_reuses_unchanged_and_embeds_only_what_changed(
     for article in ("beta.md", "gamma.txt"):
         np.testing.assert_array_equal(after[article], before[article])
     engine = Engine(settings, embedder=embedder)
-    assert engine.source(beta_id).quote.startswith("The beta article"), "ids survive rebuilds"
+    beta = engine.sources.source(beta_id)
+    assert beta.quote.startswith("The beta article"), "ids survive rebuilds"
 
     (corpus / "gamma.txt").unlink()
     removed = build_index([corpus], settings, embedder=embedder)

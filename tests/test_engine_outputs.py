@@ -19,6 +19,7 @@ from index.config import Settings
 from index.embed.model import resolve_model
 from index.engine import Engine
 from index.local.reader import IndexReader
+from index.sources import closest_ids
 from tests.support.embedder import FakeEmbedder
 from tests.support.paths import SEEDS
 
@@ -114,13 +115,10 @@ class ManyKeys:
         return None
 
 
-def test_an_unknown_citation_id_is_compared_with_a_bounded_number_of_keys(
-    seed_index: Settings,
-) -> None:
-    engine = Engine(seed_index)
+def test_an_unknown_citation_id_is_compared_with_a_bounded_number_of_keys() -> None:
     reader = ManyKeys()
     started = time.perf_counter()
-    engine._closest_ids(reader, reader.keys[5000][:11] + "z-1-2")  # type: ignore[arg-type]
+    closest_ids(reader, reader.keys[5000][:11] + "z-1-2")  # type: ignore[arg-type]
     assert time.perf_counter() - started < 0.2
 
 
@@ -141,7 +139,7 @@ def test_a_reload_does_not_hold_back_requests(
     with ThreadPoolExecutor(2) as pool:
         reloading = pool.submit(engine.reload)
         assert opening.wait(10)
-        lookup = pool.submit(lambda: engine.source(engine.search("Lety Pérez", k=1)[0].id))
+        lookup = pool.submit(lambda: engine.sources.source(engine.search("Lety Pérez", k=1)[0].id))
         try:
             assert lookup.result(timeout=5).title, "served while the reload opens the index"
         finally:
@@ -162,8 +160,8 @@ def test_titles_are_read_once_per_generation_for_autocomplete(
 
     monkeypatch.setattr(IndexReader, "titles", counted)
     for typed in ("MEXICAN", "méxican nat", "photo of"):
-        [(key, title)] = engine.titles_matching(typed, 25)
+        [(key, title)] = engine.sources.titles_matching(typed, 25)
         assert title.startswith("Photo of Mexican National Guard")
-    found = engine.find_article(title.upper())
+    found = engine.sources.find_article(title.upper())
     assert found is not None and found.key == key
     assert len(reads) == 1

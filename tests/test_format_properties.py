@@ -198,7 +198,8 @@ def bold_markers(shown: str) -> tuple[str, list[int], str]:
             kept.append(shown[at : at + 2])
             at += 2
         elif shown.startswith("**", at):
-            markers.append(len(text))
+            # Characters shown so far (a web address is one piece of `text`).
+            markers.append(sum(map(len, text)))
             at += 2
         else:
             text.append(shown[at])
@@ -506,7 +507,7 @@ def test_replies_to_real_answers_over_hostile_articles(
         except InputError:
             continue
         assert_answer_reply(answer, format_answer(answer))
-        views = [engine.source(c.id, context=2) for c in answer.citations]
+        views = [engine.sources.source(c.id, context=2) for c in answer.citations]
         for view in views:
             assert_fits(embeds=[source_embed(view)])
         assert_fits(embeds=passage_embeds(views)) if views else None

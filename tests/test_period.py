@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from index.engine import Engine
-from index.period import Period, asked_period, published_day, within
-from index.records import ArticleFilter
+from index.period import asked_period, within
+from index.records import ArticleFilter, Period, published_day
 from tests.support.indexes import fake_engine_over
 
 ASKED_ON = date(2022, 10, 14)

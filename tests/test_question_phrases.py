@@ -19,7 +19,8 @@ from index.phrases import (
     new_phrases,
 )
 from index.places import is_place, place_kind
-from index.question import Expects, Unit, analyse_question
+from index.question import analyse_question
+from index.records import Expects, Unit
 
 
 @pytest.mark.parametrize(

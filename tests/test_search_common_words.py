@@ -11,7 +11,8 @@ from index import search
 from index.build import build_index
 from index.config import Settings
 from index.local.reader import IndexReader
-from index.search import searched_words
+from index.search import kept_words
+from index.words import query_words
 from tests.support.corpora import write_files
 from tests.support.embedder import FakeEmbedder
 
@@ -56,13 +57,13 @@ def test_common_words_are_left_out_of_full_text_search(
     build_index([corpus], settings, embedder=FakeEmbedder())
     reader = IndexReader.open(settings.index_dir)
     # A small index keeps every word: the floor is above its size.
-    assert searched_words(reader, "harbour lighthouse?") == ["harbour", "lighthouse"]
+    assert kept_words(reader, query_words("harbour lighthouse?")) == ["harbour", "lighthouse"]
     monkeypatch.setattr(search, "COMMON_WORD_FLOOR", 0)
     monkeypatch.setattr(search, "COMMON_WORD_SHARE", 0.5)  # "harbour" is in every passage
-    assert searched_words(reader, "harbour lighthouse?") == ["lighthouse"]
+    assert kept_words(reader, query_words("harbour lighthouse?")) == ["lighthouse"]
     # When every word is common, the rarest is searched for.
-    assert searched_words(reader, "the harbour") == ["harbour"]
-    hits = search.lexical_search(reader, "harbour lighthouse", k=5)
+    assert kept_words(reader, query_words("the harbour")) == ["harbour"]
+    hits = search.lexical_search(reader, query_words("harbour lighthouse"), k=5)
     assert len(hits.ids) == 1
 
 
@@ -75,6 +76,9 @@ def test_full_text_search_reads_a_bounded_number_of_passages(
     assert frequencies["lighthouse"] == frequencies["ferries"] == 1
     monkeypatch.setattr(search, "PASSAGES_READ_BUDGET", 2)
     # The rarest words first, in the question's order, until their passages exceed the budget.
-    assert searched_words(reader, "harbour ferries lighthouse") == ["ferries", "lighthouse"]
+    assert kept_words(reader, query_words("harbour ferries lighthouse")) == [
+        "ferries",
+        "lighthouse",
+    ]
     monkeypatch.setattr(search, "PASSAGES_READ_BUDGET", 0)
-    assert searched_words(reader, "harbour lighthouse") == ["lighthouse"]
+    assert kept_words(reader, query_words("harbour lighthouse")) == ["lighthouse"]

@@ -49,7 +49,7 @@ def test_build_then_ask_search_and_source(store_settings: Settings, tmp_path: Pa
     assert quotes_are_stored_text(reader, engine, "which pier opened in the harbour?") >= 1
     found = engine.search("lety perez", k=3)
     assert "Lety Pérez" in found[0].text and found[0].lexical_rank == 1
-    source = engine.source(found[0].id)
+    source = engine.sources.source(found[0].id)
     assert source.article_text[source.start : source.end] == source.quote
     stats = engine.stats()
     assert (stats.articles, stats.passages) == (4, summary.passages)

@@ -5,10 +5,12 @@ quantisation costs.
                            [--pairs ~/.cache/citebot/reranker-train] [--out index/rerank/weights]
 
 Writes `reranker-int8.onnx` (dynamic int8, weights per channel; the embeddings and the
-classifier stay fp32) and `tokenizer.json` into --out, and prints, as JSON, the fp32 and int8
-figures on the validation pairs and TrecQA TEST, their agreement (Pearson of the logits, and
-the largest logit difference), the files' sha256 and the time one question's ten candidates
-take. The model card (MODEL_CARD.md beside the model) quotes these figures.
+classifier stay fp32), `tokenizer.json` and `fp32-reference-trecqa-dev.json` (the fp32
+model's logits on TrecQA DEV, which the tests compare the int8 model with) into --out, and
+prints, as JSON, the fp32 and int8 figures on the validation pairs and TrecQA TEST, their
+agreement (Pearson of the logits, and the largest logit difference), the files' sha256 and
+the time one question's ten candidates take. The model card (MODEL_CARD.md beside the
+model) quotes these figures.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from index.embed.onnx import export_transformer
 from index.rerank.model import MODEL_FILE, TOKENIZER_FILE, Reranker
-from train.pairs import Pair, read_pairs
+from train.pairs import Pair, read_pairs, trecqa_pairs
 from train.reranker import DEFAULT_WORK, ranking_figures
+
+REFERENCE_FILE = "fp32-reference-trecqa-dev.json"
+TRECQA_DEV = Path("data") / "answer_train" / "trecqa" / "DEV.xml"
 
 
 def export_fp32(model_dir: Path, target: Path) -> None:
@@ -94,6 +99,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_WORK / "run" / "final")
     parser.add_argument("--pairs", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--out", type=Path, default=Path("index/rerank/weights"))
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp())
@@ -110,6 +116,11 @@ def main() -> None:
     }
     fp32_model, int8_model = reranker_of(work, fp32.name), reranker_of(args.out, MODEL_FILE)
     fp32_run, int8_run = measure(fp32_model, sets), measure(int8_model, sets)
+    reference = trecqa_pairs(args.shared / TRECQA_DEV)
+    logits = measure(fp32_model, {"dev": reference})["dev"]["logits"]
+    (args.out / REFERENCE_FILE).write_text(
+        json.dumps({"pairs": "TrecQA DEV.xml", "logits": np.round(logits, 5).tolist()}) + "\n"
+    )
     report: dict[str, Any] = {"model": str(args.model)}
     for name in sets:
         a, b = fp32_run[name]["logits"], int8_run[name]["logits"]

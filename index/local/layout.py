@@ -157,12 +157,19 @@ class IndexLayout:
         shutil.rmtree(draft, ignore_errors=True)
 
     def _remove_drafts(self) -> None:
-        """Remove what a killed build left: draft generations and half-written pointers."""
+        """Remove what a killed build left: draft generations, half-written pointers, and
+        old generations it published but was killed before removing."""
         for path in self.generations.glob(f"{DRAFT_PREFIX}*"):
             if _GENERATION_NAME.fullmatch(self.generation_name(path)):
                 shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob(f".{CURRENT_NAME}.*"):
             path.unlink(missing_ok=True)
+        try:
+            live = self.current()
+        except IndexDamagedError:
+            return  # the build says so when it opens the live generation
+        if live is not None and live.is_dir():
+            self._remove_old_generations(live)
 
     def _remove_old_generations(self, live: Path) -> None:
         """Keep the live generation and the one before it (a reader may still be on it)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -25,7 +25,6 @@ from index.config import IndexKind
 from index.database import connect, sqlite_uri
 from index.errors import IndexDamagedError
 from index.files import path_text
-from index.interfaces import check_vectors
 from index.local.layout import (
     DATABASE_NAME,
     MANIFEST_NAME,
@@ -39,7 +38,7 @@ from index.local.reader import IndexReader
 from index.local.schema import KEPT_TABLE, SCHEMA, article_row, passage_row
 from index.local.vectors import build_vector_index
 from index.manifest import Manifest
-from index.records import Passage, SourceArticle
+from index.records import EmbeddedArticle
 
 
 class LocalTarget:
@@ -123,25 +122,12 @@ class LocalDraft:
             )
             self.sentence_vectors.append(np.asarray(previous.sentence_vectors[rows.sentences]))
 
-    def add_article(
-        self,
-        article: SourceArticle,
-        *,
-        key: str,
-        text: str,
-        paragraphs: Iterable[tuple[int, int]],
-        passages: Sequence[Passage],
-        vectors: NDArray[np.float32],
-        sentence_vectors: NDArray[np.floating[Any]],
-    ) -> None:
+    def add_article(self, new: EmbeddedArticle) -> None:
         """Store a newly cleaned and chunked article; keep its vectors for `finish`."""
-        check_vectors(passages, vectors, sentence_vectors)
         with translate_write_errors(self.target.layout.root):
-            self.writer.add_article(
-                article, key=key, text=text, paragraphs=paragraphs, passages=passages
-            )
-        self.vectors.append(np.asarray(vectors, dtype=np.float32))
-        self.sentence_vectors.append(np.asarray(sentence_vectors, dtype=np.float16))
+            self.writer.add_article(new)
+        self.vectors.append(np.asarray(new.vectors, dtype=np.float32))
+        self.sentence_vectors.append(np.asarray(new.sentence_vectors, dtype=np.float16))
 
     def finish(self, manifest: Manifest) -> Manifest:
         """Index the words, write the vectors (all at once: FAISS indexes them together) and
@@ -222,27 +208,20 @@ class GenerationWriter:
         self.sentence_count += len(copied.sentences)
         return copied
 
-    def add_article(
-        self,
-        article: SourceArticle,
-        *,
-        key: str,
-        text: str,
-        paragraphs: Iterable[tuple[int, int]],
-        passages: Iterable[Passage],
-    ) -> None:
-        """Store a newly cleaned and chunked article; its passages take the next ids."""
+    def add_article(self, new: EmbeddedArticle) -> None:
+        """Store a newly cleaned and chunked article's rows (its vectors are written by
+        `finish`); its passages take the next ids."""
         self.db.execute(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            article_row(article, key, text, paragraphs),
+            article_row(new.article, new.key, new.text, new.paragraphs),
         )
         rows = []
-        for passage in passages:
+        for passage in new.passages:
             rows.append(
                 passage_row(
                     passage,
                     passage_id=self.passage_count,
-                    article_id=article.id,
+                    article_id=new.article.id,
                     sentence_row=self.sentence_count,
                 )
             )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,7 @@ from index.milvus.client import (
 )
 from index.records import Passage, SourceArticle, StoredArticle, StoredPassage
 from index.vector_policy import FLAT_LIMIT, HNSW_CONSTRUCTION_DEPTH, HNSW_NEIGHBOURS
-from index.words import fold
+from index.words import WORD, fold
 
 if TYPE_CHECKING:
     from pymilvus import CollectionSchema, MilvusClient
@@ -46,8 +45,6 @@ _VARCHAR_BYTES = 65_535
 _UNUSED_DIMENSION = 2
 # Longest word counted in the terms collection, in characters (4 bytes each at most).
 TERM_CHARS = 256
-# A word, as FTS5's tokenizer and `index.search` see one.
-WORD = re.compile(r"\w+")
 PASSAGE_FIELDS = [
     "id",
     "article_id",

@@ -16,7 +16,7 @@ import itertools
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 
 from index.config import Settings
 from index.errors import IndexBusyError, IndexWriteError
-from index.interfaces import check_vectors
 from index.manifest import Manifest
 from index.milvus.client import (
     ARTICLES,
@@ -50,7 +49,7 @@ from index.milvus.schema import (
     term_rows,
     vector_index_kind,
 )
-from index.records import Passage, SourceArticle
+from index.records import EmbeddedArticle
 
 # Rows per insert call (article parts are up to 128 kB each).
 _INSERT_BATCH = {PASSAGES: 500, ARTICLES: 100, SENTENCES: 2000, TERMS: 5000}
@@ -165,32 +164,22 @@ class MilvusDraft:
         parts = [previous.vectors(kind, ids[i : i + batch]) for i in range(0, len(ids), batch)]
         return np.vstack(parts) if parts else np.zeros((0, previous.manifest.dimension), np.float32)
 
-    def add_article(
-        self,
-        article: SourceArticle,
-        *,
-        key: str,
-        text: str,
-        paragraphs: Iterable[tuple[int, int]],
-        passages: Sequence[Passage],
-        vectors: NDArray[np.float32],
-        sentence_vectors: NDArray[np.floating[Any]],
-    ) -> None:
+    def add_article(self, new: EmbeddedArticle) -> None:
         """Write a newly cleaned and chunked article's rows with their vectors (a batch at a
         time); its passages take the next ids."""
-        check_vectors(passages, vectors, sentence_vectors)
-        self._add_articles(article_rows(article, key, text, paragraphs), vectors.shape[1])
+        rows = article_rows(new.article, new.key, new.text, new.paragraphs)
+        self._add_articles(rows, new.vectors.shape[1])
         taken = 0
-        for passage, vector in zip(passages, vectors, strict=True):
+        for passage, vector in zip(new.passages, new.vectors, strict=True):
             row = passage_row(
                 passage,
                 passage_id=self._passage_count,
                 sentence_row=self.sentence_count,
-                article=article,
-                text=text,
+                article=new.article,
+                text=new.text,
             )
             count = len(passage.sentences)
-            self._add_passage(row, vector, sentence_vectors[taken : taken + count])
+            self._add_passage(row, vector, new.sentence_vectors[taken : taken + count])
             taken += count
 
     def _add_articles(self, rows: list[dict[str, Any]], dimension: int) -> None:
