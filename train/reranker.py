@@ -201,6 +201,7 @@ def train(args: argparse.Namespace) -> None:
             args.lr,
             args.seed,
         )
+    resumed_at = step
     loss_function = torch.nn.BCEWithLogitsLoss()
     model.train()
     started, losses = time.monotonic(), []
@@ -234,8 +235,12 @@ def train(args: argparse.Namespace) -> None:
                     schedule.get_last_lr()[0],
                     seen_since / elapsed,
                 )
-            if step % args.checkpoint_every == 0 or step % steps_per_epoch == 0:
+            stopping = bool(args.stop_after) and step - resumed_at >= args.stop_after
+            if stopping or step % args.checkpoint_every == 0 or step % steps_per_epoch == 0:
                 save_checkpoint(checkpoint, model, optimiser, schedule, step)
+            if stopping:
+                log.info("stopped at step %d; the same command goes on from there", step)
+                return
             if step % steps_per_epoch == 0:
                 finish_epoch(args.out / f"epoch-{step // steps_per_epoch}", model, tokenizer, sets)
                 break
@@ -289,6 +294,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument(
+        "--stop-after", type=int, default=0, help="stop after this many steps (0: run to the end)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(

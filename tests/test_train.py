@@ -1,0 +1,133 @@
+"""The reranker's training: labels of the distant pairs, the batches, the figures, and a run
+stopped part way that goes on, with the same command, to the same model as one that never
+stopped."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from index.rerank.pair import candidate_text
+from tests.support.paths import REPO, SHARED
+from train.pairs import (
+    Pair,
+    Quiz,
+    Sentence,
+    answer_variants,
+    quiz_page_pairs,
+    trecqa_pairs,
+    write_pairs,
+)
+from train.reranker import batches, ranking_figures, roc_auc
+
+TRECQA = SHARED / "data" / "answer_train" / "trecqa"
+
+
+def test_answer_variants_cover_how_news_writes_an_answer() -> None:
+    assert answer_variants("Beirut, Lebanon") == ["Beirut, Lebanon", "Beirut", "Lebanon"]
+    assert "Alexei Navalny" in answer_variants("Russian opposition politician Alexei Navalny")
+    assert "Buffalo Bills" in answer_variants("The Buffalo Bills")
+
+
+def test_the_candidate_comes_first_then_its_title_and_the_sentence_before() -> None:
+    assert candidate_text("It sank.", "Ferry lost", "A ferry left.") == (
+        "It sank. | Ferry lost | A ferry left."
+    )
+    assert candidate_text("It sank.") == "It sank."
+
+
+QUIZ = Quiz(
+    question_id="q1",
+    week="2024/05/03",
+    question="Which city hosted the harbour festival this week?",
+    answers=("Lisbon",),
+    wrong_choices=("Porto", "Madrid"),
+    evidence="",
+    pages=("u",),
+)
+
+
+def test_distant_labels_need_the_answer_and_the_subject_and_skip_unclear_sentences() -> None:
+    title = "Harbour festival draws crowds"
+    sentences = [
+        Sentence("Lisbon hosted the harbour festival on Saturday.", title, ""),
+        Sentence("The harbour festival drew a record crowd this week.", title, ""),
+        Sentence("Porto hosted a harbour festival last year.", title, ""),
+        Sentence("Lisbon is the capital of Portugal, a country of ten million.", "Travel", ""),
+        Sentence("It was the festival's tenth year in the city.", title, "Lisbon was ready."),
+        Sentence("Tickets sold out within hours of going on sale.", "Lisbon harbour news", ""),
+    ]
+    pairs, answered = quiz_page_pairs(QUIZ, sentences, random.Random(0))
+    assert answered
+    labels = {pair.candidate.split(" | ")[0]: (pair.label, pair.origin) for pair in pairs}
+    assert labels["Lisbon hosted the harbour festival on Saturday."] == (1, "quiz-page")
+    assert labels["The harbour festival drew a record crowd this week."] == (0, "quiz-restating")
+    assert labels["Porto hosted a harbour festival last year."] == (0, "quiz-wrong-choice")
+    # The answer without the subject is no positive; beside an answer, no clean negative.
+    assert "Lisbon is the capital of Portugal, a country of ten million." not in labels
+    assert "It was the festival's tenth year in the city." not in labels
+    assert "Tickets sold out within hours of going on sale." not in labels
+
+
+def test_trecqa_reads_as_plain_sentences_with_labels() -> None:
+    pairs = trecqa_pairs(TRECQA / "DEV.xml")
+    assert {pair.label for pair in pairs} == {0, 1}
+    assert all("\t" not in pair.candidate and "-LRB-" not in pair.candidate for pair in pairs)
+    assert len({pair.group for pair in pairs}) > 50
+
+
+def test_batches_hold_every_pair_once_and_repeat_with_the_seed() -> None:
+    pairs = [Pair(str(i), "q", "c" * (i % 37), i % 2, "t") for i in range(1000)]
+    first = batches(pairs, 16, seed=3)
+    assert sorted(i for batch in first for i in batch) == list(range(1000))
+    assert first == batches(pairs, 16, seed=3)
+    assert first != batches(pairs, 16, seed=4)
+
+
+def test_ranking_figures() -> None:
+    pairs = [Pair("a", "q", "x", 1, "t"), Pair("a", "q", "y", 0, "t"), Pair("b", "q", "z", 0, "t")]
+    pairs.append(Pair("b", "q", "w", 1, "t"))
+    figures = ranking_figures(pairs, np.array([2.0, 1.0, 3.0, 0.0]))
+    assert figures["groups"] == 2
+    assert figures["P@1"] == 0.5
+    assert figures["MAP"] == pytest.approx((1 + 0.5) / 2)
+    assert roc_auc(np.array([1, 0, 0, 1]), np.array([2.0, 1.0, 3.0, 0.0])) == 0.25
+
+
+def _write_pairs(directory: Path) -> None:
+    directory.mkdir()
+    for name, source, count in (
+        ("train.jsonl", "TRAIN.xml", 24),
+        ("valid.jsonl", "DEV.xml", 12),
+        ("trecqa_test.jsonl", "TEST.xml", 12),
+    ):
+        write_pairs(directory / name, trecqa_pairs(TRECQA / source)[:count])
+
+
+def _train(pairs: Path, out: Path, *extra: str) -> None:
+    command = [sys.executable, "-m", "train.reranker", "--pairs", str(pairs), "--out", str(out)]
+    options = ["--batch-size", "4", "--epochs", "1", "--checkpoint-every", "2", "--threads", "1"]
+    subprocess.run([*command, *options, *extra], cwd=REPO, check=True, capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_stopped_run_goes_on_to_the_model_an_unstopped_run_makes(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs"
+    _write_pairs(pairs)
+    _train(pairs, tmp_path / "whole")
+    _train(pairs, tmp_path / "stopped", "--stop-after", "3")
+    assert not (tmp_path / "stopped" / "final").exists()
+    _train(pairs, tmp_path / "stopped")
+    whole = load_file(str(tmp_path / "whole" / "final" / "model.safetensors"))
+    resumed = load_file(str(tmp_path / "stopped" / "final" / "model.safetensors"))
+    assert whole.keys() == resumed.keys()
+    assert all(np.array_equal(whole[name], resumed[name]) for name in whole)
+    figures = json.loads((tmp_path / "whole" / "final" / "figures.json").read_text("utf-8"))
+    assert {"valid", "trecqa test"} <= figures.keys()
