@@ -140,9 +140,12 @@ def build(
     if len(summary.problems) > _PROBLEMS_SHOWN:
         click.echo(f"warning: ... and {len(summary.problems) - _PROBLEMS_SHOWN} more", err=True)
     if summary.skipped_files:
+        skipped = summary.skipped_files
+        more = len(skipped) - _PROBLEMS_SHOWN
         click.echo(
-            f"Skipped {len(summary.skipped_files)} file(s) of unsupported type: "
-            + ", ".join(summary.skipped_files),
+            f"Skipped {len(skipped):,} file(s) of unsupported type: "
+            + ", ".join(skipped[:_PROBLEMS_SHOWN])
+            + (f" and {more:,} more" if more > 0 else ""),
             err=True,
         )
     if summary.full_rebuild_reason:
@@ -152,7 +155,8 @@ def build(
         f"{verb} {summary.index_dir}: {summary.added} added, {summary.changed} changed,"
         f" {summary.removed} removed, {summary.unchanged} unchanged, {summary.skipped} skipped."
     )
-    rate = f" ({summary.passages_per_second:,.1f} passages/s)" if summary.embedded else ""
+    embedded = summary.embedded and not dry_run
+    rate = f" ({summary.passages_per_second:,.1f} passages/s)" if embedded else ""
     state = " Already up to date." if summary.up_to_date else ""
     click.echo(
         f"{summary.articles:,} articles, {summary.passages:,} passages,"

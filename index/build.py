@@ -152,6 +152,7 @@ def build_index(
     if not dry_run:
         target.check_writable()
     inputs = read_inputs(paths, settings, summary, strict=strict, embedder=embedder)
+    _leave_out_unstorable(inputs, target, strict=strict)
     # The lock comes before the previous generation is opened: no other build can replace
     # and remove it while this one reads it.
     with contextlib.nullcontext() if dry_run else target.locked():
@@ -202,6 +203,25 @@ def read_inputs(
     return BuildInputs(
         corpus.articles, tokenizer, embedder, settings.chunk_tokens, chunker, summary, stages
     )
+
+
+def _leave_out_unstorable(inputs: BuildInputs, target: IndexTarget, *, strict: bool) -> None:
+    """Leave out, saying why, the articles `target` cannot hold (a field over Milvus's
+    limits), before anything is embedded; `InputError` when none are left, or at the first
+    with `strict`."""
+    problem = ""
+    for article_id, article in list(inputs.articles.items()):
+        reason = target.unstorable(article)
+        if reason is None:
+            continue
+        problem = f"{article.origin}: {reason}"
+        if strict:
+            raise InputError(f"{problem} (stopped by --strict)")
+        inputs.summary.problems.append(problem)
+        inputs.summary.skipped += 1
+        del inputs.articles[article_id]
+    if not inputs.articles:
+        raise InputError(f"no articles that {target.location} can hold ({problem})")
 
 
 def plan_build(inputs: BuildInputs, target: IndexTarget, *, full: bool = False) -> BuildPlan:
@@ -338,9 +358,9 @@ def _open_previous(
     """The live generation to build on and its articles' content hashes; none for a first
     build, nor for a generation that cannot be read, at open time or in its rows (it is
     rebuilt from scratch, and the summary says why)."""
-    if not target.has_index():
-        return None, {}
     try:
+        if not target.has_index():
+            return None, {}
         previous = target.open_live()
         return previous, previous.article_hashes()
     except IndexFormatError as error:

@@ -188,6 +188,9 @@ RULES: tuple[Rule, ...] = (
 # spaces), invisible ones (zero-width space, byte order mark, soft hyphen, word joiner; the
 # zero-width joiner stays: emoji need it) and lone surrogates (no UTF-8 can hold them).
 _NO_TEXT = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u200b\ufeff\u00ad\u2060\ud800-\udfff]")
+# Bidirectional embeddings, overrides and isolates: in a one-line field (a title, an outlet)
+# they reorder what follows, even text shown after it ("\u202egnp.exe").
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029\x85]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _WHITESPACE_RUN = re.compile(r"\s+")
@@ -209,8 +212,10 @@ def remove_control_characters(text: str, replacement: str = "") -> str:
 
 
 def normalise_line(text: str, *, control_replacement: str = "") -> str:
-    """NFC, no characters that carry no text, whitespace runs collapsed to one space."""
+    """NFC, no characters that carry no text nor bidirectional controls, whitespace runs
+    collapsed to one space."""
     text = remove_control_characters(unicodedata.normalize("NFC", text), control_replacement)
+    text = _BIDI_CONTROLS.sub(control_replacement, text)
     return _WHITESPACE_RUN.sub(" ", text).strip()
 
 

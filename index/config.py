@@ -39,6 +39,9 @@ BACKENDS: tuple[Backend, ...] = get_args(Backend)
 _VALUE_SHOWN = 40
 RETRIEVERS: tuple[Retriever, ...] = get_args(Retriever)
 STORES: tuple[Store, ...] = get_args(Store)
+ENV_FILE = ".env"
+# The longest wait a setting may ask for, in seconds (a day).
+_DAY_SECONDS = 86_400
 
 
 class Settings(BaseSettings):
@@ -46,8 +49,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="CITEBOT_",
-        env_file=".env",
-        env_file_encoding="utf-8",
+        env_file=ENV_FILE,
+        # A byte order mark, as some editors put at the start, is not part of the first name.
+        env_file_encoding="utf-8-sig",
         extra="ignore",
         populate_by_name=True,
     )
@@ -73,7 +77,7 @@ class Settings(BaseSettings):
     # Answering
     retriever: Retriever = "hybrid"
     fusion: Fusion = "weighted"
-    min_score: float = Field(default=0.2, ge=0.0, le=1.0)
+    min_score: float = Field(default=0.2, ge=0.0, le=1.0, allow_inf_nan=False)
     # The answer reranker (index/rerank): on, off (the first stage alone).
     reranker: bool = False
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
@@ -82,7 +86,8 @@ class Settings(BaseSettings):
     feedback_key_file: Path = Field(
         default_factory=lambda: _user_config_dir() / "citebot" / "feedback.key"
     )
-    feedback_retention_days: int = Field(default=90, ge=1)
+    # At most a hundred years: the cut-off date must be one the calendar has.
+    feedback_retention_days: int = Field(default=90, ge=1, le=36_500)
 
     # Discord
     discord_token: SecretStr | None = Field(
@@ -111,6 +116,8 @@ class Settings(BaseSettings):
     discord_cooldown_seconds: float = Field(
         default=60.0,
         gt=0,
+        le=_DAY_SECONDS,
+        allow_inf_nan=False,
         validation_alias=AliasChoices("DISCORD_COOLDOWN_SECONDS", "discord_cooldown_seconds"),
     )
 
@@ -122,6 +129,8 @@ class Settings(BaseSettings):
     discord_connect_timeout_seconds: float = Field(
         default=60.0,
         gt=0,
+        le=_DAY_SECONDS,
+        allow_inf_nan=False,
         validation_alias=AliasChoices(
             "DISCORD_CONNECT_TIMEOUT_SECONDS", "discord_connect_timeout_seconds"
         ),
@@ -143,6 +152,42 @@ class Settings(BaseSettings):
         `CITEBOT_MILVUS_TOKEN=`, no token."""
         return None if value == "" else value
 
+    @field_validator("model", mode="after")
+    @classmethod
+    def _a_model(cls, value: str) -> str:
+        """A name, or a directory holding the model's own tokenizer (as `resolve_model`
+        reads it: an existing directory is the model)."""
+        if not value.strip():
+            raise ValueError(
+                f"name a model: {DEFAULT_MODEL}, a model directory or a Hugging Face hub name"
+            )
+        path = _expanded(Path(value))
+        if path.is_dir() and not (path / "tokenizer.json").is_file():
+            raise ValueError(
+                "the directory holds no tokenizer.json, as a sentence-transformers model does"
+            )
+        return value
+
+    @field_validator("milvus_uri", mode="after")
+    @classmethod
+    def _a_milvus_location(cls, value: str) -> str:
+        """A file (Milvus Lite), or a server's URL whose host and port can be read. (The
+        value is never repeated: it may hold a password.)"""
+        if not value.strip():
+            raise ValueError("give a file path (Milvus Lite) or a server's URL")
+        if "://" in value:
+            try:
+                parts = urlsplit(value)
+                host, _ = parts.hostname, parts.port
+            except ValueError:
+                host = None
+            if not host:
+                raise ValueError(
+                    "a server's URL needs a host and a port from 0 to 65535, as in"
+                    " http://localhost:19530"
+                )
+        return value
+
     @field_validator("discord_api_base_url", "discord_gateway_url", mode="after")
     @classmethod
     def _encrypted_unless_local(cls, value: str, info: ValidationInfo) -> str:
@@ -161,8 +206,15 @@ class Settings(BaseSettings):
 
     @field_validator("index_dir", "cache_dir", "feedback_key_file", mode="after")
     @classmethod
-    def _expand_paths(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand_paths(cls, value: Path, info: ValidationInfo) -> Path:
+        """`~` expanded; where there is no home directory, the cache and the key file keep
+        it (refused where they are used: `needs_home`), the index directory is refused."""
+        if "\x00" in str(value):
+            raise ValueError("a path cannot hold a NUL character")
+        expanded = _expanded(value)
+        if info.field_name == "index_dir" and needs_home(expanded):
+            raise ValueError(f"there is no home directory for {expanded.parts[0]}")
+        return expanded
 
 
 def _is_loopback(host: str) -> bool:
@@ -175,14 +227,46 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _home() -> Path | None:
+    """The home directory; None where there is none (HOME unset or empty and no passwd
+    entry for the user, as in a container run as a user its image does not know). An empty
+    HOME is none too, not the root directory Python would make of it."""
+    if os.environ.get("HOME") == "":
+        return None
+    try:
+        home = Path.home()
+    except RuntimeError:
+        return None
+    return home if home.is_absolute() else None
+
+
+def needs_home(path: Path) -> bool:
+    """True for a path under a home directory there is none of: it still starts with `~`."""
+    return bool(path.parts) and path.parts[0].startswith("~")
+
+
+def _expanded(path: Path) -> Path:
+    """`path` with a leading `~` (or `~name`) replaced by that home directory; as it is where
+    there is no such directory."""
+    if not needs_home(path):
+        return path
+    if path.parts[0] == "~":
+        home = _home()
+        return path if home is None else home.joinpath(*path.parts[1:])
+    try:
+        return path.expanduser()
+    except RuntimeError:  # no such user
+        return path
+
+
 def _user_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME`, else `~/.cache`."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    """`$XDG_CACHE_HOME`, else `~/.cache` (`~` kept where there is no home directory)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or (_home() or Path("~")) / ".cache")
 
 
 def _user_config_dir() -> Path:
-    """`$XDG_CONFIG_HOME`, else `~/.config`."""
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    """`$XDG_CONFIG_HOME`, else `~/.config` (`~` kept where there is no home directory)."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or (_home() or Path("~")) / ".config")
 
 
 def environment_name(field: str) -> str:
@@ -199,6 +283,12 @@ def get_settings() -> Settings:
     """
     try:
         return Settings()
+    except UnicodeDecodeError:
+        # Never the error itself: the text it holds may be a token.
+        raise InputError(
+            f"{ENV_FILE} is not UTF-8 text; save it as UTF-8 (in Notepad: File > Save as,"
+            " Encoding: UTF-8)"
+        ) from None
     except ValidationError as error:
         first = error.errors()[0]
         where = str(first["loc"][0]) if first["loc"] else ""

@@ -24,11 +24,18 @@ def sqlite_uri(path: Path, mode: Mode, *, immutable: bool = False) -> str:
 
 
 def connect(
-    path: Path, mode: Mode, *, immutable: bool = False, check_same_thread: bool = True
+    path: Path,
+    mode: Mode,
+    *,
+    immutable: bool = False,
+    check_same_thread: bool = True,
+    timeout: float = 5.0,
 ) -> sqlite3.Connection:
-    """A connection to the database at `path` (see `sqlite_uri`)."""
+    """A connection to the database at `path` (see `sqlite_uri`), waiting up to `timeout`
+    seconds for a lock another connection holds."""
     return sqlite3.connect(
         sqlite_uri(path, mode, immutable=immutable),
         uri=True,
         check_same_thread=check_same_thread,
+        timeout=timeout,
     )

@@ -102,7 +102,7 @@ def load_questions_jsonl(path: Path) -> list[EvalQuestion]:
         try:
             record = json.loads(line)
             question = record["question"]
-            answers = tuple(str(a) for a in record.get("answers") or ())
+            answers = _answers(record.get("answers"), f"{path}:{number}")
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(
                 f'{path}:{number}: expected {{"question": ..., "answers": [...]}}'
@@ -121,6 +121,22 @@ def load_questions_jsonl(path: Path) -> list[EvalQuestion]:
     if not questions:
         raise InputError(f"{path} holds no questions")
     return questions
+
+
+def _answers(value: object, where: str) -> tuple[str, ...]:
+    """The "answers" of a question line: a list of non-blank strings (numbers are taken as
+    their text); missing, null or empty: none. A string alone would be a list of its
+    characters, and a blank answer is in every passage: `InputError`."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(answer, str | int | float)
+        and not isinstance(answer, bool)
+        and str(answer).strip()
+        for answer in value
+    ):
+        raise InputError(f"{where}: 'answers' must be a list of non-empty strings")
+    return tuple(str(answer) for answer in value)
 
 
 def _asked_on(value: object, where: str) -> date | None:

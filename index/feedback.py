@@ -7,7 +7,10 @@ data, in `CITEBOT_FEEDBACK_KEY_FILE` (created 0600 with a random key): whoever h
 created 0600 too. One user's votes on one answer are one vote, the latest. Votes older than
 `CITEBOT_FEEDBACK_RETENTION_DAYS` are deleted whenever the file is written, and never listed.
 `citebot feedback --forget-user ID` deletes a user's votes; deleting `feedback.sqlite`
-deletes everything.
+deletes everything. A fingerprint of the key is kept in the file's header: while votes are
+stored, a key file that is missing or holds another key is refused (to vote and to forget
+alike) rather than replaced by a new key that would match none of them. A file another
+process holds is busy: try again.
 
 Files from before the key file kept a salt inside the database: it is moved to the key file
 (when there is none yet) and erased from the database, so older votes stay deletable by user.
@@ -27,14 +30,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from index.config import Settings
+from index.config import Settings, needs_home
 from index.database import connect
 from index.errors import FeedbackError
 from index.manifest import utc_now
 from index.records import FeedbackEntry
 
 FEEDBACK_NAME = "feedback.sqlite"
+# How long a write waits for another process's write to the file before saying it is busy.
+BUSY_SECONDS = 5.0
 _PRIVATE = 0o600
+# SQLite's primary result codes for a file another connection has locked.
+_SQLITE_BUSY_CODES = {5, 6}
+# What the key's fingerprint (kept as the file's user_version) is the HMAC of.
+_KEY_CHECK = b"citebot feedback key check"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY,
@@ -80,6 +89,7 @@ class FeedbackStore:
             json.dumps([question, answer, citation_ids], ensure_ascii=False).encode()
         ).hexdigest()
         with self._writing() as db:
+            key = self._matching_key(db, "cannot store the vote")
             db.execute(
                 "INSERT INTO feedback"
                 " (at, user_hash, helpful, question, answer, citation_ids, answer_key)"
@@ -88,7 +98,7 @@ class FeedbackStore:
                 " SET at = excluded.at, helpful = excluded.helpful",
                 (
                     utc_now(),
-                    self.user_hash(user_id),
+                    _keyed_hash(key, user_id),
                     int(helpful),
                     question,
                     answer,
@@ -101,26 +111,55 @@ class FeedbackStore:
         """Every vote within the retention period, oldest first (the file is only read)."""
         if not self.path.exists():
             return []
-        with self._translated(), contextlib.closing(connect(self.path, "ro")) as db:
+        with (
+            self._translated(),
+            contextlib.closing(connect(self.path, "ro", timeout=BUSY_SECONDS)) as db,
+        ):
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM feedback WHERE at >= ? ORDER BY id", (self._cutoff(),)
             ).fetchall()
         return [FeedbackEntry(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6].split()) for r in rows]
 
     def forget_user(self, user_id: int) -> int:
-        """Delete a user's votes; return how many there were."""
+        """Delete a user's votes; return how many there were. A `FeedbackError` when there
+        are votes but not the key they were hashed with: none of them could be matched."""
         if not self.path.exists():
             return 0
         with self._writing() as db:
-            key = self._key()
-            hashes = (self.user_hash(user_id), _salted_hash(key.decode(), user_id))
+            key = self._matching_key(db, "cannot delete that user's votes")
+            hashes = (_keyed_hash(key, user_id), _salted_hash(key.decode(), user_id))
             return db.execute("DELETE FROM feedback WHERE user_hash IN (?, ?)", hashes).rowcount
 
     def user_hash(self, user_id: int) -> str:
         """The keyed hash stored in place of a user id."""
         with self._translated():
             key = self._key()
-        return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()
+        return _keyed_hash(key, user_id)
+
+    def _matching_key(self, db: sqlite3.Connection, doing: str) -> bytes:
+        """The key, once it is known to be the one the stored votes were hashed with (its
+        fingerprint is kept in the file's header as `user_version`). A key file that is
+        missing, or another key, while votes are stored is a `FeedbackError` saying `doing`
+        cannot be done: with a new key no stored vote could be matched to its user."""
+        self._check_key_file_path()
+        stored = int(db.execute("PRAGMA user_version").fetchone()[0])
+        votes = db.execute("SELECT EXISTS (SELECT 1 FROM feedback)").fetchone()[0]
+        restore = f"restore it, or move {self.path} away to start anew (its votes are lost)"
+        if votes and not self.key_file.is_file():
+            raise FeedbackError(
+                f"{doing}: the feedback key file {self.key_file} is missing, and the stored"
+                f" votes can only be matched to users with the key it held: {restore}"
+            )
+        key = self._key()
+        mark = _fingerprint(key)
+        if votes and stored not in (0, mark):
+            raise FeedbackError(
+                f"{doing}: the feedback key file {self.key_file} holds another key than the"
+                f" stored votes were hashed with: {restore}"
+            )
+        if stored != mark:
+            db.execute(f"PRAGMA user_version = {mark}")
+        return key
 
     # -- files -----------------------------------------------------------------------------
 
@@ -132,7 +171,7 @@ class FeedbackStore:
         with self._lock, self._translated():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(self.path)
-            with contextlib.closing(connect(self.path, "rw")) as db:
+            with contextlib.closing(connect(self.path, "rw", timeout=BUSY_SECONDS)) as db:
                 with db:
                     db.execute("PRAGMA secure_delete = ON")
                     self._upgrade(db)
@@ -164,13 +203,29 @@ class FeedbackStore:
 
     def _key(self) -> bytes:
         """The hashing key, made (random, in a file only its owner can read) on first use."""
+        self._check_key_file_path()
         if not self.key_file.exists():
             with contextlib.suppress(FileExistsError):
                 _write_private(self.key_file, secrets.token_hex(32))
-        text = self.key_file.read_text("utf-8").strip()
+        try:
+            text = self.key_file.read_text("utf-8").strip()
+        except UnicodeDecodeError as error:
+            raise FeedbackError(
+                f"the feedback key file {self.key_file} is not UTF-8 text (citebot writes 64"
+                " hexadecimal digits): restore it from a backup; the stored votes are kept, and"
+                " only the key it held matches them to their users"
+            ) from error
         if not text:
             raise FeedbackError(f"the feedback key file {self.key_file} is empty")
         return text.encode()
+
+    def _check_key_file_path(self) -> None:
+        """A `FeedbackError` for a default key file under a home directory there is none of."""
+        if needs_home(self.key_file):
+            raise FeedbackError(
+                f"there is no home directory for the feedback key file {self.key_file}; set"
+                " CITEBOT_FEEDBACK_KEY_FILE to where it is (or is to be) kept"
+            )
 
     def _cutoff(self) -> str:
         return (datetime.now(UTC) - self.retention).replace(microsecond=0).isoformat()
@@ -180,14 +235,35 @@ class FeedbackStore:
         """Any failure to use the feedback files as one line naming them."""
         try:
             yield
-        except sqlite3.Error as error:
+        except sqlite3.OperationalError as error:
+            if (getattr(error, "sqlite_errorcode", 0) & 0xFF) not in _SQLITE_BUSY_CODES:
+                raise self._unusable(error) from error
             raise FeedbackError(
-                f"cannot use the feedback file {self.path}: {error}; move it away to start anew"
+                f"the feedback file {self.path} is busy (another process is using it):"
+                " try again in a moment"
             ) from error
+        except sqlite3.Error as error:
+            raise self._unusable(error) from error
         except OSError as error:
             raise FeedbackError(
                 f"cannot use the feedback files ({error.filename}): {error.strerror or error}"
             ) from error
+
+    def _unusable(self, error: sqlite3.Error) -> FeedbackError:
+        return FeedbackError(
+            f"cannot use the feedback file {self.path}: {error}; move it away to start anew"
+        )
+
+
+def _keyed_hash(key: bytes, user_id: int) -> str:
+    """The keyed hash stored in place of a user id."""
+    return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+def _fingerprint(key: bytes) -> int:
+    """A positive 31-bit number that tells keys apart without revealing them."""
+    digest = hmac.new(key, _KEY_CHECK, hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
 
 
 def _salted_hash(salt: str, user_id: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,24 @@ def path_text(path: Path | str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def read_small_file(path: Path, limit: int) -> bytes | None:
+    """The bytes of the regular file at `path`, or None when it is something else (a
+    directory, a FIFO, a device such as /dev/zero) or longer than `limit` bytes: read without
+    waiting on a FIFO and never past `limit`. `OSError` when it cannot be opened."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := os.read(descriptor, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks) if size <= limit else None
 
 
 def write_text_atomically(path: Path, content: str) -> None:

@@ -17,21 +17,24 @@ it). Directories are walked once each, however symbolic links reach them.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from index.clean import normalise_line, remove_control_characters
 from index.errors import InputError
 from index.files import path_text
+from index.markup import declared_charset, front_matter, is_rule, without_templates
 from index.records import SourceArticle
 
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
@@ -42,6 +45,8 @@ FALLBACK_ENCODING = "cp1252"
 _JSONL_FIELDS = ("id", "title", "text", "url", "published", "source", "author")
 _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 _YEAR_FIRST_DATE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
+# The year of an e-mail or RSS date ("Sun, 12 Jun 2022 ..."): after the day and the month.
+_RFC_DATE_YEAR = re.compile(r"\b\d{1,2}[\s-]+[A-Za-z]{3,}\.?[\s-]+(\d+)\b")
 # Byte order marks that say a file is UTF-32 or UTF-16 (UTF-32's first: it starts with UTF-16's).
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -134,8 +139,22 @@ class _Reader:
             elif _is(path, Path.is_dir):
                 if self._first_visit(path):
                     pending.append(self._entries(path))
-            elif _is(path, Path.is_file) and self._first_visit(path):
-                yield path
+            elif _is(path, Path.is_file):
+                if self._first_visit(path):
+                    yield path
+            else:
+                self._unreachable(path)
+
+    def _unreachable(self, path: Path) -> None:
+        """Report a path that is neither a directory nor a file because it cannot be looked
+        at (deeper than the system's path limit, say); a broken link or a socket is passed
+        over."""
+        try:
+            path.stat()
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            self.problem(f"{path_text(path)}: cannot be read ({_reason(error)}), skipped")
 
     def _entries(self, directory: Path) -> Iterator[Path]:
         try:
@@ -164,7 +183,9 @@ class _Reader:
             if size > 4 * self.max_chars + 4096:
                 self.problem(f"{name}: {size / 1e6:.1f} MB is over the article size limit, skipped")
                 return
-            text = self._decode(file.read_bytes(), name)
+            data = file.read_bytes()
+            declared = declared_charset(data) if suffix in HTML_SUFFIXES else None
+            text = self._decode(data, name, declared)
         except OSError as error:
             self.problem(f"{name}: cannot be read ({_reason(error)}), skipped")
             return
@@ -192,9 +213,10 @@ class _Reader:
             return False
         return True
 
-    def _decode(self, data: bytes, origin: str) -> str | None:
+    def _decode(self, data: bytes, origin: str, declared: str | None = None) -> str | None:
         """Bytes as text: UTF-32 or UTF-16 when a byte order mark says so, else UTF-8, else
-        Windows-1252 (noted); None, reported, for what is not text."""
+        the `declared` character set (a page's own `<meta charset>`), else Windows-1252
+        (noted); None, reported, for what is not text."""
         encoding = _bom_encoding(data)
         if encoding is not None:
             try:
@@ -213,6 +235,9 @@ class _Reader:
         if sum(head.count(byte) for byte in _CONTROL_BYTES) * 100 > len(head):
             self.problem(f"{origin}: binary file, skipped")
             return None
+        if declared is not None:
+            with contextlib.suppress(UnicodeDecodeError, LookupError):
+                return data.decode(declared)
         self.note(f"{origin}: not valid UTF-8, read as Windows-1252")
         try:
             return data.decode(FALLBACK_ENCODING)
@@ -221,12 +246,12 @@ class _Reader:
 
     def _jsonl_articles(self, file: Path, name: str, relative: str) -> Iterator[SourceArticle]:
         limit = 4 * self.max_chars + 65536
-        for number, line in _numbered_lines(file):
+        for number, line in _numbered_lines(file, limit):
             origin = f"{name}:{number}"
-            if not line.strip():
-                continue
-            if len(line) > limit:
+            if line is None:
                 self.problem(f"{origin}: line is over the article size limit, skipped")
+                continue
+            if not line.strip():
                 continue
             text = line if isinstance(line, str) else self._decode(line, origin)
             article = (
@@ -248,7 +273,7 @@ class _Reader:
             self.problem(f"{origin}: a JSON object was expected, skipped")
             return None
         title, text = record.get("title"), record.get("text")
-        if not isinstance(title, str) or not normalise_line(title):
+        if not isinstance(title, str) or not _has_text(title):
             self.problem(f"{origin}: missing 'title', skipped")
             return None
         if not isinstance(text, str) or not _has_text(text):
@@ -264,6 +289,9 @@ class _Reader:
                 )
             published = normalised
         url = optional.pop("url")
+        if url is not None and not _is_url(url):
+            self.problem(f"{origin}: 'url' is not a valid URL, skipped")
+            return None
         return SourceArticle(
             id=_optional_str(record.get("id")) or (normalise_url(url) if url else fallback_id),
             title=normalise_line(title),
@@ -296,14 +324,24 @@ def _is(path: Path, test: Callable[[Path], bool]) -> bool:
         return False
 
 
-def _numbered_lines(file: Path) -> Iterator[tuple[int, bytes | str]]:
+def _numbered_lines(file: Path, limit: int) -> Iterator[tuple[int, bytes | str | None]]:
     """The lines of a file numbered from 1: text when a byte order mark says the file is
-    UTF-32 or UTF-16 (`UnicodeDecodeError` where it stops being so), else bytes."""
+    UTF-32 or UTF-16 (`UnicodeDecodeError` where it stops being so), else bytes; None for a
+    line longer than `limit` (bytes, or characters), which is read past `limit` at a time and
+    never held whole."""
     with file.open("rb") as handle:
         encoding = _bom_encoding(handle.read(4))
         handle.seek(0)
-        lines = handle if encoding is None else io.TextIOWrapper(handle, encoding=encoding)
-        yield from enumerate(lines, start=1)
+        lines: IO[Any] = handle if encoding is None else io.TextIOWrapper(handle, encoding=encoding)
+        number = 0
+        while line := lines.readline(limit + 1):
+            number += 1
+            if len(line) <= limit or line[-1:] in ("\n", b"\n"):
+                yield number, line
+                continue
+            while (rest := lines.readline(limit + 1)) and rest[-1:] not in ("\n", b"\n"):
+                pass
+            yield number, None
 
 
 def _bom_encoding(data: bytes) -> str | None:
@@ -313,7 +351,7 @@ def _bom_encoding(data: bytes) -> str | None:
 
 def _has_text(text: str) -> bool:
     """True when `text` holds something besides whitespace and characters that carry none."""
-    return bool(remove_control_characters(text).strip())
+    return any(unicodedata.category(c)[0] in "LNPS" for c in remove_control_characters(text))
 
 
 def _sanitised(article: SourceArticle) -> SourceArticle:
@@ -334,16 +372,32 @@ def _without_surrogates(value: Any) -> Any:
 
 
 def _text_article(text: str, relative: str, origin: str) -> SourceArticle | None:
-    """`.txt`/`.md`: the first non-empty line is the title (leading '#' removed), then the body."""
+    """`.txt`/`.md`: the first line with text is the title (leading '#' removed; a rule line,
+    or a heading's underline after it, is neither title nor body), then the body. Markdown
+    front matter is not text: its title, date and author are the article's."""
     lines = text.splitlines()
-    for index, line in enumerate(lines):
-        title = normalise_line(line.lstrip().lstrip("#"))
-        if title:
-            body = "\n".join(lines[index + 1 :])
-            if _has_text(body):
-                return SourceArticle(id=relative, title=title, text=body, origin=origin)
-            return None
-    return None
+    fields, start = front_matter(lines)
+    published = normalise_date(fields["date"]) if fields.get("date") else None
+    title = normalise_line(fields.get("title", ""))
+    if not _has_text(title):
+        for index in range(start, len(lines)):
+            title = "" if is_rule(lines[index]) else normalise_line(lines[index].lstrip("# \t"))
+            if _has_text(title):
+                start = index + 1
+                if start < len(lines) and is_rule(lines[start]):
+                    start += 1  # the title's underline
+                break
+    body = "\n".join(lines[start:])
+    if not _has_text(title) or not _has_text(body):
+        return None
+    return SourceArticle(
+        id=relative,
+        title=title,
+        text=body,
+        origin=origin,
+        published=published,
+        author=_optional_str(fields.get("author")),
+    )
 
 
 def _html_article(html: str, relative: str, origin: str) -> SourceArticle | None:
@@ -351,7 +405,9 @@ def _html_article(html: str, relative: str, origin: str) -> SourceArticle | None
     import trafilatura
     from trafilatura.settings import Document
 
-    document = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    document = trafilatura.bare_extraction(
+        without_templates(html), with_metadata=True, include_comments=False
+    )
     if not isinstance(document, Document):
         return None
     title = normalise_line(document.title or "")
@@ -360,7 +416,7 @@ def _html_article(html: str, relative: str, origin: str) -> SourceArticle | None
     if paragraphs and normalise_line(paragraphs[0]) == title:
         paragraphs = paragraphs[1:]
     text = "\n\n".join(paragraphs)
-    if not title or not text:
+    if not _has_text(title) or not _has_text(text):
         return None
     url = _optional_str(document.url)
     return SourceArticle(
@@ -382,6 +438,15 @@ def _optional_str(value: Any) -> str | None:
         text = normalise_line(str(value))
         return text or None
     return None
+
+
+def _is_url(url: str) -> bool:
+    """True when `url` splits into its parts (a malformed host, "http://[::1", does not)."""
+    try:
+        urlsplit(url.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def normalise_url(url: str) -> str:
@@ -406,6 +471,11 @@ def normalise_date(value: str) -> str | None:
     except ValueError:
         pass
     try:
-        return parsedate_to_datetime(text).isoformat()
+        parsed = parsedate_to_datetime(text)
+        # The e-mail parser reads a year under 100 as 19xx or 20xx, even one written "0001".
+        written = _RFC_DATE_YEAR.search(text)
+        if written and len(written[1]) > 2 and parsed.year != int(written[1]):
+            parsed = parsed.replace(year=int(written[1]))
+        return parsed.isoformat()
     except (TypeError, ValueError, IndexError):
         return None

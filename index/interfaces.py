@@ -24,6 +24,7 @@ from index.records import (
     EmbeddedArticle,
     IndexStats,
     Matches,
+    SourceArticle,
     StoredArticle,
     StoredPassage,
 )
@@ -164,6 +165,9 @@ class IndexTarget(Protocol):
 
     def locked(self) -> AbstractContextManager[None]:
         """Hold the right to build; `IndexBusyError` when another build has it."""
+
+    def unstorable(self, article: SourceArticle) -> str | None:
+        """Why this store cannot hold `article` (a field over its limits), or None."""
 
     def has_index(self) -> bool:
         """True when a generation has been published."""

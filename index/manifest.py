@@ -8,7 +8,7 @@ collection (`index.milvus.schema`). Either reader checks its format before trust
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from typing import Any
 from index.errors import IndexDamagedError, IndexFormatError
 
 FORMAT_VERSION = 4
+# The type of each kind of field a manifest has, by its annotation.
+_FIELD_TYPES: dict[str, type] = {"int": int, "str": str, "dict[str, Any]": dict}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +57,23 @@ class Manifest:
             )
 
     @classmethod
+    def from_json(cls, data: Any) -> Manifest:
+        """A manifest from its JSON object; `TypeError` when a field is missing, unknown or
+        of another type than a build writes (a file that parses but was damaged)."""
+        if not isinstance(data, dict):
+            raise TypeError("a manifest is a JSON object")
+        manifest = cls(**data)
+        for item in fields(cls):
+            value = getattr(manifest, item.name)
+            if isinstance(value, bool) or not isinstance(value, _FIELD_TYPES[str(item.type)]):
+                raise TypeError(f"the manifest's {item.name} is not {item.type}")
+        return manifest
+
+    @classmethod
     def read(cls, path: Path) -> Manifest:
         """Load a manifest; `IndexDamagedError` when it is missing or malformed."""
         try:
-            data = json.loads(path.read_text("utf-8"))
-            return cls(**data)
+            return cls.from_json(json.loads(path.read_text("utf-8")))
         except (OSError, ValueError, TypeError) as error:
             raise IndexDamagedError(
                 f"the index manifest {path} cannot be read; run `citebot build --full`"

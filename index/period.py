@@ -57,17 +57,23 @@ def _relative_period(question: str, asked_on: date) -> Period | None:
     from `asked_on`."""
     for pattern, days in _DAYS_BACK:
         if found := pattern.search(question):
-            since = asked_on - timedelta(days=days + SLACK_DAYS)
+            since = _days_before(asked_on, days + SLACK_DAYS)
             return Period(since, asked_on, found.group(), strict=True)
     if found := _THIS_YEAR.search(question):
         return Period(date(asked_on.year, 1, 1), asked_on, found.group(), strict=True)
-    if found := _LAST_YEAR.search(question):
+    if (found := _LAST_YEAR.search(question)) and asked_on.year > date.min.year:
+        # (Asked in year 1, there is no last year on the calendar: no period.)
         last = asked_on.year - 1
         return Period(date(last, 1, 1), date(last, 12, 31), found.group(), strict=True)
     if found := _RECENT.search(question):
-        since = asked_on - timedelta(days=_RECENT_DAYS)
+        since = _days_before(asked_on, _RECENT_DAYS)
         return Period(since, asked_on, found.group(), strict=False)
     return None
+
+
+def _days_before(day: date, days: int) -> date:
+    """The day `days` before `day`, or the calendar's first day if that is later."""
+    return day - timedelta(days=min(days, (day - date.min).days))
 
 
 def within(article_filter: ArticleFilter | None, period: Period) -> ArticleFilter:

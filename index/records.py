@@ -13,6 +13,7 @@ import bisect
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -154,7 +155,7 @@ def parse_citation_id(text: str) -> tuple[str, int, int] | None:
 # -- articles as stored ------------------------------------------------------------------
 
 
-_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_PARTIAL_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +176,9 @@ class ArticleFilter:
         cls, since: str | None = None, until: str | None = None, outlet: str | None = None
     ) -> ArticleFilter | None:
         """A checked filter, or None when nothing is filtered; `InputError` for a date
-        that is not YYYY, YYYY-MM or YYYY-MM-DD, or a range that ends before it starts."""
+        that is not YYYY, YYYY-MM or YYYY-MM-DD, or a range that ends before it starts.
+        Digits of any script ("２０２２", "٢٠٢٢-٠١") are read as the ASCII digits they are."""
+        since, until = ascii_digits(since), ascii_digits(until)
         for name, value in (("since", since), ("until", until)):
             if value is not None and not _is_partial_date(value):
                 raise InputError(f"{name} {value!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY")
@@ -185,6 +188,14 @@ class ArticleFilter:
         if not (since or until or outlet):
             return None
         return cls(since or None, until or None, outlet)
+
+
+def ascii_digits(text: str | None) -> str | None:
+    """`text` with the decimal digits of every script (fullwidth, Arabic-Indic, Devanagari
+    ...) as ASCII digits; any other character as it is."""
+    if text is None or text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
 
 def _is_partial_date(text: str) -> bool:

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from index.build import build_index
-from index.config import Settings
+from index.config import RETRIEVERS, Settings
 from tests.support.embedder import FakeEmbedder
-from tests.support.indexes import DAMAGES, damage_index
+from tests.support.indexes import DAMAGES, READ_DAMAGES, damage_index
 
 BAD_JSONL = '{"title": "Fine", "text": "A fine article."}\n{not json}\n{"title": "No text"}\n'
 
@@ -137,6 +137,28 @@ def test_damaged_index_names_the_fix(built: Settings, damage: str) -> None:
         assert result.exit_code == 1, result.output
         assert "citebot build --full" in result.output
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("damage", READ_DAMAGES)
+def test_damage_found_when_read_names_the_fix(
+    built: Settings, fake_model: None, damage: str
+) -> None:
+    damage_index(built.index_dir, damage)
+    # Each command and search that reads the damaged part: an answer reads both kinds of
+    # vectors whichever search found its passages; `search` reads no sentence vectors.
+    asks, searches = {
+        "overwrite vectors": (RETRIEVERS, ("hybrid", "dense")),
+        "overwrite sentence vectors": (RETRIEVERS, ()),
+        "postings out of range": (("hybrid", "lexical"), ("hybrid", "lexical")),
+    }[damage]
+    for command, retrievers in ((["ask", "first article?"], asks), (["search", "first"], searches)):
+        for retriever in retrievers:
+            result = CliRunner().invoke(
+                cli, [*command, "--retriever", retriever, "--index", str(built.index_dir)]
+            )
+            assert result.exit_code == 1, (command, retriever, result.output)
+            assert len(result.output.strip().splitlines()) == 1, result.output
+            assert " damaged; run `citebot build --full`" in result.output, result.output
 
 
 def test_source_rejects_malformed_and_unknown_ids_with_the_closest_valid_ones(

@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import cli
+from index.errors import InputError
+from index.records import ArticleFilter
 
 GOOD = "Harbour\n\nThe harbour of Valletta reopened to ferries on Monday."
 ENV = {"CITEBOT_MAX_ARTICLE_CHARS": "1000"}  # small, so huge lines are cheap to make
@@ -178,3 +180,36 @@ def test_any_index_path_builds_answers_and_is_reused(fake_model: None, name: byt
         assert sorted(os.fsencode(p.name) for p in Path(scratch).iterdir()) == sorted(
             [b"corpus", name]
         )
+
+
+# Dates as a user might type them: digits of any script, separators that look like '-'.
+DIGITS = st.characters(categories=["Nd"])
+DATE_TEXT = st.one_of(
+    st.lists(st.one_of(DIGITS, st.sampled_from(["-", "‐", "－", "/", " ", "²", "0", "1"])),
+             max_size=12).map("".join),
+    st.text(max_size=12),
+)  # fmt: skip
+
+
+@given(text=DATE_TEXT)
+def test_a_date_filter_is_refused_or_plain_ascii_digits(text: str) -> None:
+    """Whatever is typed after --since or --until, the filter holds ASCII digits and dashes
+    or there is no filter: never a date that silently matches nothing."""
+    try:
+        article_filter = ArticleFilter.of(since=text)
+    except InputError as error:
+        assert "\n" not in str(error)
+        return
+    if article_filter is None:
+        assert text == ""
+        return
+    assert article_filter.since is not None
+    assert article_filter.since.isascii() and len(article_filter.since) in (4, 7, 10)
+    assert all(c.isdigit() or c == "-" for c in article_filter.since)
+
+
+@given(date=st.dates(), digits=DIGITS)
+def test_a_date_in_any_script_is_that_date(date: object, digits: str) -> None:
+    zero = ord(digits) - int(digits)
+    written = "".join(chr(zero + int(c)) if c.isdigit() else c for c in str(date))
+    assert ArticleFilter.of(until=written) == ArticleFilter.of(until=str(date))

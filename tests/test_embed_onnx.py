@@ -257,6 +257,30 @@ def test_export_cache_is_reused_and_a_damaged_file_is_made_again(
     assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.parametrize("damage", ["garbage", "half"])
+def test_a_damaged_fp32_export_without_an_int8_file_is_exported_again(
+    tmp_path: Path, spec: ModelSpec, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    good = OnnxEmbedder(spec, backend="onnx-int8", cache_dir=cache_dir).embed(QUESTIONS)
+    exported = cached_model_path(spec, "onnx", cache_dir)
+    cache = tmp_path / "cache"
+    fp32 = cached_model_path(spec, "onnx", cache)
+    fp32.parent.mkdir(parents=True)
+    whole = exported.read_bytes()
+    fp32.write_bytes(b"not an onnx model" * 64 if damage == "garbage" else whole[: len(whole) // 2])
+    exports: list[Path] = []
+
+    def export(spec: ModelSpec, target: Path) -> None:  # the real export, without torch's time
+        exports.append(target)
+        target.write_bytes(whole)
+
+    monkeypatch.setattr(onnx_backend, "_export", export)
+    for _ in range(2):  # and the next process finds it whole
+        again = OnnxEmbedder(spec, backend="onnx-int8", cache_dir=cache).embed(QUESTIONS)
+        np.testing.assert_allclose(again, good, atol=1e-6)
+    assert len(exports) == 1 and fp32.read_bytes() == whole
+
+
 def _no_export(*args: object) -> None:
     raise AssertionError("the cached model should have been reused")
 

@@ -96,3 +96,38 @@ def test_bad_dates_are_one_line_and_exit_2(
 def test_an_empty_filter_is_no_filter() -> None:
     assert ArticleFilter.of(None, None, "  ") is None
     assert ArticleFilter.of("2022", "2022") == ArticleFilter("2022", "2022", None)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "ascii_since", "ascii_until"),
+    [
+        ("２０２２", None, "2022", None),  # fullwidth
+        ("٢٠٢٢-٠٦", None, "2022-06", None),  # Arabic-Indic
+        (None, "२०२२-०६-१२", None, "2022-06-12"),  # Devanagari
+        ("۲۰۲۲", "2022-0٦", "2022", "2022-06"),  # Persian, and digits of two scripts
+    ],
+)
+def test_dates_in_other_digits_mean_the_same_dates(
+    engine: Engine,
+    fake_model: None,
+    since: str | None,
+    until: str | None,
+    ascii_since: str,
+    ascii_until: str,
+) -> None:
+    """`\\d` matches every script's digits: a date written in them is that date, not a
+    filter that silently matches nothing."""
+    assert ArticleFilter.of(since, until) == ArticleFilter.of(ascii_since, ascii_until)
+    expected = articles_found(engine, ArticleFilter.of(ascii_since, ascii_until))
+    assert expected and articles_found(engine, ArticleFilter.of(since, until)) == expected
+    options = [*(["--since", since] if since else []), *(["--until", until] if until else [])]
+    index = str(engine.settings.index_dir)
+    result = CliRunner().invoke(cli, ["search", "harbour", "--index", index, *options, "--json"])
+    assert result.exit_code == 0, result.output
+    assert {r["article_id"] for r in json.loads(result.stdout)} == expected
+
+
+@pytest.mark.parametrize("date", ["２０２２－０６", "²⁰²²", "2022‐06", "2022-06 "])
+def test_other_marks_in_a_date_are_refused(date: str) -> None:
+    with pytest.raises(InputError, match="is not a date"):
+        ArticleFilter.of(since=date)

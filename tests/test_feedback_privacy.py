@@ -202,3 +202,73 @@ def test_a_read_only_feedback_file_lists_and_refuses_to_forget_in_one_line(
     assert listed.startswith("0 ") and "'q' -> c" in listed
     assert forgot.startswith("1 'Error: cannot use the feedback file")
     assert forgot.count("\\n") == 1
+
+
+@pytest.mark.parametrize("loss", ["deleted", "replaced", "no HOME"])
+def test_forget_user_refuses_when_the_stored_votes_cannot_be_matched(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loss: str
+) -> None:
+    """Without the key the votes were hashed with, no vote can be matched to a user id: a
+    deletion request is refused and explained, never answered with "Deleted 0"."""
+    store = FeedbackStore.for_settings(settings)
+    vote(store, ALICE, True)
+    vote(store, BOB, True)
+    key_file = settings.feedback_key_file
+    env = {"CITEBOT_FEEDBACK_KEY_FILE": str(key_file)}
+    if loss == "deleted":
+        key_file.unlink()
+    elif loss == "replaced":
+        key_file.write_text("0" * 64 + "\n", "utf-8")
+    else:  # HOME= with no key file setting: the default key file is another one, or none
+        monkeypatch.chdir(tmp_path)
+        env = {"CITEBOT_FEEDBACK_KEY_FILE": None, "HOME": "", "XDG_CONFIG_HOME": None}
+    index = ["--index", str(settings.index_dir)]
+    for _ in range(2):  # and the refusal made no new key that a second try would use
+        result = CliRunner().invoke(cli, ["feedback", *index, "--forget-user", str(ALICE)], env=env)
+        assert result.exit_code != 0, result.output
+        (line,) = result.output.strip().splitlines()
+        assert "Deleted" not in result.output and "Traceback" not in result.output
+        if loss != "no HOME":  # (which may also be refused for want of a home directory)
+            assert line.startswith("Error: cannot delete that user's votes: ") and "key" in line
+    assert len(store.entries()) == 2, "the votes are still there"
+    if loss == "no HOME":
+        return
+    if loss == "deleted":
+        assert not key_file.exists()
+    with pytest.raises(FeedbackError, match="key"):
+        vote(store, BOB, False, question="a vote under another key")
+    assert len(store.entries()) == 2
+
+
+def test_forget_user_with_no_votes_yet_needs_no_key(settings: Settings) -> None:
+    env = {"CITEBOT_FEEDBACK_KEY_FILE": str(settings.feedback_key_file)}
+    result = CliRunner().invoke(
+        cli, ["feedback", "--index", str(settings.index_dir), "--forget-user", "1"], env=env
+    )
+    assert result.exit_code == 0 and "Deleted 0 vote(s)" in result.output
+    assert not settings.feedback_key_file.exists()
+
+
+def test_a_locked_feedback_file_is_busy_not_discarded(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FeedbackStore.for_settings(settings)
+    vote(store, ALICE, True)
+    monkeypatch.setattr("index.feedback.BUSY_SECONDS", 0.1)
+    env = {"CITEBOT_FEEDBACK_KEY_FILE": str(settings.feedback_key_file)}
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        for extra in ([], ["--forget-user", str(ALICE)]):
+            result = CliRunner().invoke(
+                cli, ["feedback", "--index", str(settings.index_dir), *extra], env=env
+            )
+            assert result.exit_code == 1, result.output
+            (line,) = result.output.strip().splitlines()
+            assert "busy" in line and "try again" in line and "move it away" not in line
+        with pytest.raises(FeedbackError, match="busy"):
+            vote(store, BOB, True)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert [e.helpful for e in store.entries()] == [True]

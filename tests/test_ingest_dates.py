@@ -46,3 +46,20 @@ def test_what_is_not_a_date_is_left_out_with_a_warning(tmp_path: Path, published
     read_as, problems = corpus_published(tmp_path, published)
     assert read_as is None
     assert len(problems) == 1 and "'published' is not a date (use YYYY-MM-DD)" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("published", "read_as"),
+    [
+        ("Sun, 12 Jun 0001 00:00:00 GMT", "0001-06-12T00:00:00+00:00"),
+        ("Tue, 12 Jun 0099 10:00:00 GMT", "0099-06-12T10:00:00+00:00"),
+        ("12 Jun 0022 10:00:00 +0000", "0022-06-12T10:00:00+00:00"),
+        ("Sun, 12 Jun 22 10:00:00 GMT", "2022-06-12T10:00:00+00:00"),  # two digits: RFC 2822
+        ("Sat, 12 Jun 1999 10:00:00 GMT", "1999-06-12T10:00:00+00:00"),
+    ],
+)
+def test_an_rss_date_keeps_the_year_it_writes_in_full(
+    tmp_path: Path, published: str, read_as: str
+) -> None:
+    """The e-mail date parser reads years under 100 as 19xx or 20xx, even written "0001"."""
+    assert corpus_published(tmp_path, published) == (read_as, [])

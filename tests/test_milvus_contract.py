@@ -193,3 +193,79 @@ def test_the_token_is_never_shown(settings: Settings, tmp_path: Path) -> None:
     stats = open_reader(secret).stats(settings.index_dir)
     assert "s3cret" not in json.dumps(stats.as_json()) and "s3cret" not in repr(secret)
     assert stats.articles == 1 and np.isfinite(stats.size_bytes)
+
+
+def test_fields_longer_than_a_varchar_skip_their_article_before_embedding(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """An id, title or outlet over Milvus's 65,535 bytes cannot be stored: the article is
+    left out with the reason, before anything is embedded, and the rest are indexed."""
+    long_id, long_title, long_outlet = "i" * 70_000, "T" * 66_000, "é" * 33_000  # 66 KB
+    articles = [
+        {"id": long_id, "title": "Long id", "text": "The harbour reopened."},
+        {"id": "title", "title": long_title, "text": "The harbour reopened again."},
+        {"id": "outlet", "title": "Outlet", "text": "The pier opened.", "source": long_outlet},
+        {"id": "fine", "title": "Fine", "text": "The orchestra played a symphony in Vienna."},
+    ]
+
+    embedded: list[str] = []
+
+    class Counting(FakeEmbedder):
+        def embed(self, texts: Sequence[str]) -> Vectors:
+            embedded.extend(texts)
+            return super().embed(texts)
+
+    embedder = Counting()
+    summary = build_index([corpus(tmp_path / "c", articles)], settings, embedder=embedder)
+    assert summary.articles == 1 and summary.skipped == 3
+    assert embedded and all("harbour" not in text and "pier" not in text for text in embedded)
+    reasons = sorted(problem.split(": ", 1)[1] for problem in summary.problems)
+    assert reasons == [
+        "'id' is 70,000 bytes, over the 65,535 Milvus stores, skipped",
+        "'source' is 66,000 bytes, over the 65,535 Milvus stores, skipped",
+        "'title' is 66,000 bytes, over the 65,535 Milvus stores, skipped",
+    ]
+    assert set(open_reader(settings).article_hashes()) == {"fine"}
+
+
+def test_reading_a_milvus_lite_file_that_is_not_there_creates_none(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    environment = {"CITEBOT_STORE": "milvus", "HOME": str(tmp_path)}
+    for uri in ("~/absent.db", str(tmp_path / "absent.db")):
+        for command in (["stats"], ["search", "harbour"], ["source", "0123456789ab-0-3"]):
+            result = CliRunner().invoke(
+                cli, command, env={**environment, "CITEBOT_MILVUS_URI": uri}
+            )
+            assert result.exit_code == 1, result.output
+            (line,) = result.output.strip().splitlines()
+            assert "no index in Milvus at" in line and "run `citebot build` first" in line
+    assert list(tmp_path.iterdir()) == [], "no Milvus Lite file was made"
+
+
+@pytest.mark.parametrize(
+    ("uri", "says"),
+    [
+        ("{tmp}/milvus", "a Milvus Lite file's name must end in .db"),
+        ("{tmp}/no-such-folder/milvus.db", "no-such-folder does not exist"),
+        ("{tmp}/a-file/milvus.db", "a-file is not a folder"),
+        ("unix:{tmp}/no-such.sock", "cannot open Milvus at unix:"),
+    ],
+)
+def test_a_milvus_uri_that_cannot_be_used_says_why(tmp_path: Path, uri: str, says: str) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    (tmp_path / "a-file").write_text("not a folder", "utf-8")
+    uri = uri.format(tmp=tmp_path)
+    for command in (["build", str(tmp_path / "a-file")], ["stats"]):
+        result = CliRunner().invoke(
+            cli, command, env={"CITEBOT_STORE": "milvus", "CITEBOT_MILVUS_URI": uri}
+        )
+        assert result.exit_code in (1, 2), result.output
+        (line,) = result.output.strip().splitlines()
+        assert says in line, line
+        assert "is another process using" not in line

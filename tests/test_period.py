@@ -6,6 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.engine import Engine
 from index.period import asked_period, within
@@ -177,3 +179,40 @@ def test_an_article_of_unknown_date_may_answer_for_this_week(tmp_path: Path) -> 
     engine = fake_engine_over([*ARTICLES, undated], tmp_path, min_score=0.0)
     ranked = engine.rank_sentences("Where were flood warnings issued this week?", asked_on=ASKED_ON)
     assert {p.article_id for p in ranked.passages} == {"new", "undated"}
+
+
+@pytest.mark.parametrize(
+    ("question", "period"),
+    [
+        ("Who won this week?", ("0001-01-01", "0001-01-03")),
+        ("What happened last month?", ("0001-01-01", "0001-01-03")),
+        ("What is the latest news?", ("0001-01-01", "0001-01-03")),
+        ("Who won this year?", ("0001-01-01", "0001-01-03")),
+    ],
+)
+def test_a_period_early_in_year_one_starts_on_the_first_day(
+    question: str, period: tuple[str, str]
+) -> None:
+    found = asked_period(question, date(1, 1, 3))
+    assert found is not None
+    assert (found.since.isoformat(), found.until.isoformat()) == period
+
+
+def test_last_year_asked_in_year_one_is_no_period_on_the_calendar() -> None:
+    assert asked_period("Who won last year?", date(1, 1, 3)) is None
+
+
+RELATIVE_WORDS = ["today", "this week", "last week", "this month", "last month", "this year",
+                  "last year", "latest", "in 2022"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    asked_on=st.one_of(st.dates(), st.dates(max_value=date(1, 3, 1))),
+    words=st.sampled_from(RELATIVE_WORDS),
+)
+def test_any_day_asked_gives_a_period_within_the_calendar(asked_on: date, words: str) -> None:
+    period = asked_period(f"Who won {words}?", asked_on)
+    if period is not None:
+        assert period.since <= period.until
+        within(None, period)

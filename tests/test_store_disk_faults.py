@@ -8,6 +8,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,14 +50,13 @@ SCENARIO = textwrap.dedent(
 )
 
 
-def test_full_disk_and_read_only_index_dir(tmp_path: Path) -> None:
+def run_on_small_disk(tmp_path: Path, scenario: str, size: str) -> dict[str, Any]:
+    """Run `scenario` (arguments: the disk and the corpus directory `tmp_path/corpus`) with
+    a tmpfs of `size` mounted at `tmp_path/disk`; the JSON it printed last."""
     disk = tmp_path / "disk"
-    corpus = tmp_path / "corpus"
     disk.mkdir()
-    corpus.mkdir()
-    (corpus / "harbour.txt").write_text("Harbour\n\nThe harbour reopened today.", "utf-8")
     script = tmp_path / "scenario.py"
-    script.write_text(SCENARIO, "utf-8")
+    script.write_text(scenario, "utf-8")
     completed = subprocess.run(
         [
             "unshare",
@@ -62,11 +64,11 @@ def test_full_disk_and_read_only_index_dir(tmp_path: Path) -> None:
             "--mount",
             "sh",
             "-c",
-            f'mount -t tmpfs -o size=256k tmpfs "{disk}" && exec "$0" "$@"',
+            f'mount -t tmpfs -o size={size} tmpfs "{disk}" && exec "$0" "$@"',
             sys.executable,
             str(script),
             str(disk),
-            str(corpus),
+            str(tmp_path / "corpus"),
         ],
         capture_output=True,
         text=True,
@@ -75,7 +77,94 @@ def test_full_disk_and_read_only_index_dir(tmp_path: Path) -> None:
         timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return report
+
+
+# The disk fills up just as the vector file is written, after the database and postings,
+# and has room again for the files after it: only the vector file meets the full disk.
+VECTORS_SCENARIO = textwrap.dedent(
+    """
+    import json, os, sys
+    from pathlib import Path
+    import numpy as np
+    import index.local.writer as writer
+    from index.build import build_index
+    from index.config import Settings
+    from index.engine import Engine
+    from index.errors import CitebotError
+    from tests.support.embedder import FakeEmbedder
+
+    disk, corpus = Path(sys.argv[1]), Path(sys.argv[2])
+    settings = Settings(_env_file=None, index_dir=disk / "index")
+    build_index([corpus], settings, embedder=FakeEmbedder())
+    filler = disk / "filler"
+    real_build, real_save = writer.build_vector_index, np.save
+
+    def fill_then_build(*args, **kwargs):
+        built = real_build(*args, **kwargs)
+        descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(descriptor, bytes(512))
+        except OSError:
+            pass
+        os.close(descriptor)
+        return built
+
+    def free_then_save(*args, **kwargs):
+        filler.unlink(missing_ok=True)
+        return real_save(*args, **kwargs)
+
+    writer.build_vector_index, np.save = fill_then_build, free_then_save
+    (corpus / "new.txt").write_text("New\\n\\nA new article about the harbour.")
+    report = {}
+    try:
+        build_index([corpus], settings, embedder=FakeEmbedder())
+        report["build"] = "built"
+    except CitebotError as error:
+        report["build"] = str(error)
+    writer.build_vector_index, np.save = real_build, real_save
+    filler.unlink(missing_ok=True)
+    try:
+        engine = Engine(settings, embedder=FakeEmbedder())
+        report["answers"] = engine.search("harbour reopened", k=1)[0].article_id
+    except CitebotError as error:
+        report["answers"] = str(error)
+    report["drafts"] = len(list((disk / "index" / "generations").glob(".tmp-*")))
+    print(json.dumps(report))
+    """
+)
+
+
+@pytest.mark.parametrize("articles", [1, 60])
+def test_a_full_disk_while_the_vectors_are_written_keeps_the_previous_index(
+    tmp_path: Path, articles: int
+) -> None:
+    """One article's vectors wait in a write buffer (FAISS itself left an empty file and
+    said nothing); sixty's meet the full disk in FAISS's write (a RuntimeError)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for number in range(articles):
+        (corpus / f"harbour{number:02}.txt").write_text(
+            f"Harbour {number}\n\nThe harbour reopened today, said harbour master {number}.",
+            "utf-8",
+        )
+    report = run_on_small_disk(tmp_path, VECTORS_SCENARIO, "4m")
+    index = tmp_path / "disk" / "index"
+    assert report["build"] == (
+        f"cannot write the index at {index}: the disk is full; the previous index is unchanged"
+    )
+    assert str(report["answers"]).startswith("harbour")
+    assert report["drafts"] == 0
+
+
+def test_full_disk_and_read_only_index_dir(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "harbour.txt").write_text("Harbour\n\nThe harbour reopened today.", "utf-8")
+    report = run_on_small_disk(tmp_path, SCENARIO, "256k")
     assert report["full"].startswith(f"cannot write the index at {disk / 'index'}")
     assert "full" in report["full"] and "the previous index is unchanged" in report["full"]
     assert (

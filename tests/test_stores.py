@@ -75,6 +75,27 @@ def test_filters_by_date_and_outlet(store_settings: Settings, tmp_path: Path) ->
     assert found(ArticleFilter(outlet="BBC", undated=True)) == {"bridge"}
 
 
+def test_the_outlet_filter_ignores_case_beyond_ascii_in_either_store(
+    store_settings: Settings, tmp_path: Path
+) -> None:
+    articles = [
+        {"id": "paris", "title": "News", "text": "Some news from Paris.", "source": "ÉLYSÉE Times"},
+        {"id": "kyiv", "title": "News", "text": "Some news from Kyiv.", "source": "ДЕНЬ"},
+        {"id": "other", "title": "News", "text": "Some other news.", "source": "Elysee Daily"},
+    ]
+    embedder = FakeEmbedder()
+    build_index([write_corpus(tmp_path / "c", articles)], store_settings, embedder=embedder)
+    engine = Engine(store_settings, embedder=embedder)
+
+    def found(outlet: str) -> set[str]:
+        article_filter = ArticleFilter(outlet=outlet)
+        return {r.article_id for r in engine.search("news", k=5, article_filter=article_filter)}
+
+    assert found("élysée") == found("ÉLYSÉE") == found("Élysée times") == {"paris"}
+    assert found("день") == found("День") == {"kyiv"}
+    assert found("elysee") == {"other"}
+
+
 def test_incremental_rebuild_embeds_only_what_changed_and_drops_removed(
     store_settings: Settings, tmp_path: Path
 ) -> None:

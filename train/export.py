@@ -4,13 +4,13 @@ quantisation costs.
     python -m train.export [--model ~/.cache/citebot/reranker-train/run/final]
                            [--pairs ~/.cache/citebot/reranker-train] [--out index/rerank/weights]
 
-Writes `reranker-int8.onnx` (dynamic int8, weights per channel; the embeddings and the
-classifier stay fp32), `tokenizer.json` and `fp32-reference-trecqa-dev.json` (the fp32
-model's logits on TrecQA DEV, which the tests compare the int8 model with) into --out, and
-prints, as JSON, the fp32 and int8 figures on the validation pairs and TrecQA TEST, their
-agreement (Pearson of the logits, and the largest logit difference), the files' sha256 and
-the time one question's ten candidates take. The model card (MODEL_CARD.md beside the
-model) quotes these figures.
+Writes `reranker-int8.onnx` (dynamic int8, weights per channel, the embedding tables too
+unless `--embeddings fp32`; the pooler and classifier stay fp32), `tokenizer.json` and
+`fp32-reference-trecqa-dev.json` (the fp32 model's logits on TrecQA DEV, which the tests
+compare the int8 model with) into --out, and prints, as JSON, the fp32 and int8 figures on
+the validation pairs and TrecQA TEST, their agreement (Pearson of the logits, and the
+largest logit difference), the files' sha256 and the time one question's ten candidates
+take. The model card (MODEL_CARD.md beside the model) quotes these figures.
 """
 
 from __future__ import annotations
@@ -41,13 +41,18 @@ def export_fp32(model_dir: Path, target: Path) -> None:
     export_transformer(model, "logits", target, ("logits", {0: "batch"}))
 
 
-def quantise(fp32: Path, target: Path) -> None:
-    """Dynamic int8 of the matrix products, weights per channel; the embeddings (Gather)
-    and the pooler and classifier (Gemm) stay fp32."""
+def quantise(fp32: Path, target: Path, *, embeddings: bool) -> None:
+    """Dynamic int8 of the matrix products, weights per channel, and with `embeddings` of
+    the embedding tables too (Gather: a quarter of the file's size); the pooler and the
+    classifier (Gemm) stay fp32."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
-        fp32, target, per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"]
+        fp32,
+        target,
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gather"] if embeddings else ["MatMul"],
     )
 
 
@@ -100,12 +105,15 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--out", type=Path, default=Path("index/rerank/weights"))
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument(
+        "--embeddings", choices=("int8", "fp32"), default="int8", help="the embedding tables"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp())
     fp32 = work / "reranker.onnx"
     export_fp32(args.model, fp32)
-    quantise(fp32, args.out / MODEL_FILE)
+    quantise(fp32, args.out / MODEL_FILE, embeddings=args.embeddings == "int8")
     AutoTokenizer.from_pretrained(str(args.model)).backend_tokenizer.save(
         str(args.out / TOKENIZER_FILE)
     )

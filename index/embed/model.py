@@ -72,8 +72,16 @@ def _hub_snapshot(name: str) -> Path:
 
 @lru_cache(maxsize=8)
 def load_tokenizer(model_dir: Path) -> Tokenizer:
-    """The model's own word-piece tokenizer, with no padding and no truncation."""
-    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    """The model's own word-piece tokenizer, with no padding and no truncation;
+    `InputError` when the model directory holds none that can be read."""
+    path = model_dir / "tokenizer.json"
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as error:  # tokenizers raises a bare Exception for any failure
+        raise InputError(
+            f"the model's tokenizer {path} is missing or cannot be read; set CITEBOT_MODEL to a"
+            " sentence-transformers model directory"
+        ) from error
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tokenizers import Encoding, Tokenizer
 
-from index.config import BACKENDS
+from index.config import BACKENDS, needs_home
 from index.embed.base import LocalModelEmbedder, TokenRun, Vectors
 from index.embed.model import ModelSpec
 from index.errors import InputError
@@ -166,6 +166,11 @@ def load_session(
     about half the time a session takes to open. Only the optimisations that hold on any
     CPU are saved; the ones for this CPU are made again at every load, as they cost little.
     """
+    if needs_home(cache_dir):
+        raise InputError(
+            f"there is no home directory for the model cache {cache_dir}; set CITEBOT_CACHE_DIR"
+            " to a writable directory"
+        )
     try:
         import onnxruntime
         from onnxruntime.capi.onnxruntime_pybind11_state import (
@@ -195,6 +200,20 @@ def load_session(
             options.optimized_model_filepath = str(optimise_into)
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
+    def loadable(path: Path) -> bool:
+        """True when the cached export at `path` is there and onnxruntime can load it (the
+        int8 model is quantised from it: a damaged one would fail every time)."""
+        if not path.is_file():
+            return False
+        try:
+            session(path)
+        except unloadable as error:
+            log.warning(
+                "the cached model %s cannot be loaded (%s); exporting it again", path, error
+            )
+            return False
+        return True
+
     def optimise() -> onnxruntime.InferenceSession:
         with atomic_path(optimised) as temporary:
             return session(exported, optimise_into=temporary)
@@ -209,7 +228,7 @@ def load_session(
     try:
         if backend == "onnx-int8":
             fp32 = cached_model_path(spec, "onnx", cache_dir)
-            if not fp32.is_file():
+            if not loadable(fp32):
                 with atomic_path(fp32) as temporary:
                     _export(spec, temporary)
             with atomic_path(exported) as temporary:

@@ -34,7 +34,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.errors import IndexBusyError, IndexDamagedError, IndexWriteError
-from index.files import fsync_dir, fsync_file, path_text, write_text_atomically
+from index.files import (
+    fsync_dir,
+    fsync_file,
+    path_text,
+    read_small_file,
+    write_text_atomically,
+)
 from index.manifest import FORMAT_VERSION
 
 MARKER_NAME = "citebot-index.json"
@@ -51,6 +57,8 @@ DRAFT_PREFIX = ".tmp-"
 # (Names of builds begun in the same second sort by the microsecond; older names lack it.)
 _GENERATION_NAME = re.compile(r"\d{8}T\d{6}(?:\d{6})?-[0-9a-f]{6}")
 _GENERATIONS_KEPT = 2
+# CURRENT holds one generation's name and a newline: what is longer is not read.
+_CURRENT_LIMIT = 1024
 
 
 class IndexLayout:
@@ -61,15 +69,34 @@ class IndexLayout:
         self.generations = root / GENERATIONS_NAME
 
     def current(self) -> Path | None:
-        """The live generation's directory, or None when nothing has been built here."""
+        """The live generation's directory, or None when nothing has been built here;
+        `IndexDamagedError` when CURRENT cannot be read or names no directory in
+        `generations/` (not UTF-8, a path, `..`, anything but a generation's name), or is no
+        small regular file (a directory, a FIFO, a link to /dev/zero: never read without
+        limit)."""
+        pointer = self.root / CURRENT_NAME
+        fix = "run `citebot build --full`"
         try:
-            name = (self.root / CURRENT_NAME).read_text("utf-8").strip()
+            raw = read_small_file(pointer, _CURRENT_LIMIT)
+            name = raw.decode("utf-8").strip() if raw is not None else None
         except FileNotFoundError:
             return None
         except OSError as error:
             raise IndexDamagedError(
-                f"cannot read {self.root / CURRENT_NAME}: {error.strerror}"
+                f"cannot read {path_text(pointer)}: {error.strerror}; {fix}"
             ) from error
+        except UnicodeDecodeError as error:
+            raise IndexDamagedError(
+                f"{path_text(pointer)} is damaged (not UTF-8 text); {fix}"
+            ) from error
+        if name is None:
+            raise IndexDamagedError(
+                f"{path_text(pointer)} is damaged (not a small file naming a generation); {fix}"
+            )
+        if name and not _GENERATION_NAME.fullmatch(name):
+            raise IndexDamagedError(
+                f"{path_text(pointer)} is damaged (it names no generation); {fix}"
+            )
         return self.generations / name if name else None
 
     def is_citebot_index(self) -> bool:
@@ -86,15 +113,17 @@ class IndexLayout:
                 " other); choose another --index directory"
             ) from error
         if self.root.exists() and not self.root.is_dir():
-            raise IndexWriteError(f"{self.root} is a file, not an index directory")
+            raise IndexWriteError(f"{path_text(self.root)} is a file, not an index directory")
         if self.root.is_dir() and any(self.root.iterdir()) and not self.is_citebot_index():
             raise IndexWriteError(
-                f"{self.root} holds something that is not a citebot index;"
+                f"{path_text(self.root)} holds something that is not a citebot index;"
                 " choose another --index directory"
             )
         existing = next(p for p in (self.root, *self.root.parents) if p.exists())
         if not os.access(existing, os.W_OK | os.X_OK):
-            raise IndexWriteError(f"{existing} is not writable; choose another --index directory")
+            raise IndexWriteError(
+                f"{path_text(existing)} is not writable; choose another --index directory"
+            )
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -116,7 +145,8 @@ class IndexLayout:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:
                 raise IndexBusyError(
-                    f"another `citebot build` is writing {self.root}; wait for it to finish"
+                    f"another `citebot build` is writing {path_text(self.root)};"
+                    " wait for it to finish"
                 ) from error
             self._remove_drafts()
             yield
@@ -190,7 +220,7 @@ def translate_write_errors(root: Path) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as error:
         raise IndexWriteError(
-            f"cannot write the index at {root}: {error}; the previous index is unchanged"
+            f"cannot write the index at {path_text(root)}: {error}; the previous index is unchanged"
         ) from error
     except OSError as error:
         reason = {
@@ -200,5 +230,6 @@ def translate_write_errors(root: Path) -> Iterator[None]:
             errno.EPERM: "permission denied",
         }.get(error.errno or 0, error.strerror or str(error))
         raise IndexWriteError(
-            f"cannot write the index at {root}: {reason}; the previous index is unchanged"
+            f"cannot write the index at {path_text(root)}: {reason};"
+            " the previous index is unchanged"
         ) from error

@@ -52,6 +52,9 @@ T = TypeVar("T")
 FILTERS_KEPT = 4
 # Rows read at a time from a ranked full-text query while keeping those a filter allows.
 _ROWS_AT_A_TIME = 256
+# Unit vectors' cosines and values lie in [-1, 1]; float16 rounding moves them by about 1e-3.
+# Anything further out (or NaN) was never written by a build: the file is damaged.
+_UNIT_LIMIT = 1.01
 
 
 class LocalIndex:
@@ -100,18 +103,21 @@ class IndexReader:
         directory = layout.current()
         if directory is None:
             if root.is_dir() and any(root.iterdir()) and not layout.is_citebot_index():
-                raise IndexNotFoundError(f"{root} is not a citebot index; run `citebot build`")
-            raise IndexNotFoundError(f"no index at {root}; run `citebot build` first")
+                raise IndexNotFoundError(
+                    f"{path_text(root)} is not a citebot index; run `citebot build`"
+                )
+            raise IndexNotFoundError(f"no index at {path_text(root)}; run `citebot build` first")
         return cls.open_generation(directory)
 
     @classmethod
     def open_generation(cls, directory: Path) -> IndexReader:
         """Open one generation directory, raising `IndexDamagedError` if any part is wrong."""
         fix = "run `citebot build --full`"
+        shown = path_text(directory)
         if not directory.is_dir():
-            raise IndexDamagedError(f"the index generation {directory} is missing; {fix}")
+            raise IndexDamagedError(f"the index generation {shown} is missing; {fix}")
         manifest = Manifest.read(directory / MANIFEST_NAME)
-        manifest.require_format(f"at {directory}", fix)
+        manifest.require_format(f"at {shown}", fix)
 
         import faiss
 
@@ -120,7 +126,7 @@ class IndexReader:
         try:
             vectors = faiss.read_index(str(directory / VECTORS_NAME), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError as error:
-            raise IndexDamagedError(f"the vector file in {directory} is damaged; {fix}") from error
+            raise IndexDamagedError(f"the vector file in {shown} is damaged; {fix}") from error
         search_depth = manifest.extra.get("search_depth")
         if search_depth and hasattr(vectors, "hnsw"):
             vectors.hnsw.efSearch = int(search_depth)
@@ -128,33 +134,33 @@ class IndexReader:
             sentence_vectors = np.load(directory / SENTENCE_VECTORS_NAME, mmap_mode="r")
         except (OSError, ValueError) as error:
             raise IndexDamagedError(
-                f"the sentence vectors in {directory} are missing or damaged; {fix}"
+                f"the sentence vectors in {shown} are missing or damaged; {fix}"
             ) from error
         if sentence_vectors.shape != (manifest.sentences, manifest.dimension):
             raise IndexDamagedError(
-                f"the sentence vectors in {directory} do not match the manifest; {fix}"
+                f"the sentence vectors in {shown} do not match the manifest; {fix}"
             )
         try:
             postings = Postings.open(directory)
         except (OSError, ValueError) as error:
             raise IndexDamagedError(
-                f"the full-text postings in {directory} are missing or damaged; {fix}"
+                f"the full-text postings in {shown} are missing or damaged; {fix}"
             ) from error
         if len(postings.passage_words) != manifest.passages:
             raise IndexDamagedError(
-                f"the full-text postings in {directory} do not match the manifest; {fix}"
+                f"the full-text postings in {shown} do not match the manifest; {fix}"
             )
         reader = cls(directory, manifest, vectors, sentence_vectors, postings)
         try:
             (passages,) = reader._db.execute("SELECT count(*) FROM passages").fetchone()
             (articles,) = reader._db.execute("SELECT count(*) FROM articles").fetchone()
         except sqlite3.DatabaseError as error:
-            raise IndexDamagedError(f"the database in {directory} is damaged; {fix}") from error
+            raise IndexDamagedError(f"the database in {shown} is damaged; {fix}") from error
         counts = (articles, passages, vectors.ntotal, vectors.d)
         expected = (manifest.articles, manifest.passages, manifest.passages, manifest.dimension)
         if counts != expected:
             raise IndexDamagedError(
-                f"the index in {directory} does not match its manifest"
+                f"the index in {shown} does not match its manifest"
                 f" (articles, passages, vectors, dimension: {counts} vs {expected}); {fix}"
             )
         return reader
@@ -170,8 +176,11 @@ class IndexReader:
                 )
             except sqlite3.Error as error:
                 raise IndexDamagedError(
-                    f"the database in {self.directory} cannot be opened; run `citebot build --full`"
+                    f"the database in {path_text(self.directory)} cannot be opened;"
+                    " run `citebot build --full`"
                 ) from error
+            # SQLite's own lower() changes only A-Z: outlets compare as Python (and Milvus) do.
+            connection.create_function(_LOWER, 1, _lower, deterministic=True)
             self._local.db = connection
         return connection
 
@@ -223,7 +232,7 @@ class IndexReader:
 
     def _damaged(self) -> IndexDamagedError:
         return IndexDamagedError(
-            f"the database in {self.directory} is damaged; run `citebot build --full`"
+            f"the database in {path_text(self.directory)} is damaged; run `citebot build --full`"
         )
 
     def article_hashes(self) -> dict[str, str]:
@@ -311,14 +320,15 @@ class IndexReader:
         if not passage_ids:
             return []
         vectors = self.vectors.reconstruct_batch(np.asarray(passage_ids, dtype=np.int64))
-        return [float(cosine) for cosine in vectors @ query_vector]
+        cosines = self._checked(vectors @ query_vector, "vector file", "is")
+        return [float(cosine) for cosine in cosines]
 
     def sentence_cosines(
         self, rows: NDArray[np.int64], query_vector: NDArray[np.float32]
     ) -> NDArray[np.float32]:
         """The cosine of `query_vector` and each sentence vector at `rows`."""
         cosines: NDArray[np.float32] = self.sentence_vectors[rows].astype(np.float32) @ query_vector
-        return cosines
+        return self._checked(cosines, "sentence vectors", "are")
 
     def dense_matches(
         self, query_vector: NDArray[np.float32], k: int, article_filter: ArticleFilter | None
@@ -336,7 +346,17 @@ class IndexReader:
                 return no_matches()
             scores, ids = self._search_among(query, min(k, len(allowed)), allowed)
         keep = ids[0] >= 0
-        return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+        found = scores[0][keep].astype(np.float32)
+        return ids[0][keep].astype(np.int64), self._checked(found, "vector file", "is")
+
+    def _checked(self, cosines: NDArray[np.float32], what: str, verb: str) -> NDArray[np.float32]:
+        """`cosines`, unless one is not a cosine of unit vectors (NaN, or far beyond 1): then
+        the `what` they were computed from is damaged."""
+        if not within_unit(cosines):
+            raise IndexDamagedError(
+                f"the {what} in {self.directory} {verb} damaged; run `citebot build --full`"
+            )
+        return cosines
 
     def _search_among(
         self, query: NDArray[np.float32], k: int, passage_ids: NDArray[np.int64]
@@ -368,7 +388,18 @@ class IndexReader:
         runs = self._rows(
             f"SELECT first, passages FROM word_passages WHERE word IN ({marks})", words
         )
-        return self.postings.best(runs, k, allowed)
+        damaged = IndexDamagedError(
+            f"the full-text postings in {self.directory} are damaged; run `citebot build --full`"
+        )
+        try:
+            ids, scores = self.postings.best(runs, k, allowed)
+        except IndexError as error:  # a passage id beyond the last passage
+            raise damaged from error
+        if len(ids) and not (
+            ids.min() >= 0 and ids.max() < self.manifest.passages and np.isfinite(scores).all()
+        ):
+            raise damaged
+        return ids, scores
 
     def phrase_matches(
         self, words: Sequence[str], k: int, article_filter: ArticleFilter | None
@@ -475,6 +506,20 @@ class IndexReader:
         )
 
 
+_LOWER = "citebot_lower"
+
+
+def _lower(text: str | None) -> str | None:
+    """Lower case in every script (SQL's `citebot_lower`)."""
+    return text.lower() if isinstance(text, str) else None
+
+
+def within_unit(values: NDArray[np.floating[Any]]) -> bool:
+    """True when every one of `values` could be a cosine, or a value, of unit vectors as a
+    build writes them: none is NaN or far beyond [-1, 1]."""
+    return bool(np.all(np.abs(values) <= _UNIT_LIMIT))
+
+
 def _filter_condition(article_filter: ArticleFilter) -> tuple[str, list[str | int]]:
     """An SQL condition on the articles table `a` with its parameters."""
     dates: list[str] = []
@@ -490,6 +535,6 @@ def _filter_condition(article_filter: ArticleFilter) -> tuple[str, list[str | in
         dated = f"(a.published IS NULL OR ({dated}))"
     conditions = [dated]
     if article_filter.outlet:
-        conditions.append("instr(lower(a.source), lower(?)) > 0")
-        parameters.append(article_filter.outlet)
+        conditions.append(f"instr({_LOWER}(a.source), ?) > 0")
+        parameters.append(article_filter.outlet.lower())
     return " AND ".join(conditions), parameters

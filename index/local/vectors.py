@@ -10,6 +10,7 @@ limit and the graph's parameters are `index.vector_policy`'s, shared with the Mi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,6 +55,17 @@ def build_vector_index(vectors: NDArray[np.float32], kind: IndexKind = "auto") -
     depth, recall = choose_search_depth(graph, vectors)
     graph.hnsw.efSearch = depth
     return VectorIndex(graph, f"HNSW{HNSW_NEIGHBOURS}", depth, recall)
+
+
+def write_vector_index(index: faiss.Index, path: Path) -> None:
+    """Write `index` to `path` through a Python file, so that a full disk is an `OSError`
+    like any other write's. `faiss.write_index` says so in a RuntimeError, or not at all for
+    an index whose bytes wait in its buffer: it leaves an empty file behind."""
+    import faiss
+
+    with path.open("wb") as handle:
+        writer = faiss.PyCallbackIOWriter(handle.write)  # type: ignore[attr-defined]
+        faiss.write_index(index, writer)
 
 
 def choose_search_depth(

@@ -34,11 +34,11 @@ from index.local.layout import (
     translate_write_errors,
 )
 from index.local.postings import write_postings
-from index.local.reader import IndexReader
+from index.local.reader import IndexReader, within_unit
 from index.local.schema import KEPT_TABLE, SCHEMA, article_row, passage_row
-from index.local.vectors import build_vector_index
+from index.local.vectors import build_vector_index, write_vector_index
 from index.manifest import Manifest
-from index.records import EmbeddedArticle
+from index.records import EmbeddedArticle, SourceArticle
 
 
 class LocalTarget:
@@ -62,9 +62,16 @@ class LocalTarget:
         """Hold the build lock (`IndexBusyError` when another build has it)."""
         return self.layout.locked()
 
+    def unstorable(self, article: SourceArticle) -> str | None:
+        """None: SQLite holds fields of any length."""
+        return None
+
     def has_index(self) -> bool:
-        """True when CURRENT names a generation."""
-        return self.layout.current() is not None
+        """True when CURRENT names a generation (or is damaged: opening it says so)."""
+        try:
+            return self.layout.current() is not None
+        except IndexDamagedError:
+            return True
 
     def open_live(self) -> IndexReader:
         """Open the live generation; drafts copy unchanged articles from it."""
@@ -117,10 +124,15 @@ class LocalDraft:
                 f"the index at {previous.directory} is damaged; run `citebot build --full`"
             ) from error
         if len(rows.passages):
-            self.vectors.append(
-                np.asarray(previous.vectors.reconstruct_batch(rows.passages), dtype=np.float32)
-            )
-            self.sentence_vectors.append(np.asarray(previous.sentence_vectors[rows.sentences]))
+            vectors = np.asarray(previous.vectors.reconstruct_batch(rows.passages), np.float32)
+            sentence_vectors = np.asarray(previous.sentence_vectors[rows.sentences])
+            # Values no build writes are damage, not to be carried into the new generation.
+            if not (within_unit(vectors) and within_unit(sentence_vectors)):
+                raise IndexDamagedError(
+                    f"the vectors in {previous.directory} are damaged; run `citebot build --full`"
+                )
+            self.vectors.append(vectors)
+            self.sentence_vectors.append(sentence_vectors)
 
     def add_article(self, new: EmbeddedArticle) -> None:
         """Store a newly cleaned and chunked article; keep its vectors for `finish`."""
@@ -238,8 +250,6 @@ class GenerationWriter:
     ) -> Manifest:
         """Index the passages' words, write the vectors and, last, the manifest (returned,
         with the vector index chosen)."""
-        import faiss
-
         if len(vectors) != self.passage_count:
             raise AssertionError(f"{len(vectors)} vectors for {self.passage_count} passages")
         if len(sentence_vectors) != self.sentence_count:
@@ -258,7 +268,7 @@ class GenerationWriter:
         self.db.close()
         vectors = vectors.reshape(-1, manifest.dimension)
         built = build_vector_index(vectors, index_kind)
-        faiss.write_index(built.index, str(self.directory / VECTORS_NAME))
+        write_vector_index(built.index, self.directory / VECTORS_NAME)
         np.save(
             self.directory / SENTENCE_VECTORS_NAME,
             np.asarray(sentence_vectors, dtype=np.float16).reshape(-1, manifest.dimension),

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from index.config import Settings
-from index.errors import CitebotError, StoreUnavailableError
+from index.errors import CitebotError, InputError, StoreUnavailableError
+from index.files import path_text
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -33,8 +34,20 @@ _GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
 
 
 def is_lite(uri: str) -> bool:
-    """A URI without a scheme is a file: Milvus Lite, run in this process."""
-    return "://" not in uri
+    """A URI without a scheme is a file: Milvus Lite, run in this process (`unix:PATH` is a
+    server's socket)."""
+    return "://" not in uri and not uri.startswith("unix:")
+
+
+def lite_file(settings: Settings) -> Path | None:
+    """The Milvus Lite file the settings name (home directory expanded), or None for a
+    server; `InputError` for one Milvus Lite would not open (`_check_lite_file`)."""
+    uri = settings.milvus_uri
+    if not is_lite(uri):
+        return None
+    file = Path(uri).expanduser().absolute()
+    _check_lite_file(file)
+    return file
 
 
 def location(settings: Settings) -> str:
@@ -54,9 +67,25 @@ def connect(settings: Settings) -> MilvusClient:
     be reached (or, for Milvus Lite, when another process has the file open)."""
     token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
     uri = settings.milvus_uri
-    if is_lite(uri):
-        uri = str(Path(uri).expanduser().absolute())
+    file = lite_file(settings)
+    if file is not None:
+        uri = str(file)
     return _client(uri, token, location(settings))
+
+
+def _check_lite_file(file: Path) -> None:
+    """Refuse (`InputError`, naming CITEBOT_MILVUS_URI) a Milvus Lite file that Milvus Lite
+    would not open for another reason than another process having it."""
+    setting = "CITEBOT_MILVUS_URI"
+    if file.suffix != ".db":
+        raise InputError(
+            f"{setting}: a Milvus Lite file's name must end in .db ({path_text(file)})"
+        )
+    folder = file.parent
+    if not folder.exists():
+        raise InputError(f"{setting}: the folder {path_text(folder)} does not exist")
+    if not folder.is_dir():
+        raise InputError(f"{setting}: {path_text(folder)} is not a folder")
 
 
 @lru_cache(maxsize=8)

@@ -34,6 +34,7 @@ from index.milvus.client import (
     connect,
     generation_of,
     is_lite,
+    lite_file,
     literal,
     location,
     milvus_errors,
@@ -88,7 +89,11 @@ class MilvusIndex:
         self.where = location(settings)
 
     def live(self) -> str | None:
-        """The live generation (the one the alias names), or None before the first build."""
+        """The live generation (the one the alias names), or None before the first build
+        (or when the Milvus Lite file is not there: it is never made by reading)."""
+        file = lite_file(self.settings)
+        if file is not None and not file.exists():
+            return None
         client = connect(self.settings)
         from pymilvus import MilvusException
 
@@ -515,7 +520,7 @@ def _matches(hits: Sequence[dict[str, Any]], *, bm25: bool = False) -> Matches:
 def _manifest(stored: str | None, generation: str, where: str) -> Manifest:
     """The manifest stored on a generation's passages collection."""
     try:
-        manifest = Manifest(**json.loads(stored or ""))
+        manifest = Manifest.from_json(json.loads(stored or ""))
     except (ValueError, TypeError) as error:
         raise IndexDamagedError(
             f"the manifest of index generation {generation} in Milvus at {where} cannot be read;"

@@ -156,6 +156,22 @@ def set_manifest(client: MilvusClient, prefix: str, generation: str, manifest: s
     client.alter_collection_properties(name, properties={MANIFEST_PROPERTY: manifest})
 
 
+def too_long(article: SourceArticle) -> str | None:
+    """Why `article` cannot be stored: a field kept whole in a VARCHAR (id, title, outlet,
+    date) over its 65,535 bytes; None when it can."""
+    source = article.source or ""
+    for name, value in (
+        ("id", article.id),
+        ("title", article.title),
+        ("source", max(source, source.lower(), key=len)),
+        ("published", article.published or ""),
+    ):
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > _VARCHAR_BYTES:
+            return f"'{name}' is {size:,} bytes, over the {_VARCHAR_BYTES:,} Milvus stores, skipped"
+    return None
+
+
 def _parts(text: str) -> list[str]:
     return [text[i : i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
 

@@ -47,9 +47,10 @@ from index.milvus.schema import (
     passage_words,
     set_manifest,
     term_rows,
+    too_long,
     vector_index_kind,
 )
-from index.records import EmbeddedArticle
+from index.records import EmbeddedArticle, SourceArticle
 
 # Rows per insert call (article parts are up to 128 kB each).
 _INSERT_BATCH = {PASSAGES: 500, ARTICLES: 100, SENTENCES: 2000, TERMS: 5000}
@@ -90,6 +91,10 @@ class MilvusTarget:
         replace any other generation than this one."""
         self.base = self.index.live()
         yield
+
+    def unstorable(self, article: SourceArticle) -> str | None:
+        """Why Milvus cannot hold `article` (a field over a VARCHAR's bytes), or None."""
+        return too_long(article)
 
     def has_index(self) -> bool:
         """True when the alias names a generation."""
