@@ -1,6 +1,6 @@
 """Warm `ask` latency over an index: p50/p95/p99 in one thread, broken down by stage.
 
-    .venv/bin/python -m bench.ask_latency --index DIR [--questions N]
+    .venv/bin/python -m bench.ask_latency --index DIR [--questions N] [--reranker on|off]
     .venv/bin/python -m bench.ask_latency --store milvus --milvus-uri URI [--questions N]
     .venv/bin/python -m bench.ask_latency --index NEWS_DEV_INDEX --periods
 
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument(
         "--periods", action="store_true", help="news_dev's questions that name a period"
     )
+    parser.add_argument("--reranker", choices=("on", "off"), default="on")
     args = parser.parse_args()
     asked: list[tuple[str, date | None]]
     if args.periods:
@@ -69,7 +70,11 @@ def main() -> None:
     else:
         asked = [(q.question, None) for q in load_squad(XQUAD).questions][: args.questions]
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, index_dir=args.index, store=args.store, milvus_uri=args.milvus_uri
+        _env_file=None,
+        index_dir=args.index,
+        store=args.store,
+        milvus_uri=args.milvus_uri,
+        reranker=args.reranker == "on",
     )
     engine = Engine(settings)
     engine.warm_up()
@@ -89,7 +94,8 @@ def main() -> None:
     manifest = reader.manifest
     print(
         f"{len(asked)} questions, {manifest.passages:,} passages,"
-        f" {manifest.model} ({manifest.backend}), {args.store} store, one thread"
+        f" {manifest.model} ({manifest.backend}), {args.store} store, one thread,"
+        f" reranker {args.reranker}"
         + (" (dense and lexical unfiltered; ask filtered by the period)" if args.periods else "")
     )
     for stage, samples in stages.items():

@@ -20,6 +20,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.format import NONE
+from bot.sync import sync_commands
+from bot.talk import ThreadTalk
 from index.config import Settings
 from index.engine import Engine
 from index.errors import (
@@ -29,6 +31,7 @@ from index.errors import (
     ModelMismatchError,
 )
 from index.feedback import FeedbackStore
+from index.lru import LeastRecentlyUsed
 from index.records import Answer
 
 log = logging.getLogger(__name__)
@@ -58,7 +61,7 @@ LOOKUP_THREADS = 1
 P = ParamSpec("P")
 R = TypeVar("R")
 # What the bot needs in a channel: read it, answer (in threads too), open a thread in an answer
-# channel and show embeds.
+# channel, show embeds, and react (to a question asked again within the cooldown).
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
@@ -66,19 +69,21 @@ INVITE_PERMISSIONS = discord.Permissions(
     create_public_threads=True,
     read_message_history=True,
     embed_links=True,
+    add_reactions=True,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Exchange:
-    """A question and the answer the bot gave, remembered for follow-ups and buttons."""
+    """A question, in its asker's own words (without the question it followed up), and the
+    answer the bot gave: remembered for follow-ups and buttons."""
 
     question: str
     answer: Answer
 
 
 class Conversations:
-    """The latest answers, by the id of the bot's message or of the thread they are in."""
+    """The latest answers, by the id of the bot's message that gave them."""
 
     def __init__(self, size: int = CONVERSATIONS_KEPT) -> None:
         self._items: OrderedDict[int, Exchange] = OrderedDict()
@@ -96,24 +101,72 @@ class Conversations:
         return self._items.get(key)
 
 
-class Cooldown:
-    """At most `rate` questions per user in any `per` seconds."""
+@dataclass(slots=True)
+class _Asking:
+    """One user's questions in the cooldown's window, and until when they have been told to
+    wait."""
 
-    def __init__(self, rate: int, per: float) -> None:
+    asked: deque[float]
+    told_until: float = -math.inf
+
+
+class Cooldown:
+    """At most `rate` questions per user in any `per` seconds.
+
+    Users are kept only while their window lasts: one who has not asked for `per` seconds
+    (and is not being told to wait) is forgotten, so the memory is bounded by who asked
+    recently, not by everyone who ever asked.
+    """
+
+    def __init__(
+        self, rate: int, per: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.per = per
-        self._asked: dict[int, deque[float]] = {}
+        self._clock = clock
+        # Least recently active first: the users to forget are at the front.
+        self._users: OrderedDict[int, _Asking] = OrderedDict()
+
+    def __len__(self) -> int:
+        """How many users are remembered."""
+        return len(self._users)
 
     def retry_after(self, user_id: int) -> float:
         """0 when the user may ask now (and count the question), else seconds to wait."""
-        now = time.monotonic()
-        asked = self._asked.setdefault(user_id, deque())
+        now = self._clock()
+        self._forget(now)
+        user = self._users.get(user_id)
+        if user is None:
+            user = self._users[user_id] = _Asking(deque())
+        self._users.move_to_end(user_id)
+        asked = user.asked
         while asked and now - asked[0] >= self.per:
             asked.popleft()
         if len(asked) >= self.rate:
             return self.per - (now - asked[0])
         asked.append(now)
         return 0.0
+
+    def first_refusal(self, user_id: int) -> bool:
+        """Whether a refusal `retry_after` just gave this user is the first of its window
+        (then say when to try again; after it, say nothing more until the window ends)."""
+        now = self._clock()
+        user = self._users.get(user_id)
+        if user is None or not user.asked:
+            return True
+        if now < user.told_until:
+            return False
+        user.told_until = user.asked[0] + self.per
+        return True
+
+    def _forget(self, now: float) -> None:
+        """Forget the users, least recently active first, whose window has passed."""
+        while self._users:
+            user_id, user = next(iter(self._users.items()))
+            latest = user.asked[-1] if user.asked else -math.inf
+            if now - latest < self.per or now < user.told_until:
+                return
+            del self._users[user_id]
 
 
 class CitebotBot(commands.AutoShardedBot):
@@ -147,6 +200,9 @@ class CitebotBot(commands.AutoShardedBot):
         self.engine = engine or Engine(settings)
         self.feedback = FeedbackStore.for_settings(settings)
         self.conversations = Conversations()
+        # Threads that are conversations with the bot, by id: who asks there, and the latest
+        # question's context (read back from Discord after a restart).
+        self.threads: LeastRecentlyUsed[int, ThreadTalk] = LeastRecentlyUsed(CONVERSATIONS_KEPT)
         self.cooldown = Cooldown(
             settings.discord_cooldown_questions, settings.discord_cooldown_seconds
         )
@@ -187,6 +243,12 @@ class CitebotBot(commands.AutoShardedBot):
                     log.warning("could not apologise for an unfinished answer: %s", error)
         await self.close()
 
+    async def may_reload(self, user: discord.abc.User) -> bool:
+        """Whether `user` may re-open the index, which every server the bot is in shares:
+        the application's owner (or its team's admins and developers) and
+        DISCORD_ADMIN_IDS, never a server's managers as such."""
+        return user.id in self.settings.discord_admin_ids or await self.is_owner(user)
+
     async def in_worker(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `function` (answering or searching: model work) in a worker thread."""
         return await _in_thread(self._workers, function, *args, **kwargs)
@@ -205,7 +267,8 @@ class CitebotBot(commands.AutoShardedBot):
             executor.shutdown(wait=False, cancel_futures=True)
 
     async def setup_hook(self) -> None:
-        """Start loading the index and model, add the cogs, sync the slash commands.
+        """Start loading the index and model, add the cogs, sync the slash commands (when
+        they changed: `bot.sync`).
 
         The loading goes on in a worker while the bot connects: a question that comes first
         waits for it in its own worker, never on the event loop.
@@ -213,12 +276,7 @@ class CitebotBot(commands.AutoShardedBot):
         self._warming = asyncio.create_task(self._warm_up())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        if self.settings.discord_guild_id:
-            guild = discord.Object(id=self.settings.discord_guild_id)
-            self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-        else:
-            await self.tree.sync()
+        await sync_commands(self, self.settings)
 
     async def _warm_up(self) -> None:
         """Open the index and load the model once, then freeze what start-up made."""

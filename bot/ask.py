@@ -1,8 +1,16 @@
-"""Asking: mentions, DMs, answer channels, follow-ups by reply or in threads, and /ask."""
+"""Asking: mentions, DMs, answer channels, follow-ups by reply or in threads, and /ask.
+
+What is answered: a mention, a DM, a reply to one of the bot's messages, a message in an
+answer channel, and, in a thread that is a conversation with the bot (one it opened on a
+question in an answer channel, or a post in a forum that is one), the asker's questions.
+Nothing else: chatter, thanks, or members talking to each other in a thread, whatever the bot
+said there before.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -11,15 +19,18 @@ from discord.ext import commands
 
 from bot.app import APOLOGY, RESTARTING, CitebotBot, Exchange, cooldown_text, explain
 from bot.buttons import AnswerButton, answer_view
-from bot.deliver import can_answer, post, post_in_thread
+from bot.deliver import can_answer, post, post_in_thread, react, typing_beside
 from bot.format import HELP, NONE, format_answer
 from bot.options import FILTER_DESCRIPTIONS, DateText, OutletText
+from bot.recall import context_of, own_words, replied_answer, thread_talk
+from bot.talk import Context, ThreadTalk, asks, is_acknowledgement, subject_of
 from index.errors import CitebotError
 from index.records import ArticleFilter
 
 log = logging.getLogger(__name__)
 
-# The earlier question a follow-up is asked after, at most (its end is kept).
+# What a follow-up is asked after (the question it follows, then that answer's subject), at
+# most this many characters (its end is kept).
 FOLLOW_UP_CONTEXT_CHARS = 300
 # Messages people write; every other type is a system notice (pins, joins, new threads...).
 ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
@@ -27,6 +38,25 @@ UNREAD_REPLY = (
     "I can't read replies that don't mention me. Reply with the @ mention on (or mention me)"
     " and I'll answer."
 )
+# Put under a question asked again within the cooldown, once the asker has been told when to
+# try again: a reply to each would only be noise.
+STILL_COOLING = "⏳"
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A question a message asks the bot: its words, what it follows up (None: nothing),
+    and the thread conversation it is part of, if any."""
+
+    text: str
+    context: Context | None = None
+    talk: ThreadTalk | None = None
+
+    def question(self, limit: int) -> str:
+        """What the engine is asked: the words after their context, within `limit`."""
+        if self.context is None:
+            return self.text
+        return with_context(self.context.text(), self.text, limit)
 
 
 class Ask(commands.Cog):
@@ -35,47 +65,41 @@ class Ask(commands.Cog):
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
 
-    def question_in(self, message: discord.Message) -> str | None:
-        """The question a message asks the bot, after the earlier question it follows up (cut
-        to its end, so the context stays bounded), or None when the message is not for the bot.
-        A bare mention asks for help, even in reply to an answer: it does not repeat it."""
+    async def question_in(self, message: discord.Message) -> Asked | None:
+        """The question `message` asks the bot, with what it follows up, or None when it is
+        not for the bot. Thanks and the like ask nothing; a bare mention asks for help, even
+        in reply to an answer: it does not repeat it."""
         assert self.bot.user is not None
-        text = message.content.replace(f"<@{self.bot.user.id}>", "")
-        text = text.replace(f"<@!{self.bot.user.id}>", "").strip()
-        context = self._context(message) if text else None
-        if context is not None:
-            return with_context(context, text, self.bot.settings.max_question_chars)
-        addressed = (
-            message.guild is None
-            or self.bot.user in message.mentions
-            or message.channel.id in self.bot.settings.discord_answer_channels
-        )
-        return text if addressed else None
-
-    def _context(self, message: discord.Message) -> str | None:
-        """The question of the bot's answer this message follows up: the answer it replies to,
-        or the thread it is in (a thread the bot opened in an answer channel is still followed
-        up after a restart: its name is the question)."""
-        reference = message.reference
-        if reference is not None and reference.message_id is not None:
-            earlier = self.bot.conversations.get(reference.message_id)
-            if earlier is not None:
-                return earlier.question
+        text = own_words(self.bot, message.content)
+        if text and is_acknowledgement(text):
+            return None
         channel = message.channel
-        if isinstance(channel, discord.Thread):
-            earlier = self.bot.conversations.get(channel.id)
-            if earlier is not None:
-                return earlier.question
-            if self._opened(channel):
-                return channel.name
+        mentioned = message.guild is None or self.bot.user in message.mentions
+        talk = await thread_talk(self.bot, channel) if isinstance(channel, discord.Thread) else None
+        replied = await replied_answer(self.bot, message)
+        if replied is not None:
+            return Asked(text, await context_of(self.bot, *replied) if text else None, talk)
+        if talk is not None:
+            if message.id == channel.id:  # a forum post's first message: the post's question
+                return Asked(text, None, talk)
+            if mentioned or self._asks_there(message, text, talk):
+                return Asked(text, talk.context if text else None, talk)
+            return None
+        if mentioned or channel.id in self.bot.settings.discord_answer_channels:
+            return Asked(text)
         return None
 
-    def _opened(self, thread: discord.Thread) -> bool:
-        """Whether the bot opened `thread` on a question in an answer channel."""
-        assert self.bot.user is not None
+    def _asks_there(self, message: discord.Message, text: str, talk: ThreadTalk) -> bool:
+        """Whether a message not addressed to the bot, in a thread conversation with it, is
+        a question for it: its asker's, reading as a question, neither a reply to someone
+        else nor to anyone in particular."""
         return (
-            thread.owner_id == self.bot.user.id
-            and thread.parent_id in self.bot.settings.discord_answer_channels
+            message.author.id == talk.asker_id
+            and asks(text)
+            and message.reference is None
+            and not message.mention_everyone
+            and not message.role_mentions
+            and all(user == self.bot.user for user in message.mentions)
         )
 
     def _replies_to_the_bot(self, message: discord.Message) -> bool:
@@ -91,8 +115,17 @@ class Ask(commands.Cog):
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Answer a message addressed to the bot, replying to it (or in a thread on it, in an
-        answer channel). System messages (pins, joins, thread notices) are never answered."""
-        if message.author.bot or message.type not in ANSWERED_TYPES:
+        answer channel). System messages (pins, joins, thread notices) are never answered.
+        Once done with a person's message, answered or not, dispatch `citebot_handled`."""
+        if message.author.bot:
+            return
+        try:
+            await self._handle(message)
+        finally:
+            self.bot.dispatch("citebot_handled", message.id)
+
+    async def _handle(self, message: discord.Message) -> None:
+        if message.type not in ANSWERED_TYPES:
             return
         if not message.content:
             # Without the Message Content intent Discord sends no text for a reply whose
@@ -100,25 +133,29 @@ class Ask(commands.Cog):
             if not self.bot.intents.message_content and self._replies_to_the_bot(message):
                 await post(message, UNREAD_REPLY)
             return
-        question = self.question_in(message)
-        if question is None or not can_answer(message.channel):
+        asked = await self.question_in(message)
+        if asked is None or not can_answer(message.channel):
             return
-        if question.lower().strip(" /?!.") in {"", "help"}:
+        if asked.text.lower().strip(" /?!.") in {"", "help"}:
             await post(message, HELP)
             return
         wait = self.bot.cooldown.retry_after(message.author.id)
         if wait:
-            await post(message, cooldown_text(wait))
+            if self.bot.cooldown.first_refusal(message.author.id):
+                await post(message, cooldown_text(wait))
+            else:
+                await react(message, STILL_COOLING)
         elif self.bot.stopping:
             await post(message, RESTARTING)
         else:
             async with self.bot.answering(lambda: post(message, RESTARTING)):
-                await self._answer(message, question)
+                await self._answer(message, asked)
 
-    async def _answer(self, message: discord.Message, question: str) -> None:
-        """Answer `question`, asked by `message`, where the bot may post."""
+    async def _answer(self, message: discord.Message, asked: Asked) -> None:
+        """Answer the question `message` asks, where the bot may post."""
+        question = asked.question(self.bot.settings.max_question_chars)
         try:
-            async with message.channel.typing():
+            async with typing_beside(message.channel):
                 answer = await self.bot.in_worker(
                     self.bot.engine.ask, question, asked_on=message.created_at.date()
                 )
@@ -129,21 +166,23 @@ class Ask(commands.Cog):
             log.exception("answering message %s failed", message.id)
             await post(message, APOLOGY)
             return
-        content, exchange = format_answer(answer), Exchange(question, answer)
+        content, view = format_answer(answer), answer_view(answer)
+        followed = Context(asked.text, subject_of(answer))
         in_answer_channel = message.channel.id in self.bot.settings.discord_answer_channels
         if in_answer_channel and message.guild is not None:
-            # Each question in an answer channel gets a thread; what is said there follows up.
+            # Each question in an answer channel gets a thread; its asker's questions there
+            # follow up.
             sent, thread = await post_in_thread(
-                message, content, _thread_name(question), view=answer_view(answer)
+                message, content, _thread_name(asked.text), view=view
             )
             if thread is not None:
-                self.bot.conversations.remember(thread.id, exchange)
+                self.bot.threads.put(thread.id, ThreadTalk(message.author.id, followed))
         else:
-            sent = await post(message, content, view=answer_view(answer))
-            if isinstance(message.channel, discord.Thread) and self._context(message):
-                self.bot.conversations.remember(message.channel.id, exchange)
+            sent = await post(message, content, view=view)
+            if asked.talk is not None:
+                self.bot.threads.put(message.channel.id, ThreadTalk(asked.talk.asker_id, followed))
         if sent is not None:
-            self.bot.conversations.remember(sent.id, exchange)
+            self.bot.conversations.remember(sent.id, Exchange(asked.text, answer))
             self.bot.dispatch("citebot_answered", sent.id)
 
     @app_commands.command()
@@ -180,7 +219,11 @@ class Ask(commands.Cog):
                 asked_on=interaction.created_at.date(),
             )
             sent = await interaction.followup.send(
-                format_answer(answer), wait=True, allowed_mentions=NONE, view=answer_view(answer)
+                format_answer(answer, asked=None if private else question),
+                wait=True,
+                allowed_mentions=NONE,
+                view=answer_view(answer),
+                suppress_embeds=True,
             )
         self.bot.conversations.remember(sent.id, Exchange(question, answer))
         self.bot.dispatch("citebot_answered", sent.id)

@@ -15,10 +15,16 @@ from typing import Any, cast
 import discord
 
 from bot.app import CitebotBot, Exchange, report
-from bot.format import NONE, passage_embeds
-from index.records import Answer
+from bot.format import CONTENT_LIMIT, NONE, passage_embeds
+from bot.text import shorten
+from index.errors import UnknownCitationError
+from index.records import Answer, SourceView
 
 OLD_ANSWER = "I no longer have the sources of that answer; please ask again."
+ALL_MOVED = (
+    "The articles this answer quotes changed since it was given (the index was rebuilt);"
+    " please ask again."
+)
 THANKS = "Thanks for the feedback!"
 CUSTOM_ID_LIMIT = 100
 # Buttons sent before ids were carried have no ids: they fall back to the answers in memory.
@@ -82,9 +88,15 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         if not ids:
             await interaction.followup.send(OLD_ANSWER, ephemeral=True)
             return
-        views = await bot.in_lookup(lambda: [bot.engine.sources.source(i, context=0) for i in ids])
+        views, moved = await bot.in_lookup(_passages_left, bot, ids)
+        if not views:
+            await interaction.followup.send(ALL_MOVED, ephemeral=True)
+            return
         await interaction.followup.send(
-            embeds=passage_embeds(views), ephemeral=True, allowed_mentions=NONE
+            moved_note(moved) if moved else discord.utils.MISSING,
+            embeds=passage_embeds(views),
+            ephemeral=True,
+            allowed_mentions=NONE,
         )
 
     async def _vote(
@@ -106,11 +118,33 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
             bot.feedback.record,
             user_id=interaction.user.id,
             helpful=helpful,
-            question=remembered.question if remembered else "",
+            question=remembered.answer.question if remembered else "",
             answer=answer,
             citation_ids=ids,
         )
         bot.dispatch("citebot_feedback", interaction.user.id, helpful)
+
+
+def _passages_left(bot: CitebotBot, ids: Sequence[str]) -> tuple[list[SourceView], list[str]]:
+    """The passages of `ids` the index still has, and the ids it no longer has (their article
+    changed or left at a rebuild)."""
+    views: list[SourceView] = []
+    moved: list[str] = []
+    for identifier in ids:
+        try:
+            views.append(bot.engine.sources.source(identifier, context=0))
+        except UnknownCitationError:
+            moved.append(identifier)
+    return views, moved
+
+
+def moved_note(moved: Sequence[str]) -> str:
+    """What to say of the cited passages the index no longer has."""
+    listed = ", ".join(f"`{identifier}`" for identifier in moved)
+    return shorten(
+        f"The articles of {listed} changed since this answer; ask again for their passages.",
+        CONTENT_LIMIT,
+    )
 
 
 def answer_view(answer: Answer) -> discord.ui.View:

@@ -9,7 +9,10 @@ discord.py's cache first (no request that Discord would refuse); a refusal at se
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -17,6 +20,11 @@ import discord
 from bot.format import NONE
 
 log = logging.getLogger(__name__)
+
+# Discord shows "typing…" for about 10 s after each request: one again before it runs out.
+TYPING_EVERY_SECONDS = 8.0
+# Typing indicators being shown, kept referenced until they stop.
+_TYPING: set[asyncio.Task[None]] = set()
 
 # Discord's error codes for the refusals handled here.
 UNKNOWN_MESSAGE = 10008
@@ -29,6 +37,7 @@ PERMISSION_NAMES = {
     "send_messages_in_threads": "Send Messages in Threads",
     "create_public_threads": "Create Public Threads",
     "read_message_history": "Read Message History",
+    "add_reactions": "Add Reactions",
 }
 
 
@@ -59,13 +68,52 @@ def can_answer(channel: discord.abc.Messageable) -> bool:
     return not lacking
 
 
+@contextlib.asynccontextmanager
+async def typing_beside(channel: discord.abc.Messageable) -> AsyncIterator[None]:
+    """Show "typing…" in `channel` while the block runs, beside it: the block never waits
+    for the indicator, and the indicator's failures (refused, rate limited, Discord's 5xx)
+    are logged and change nothing."""
+    task = asyncio.create_task(_keep_typing(channel))
+    _TYPING.add(task)
+    task.add_done_callback(_TYPING.discard)
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def _keep_typing(channel: discord.abc.Messageable) -> None:
+    while True:
+        try:
+            await channel.typing()
+        except Exception as error:  # whatever stops the indicator, the answer goes on
+            log.info("no typing indicator in %s: %r", where(channel), error)
+            return
+        await asyncio.sleep(TYPING_EVERY_SECONDS)
+
+
+async def react(message: discord.Message, emoji: str) -> None:
+    """Put `emoji` under `message` where the bot may; a refusal is logged, nothing more."""
+    if lacking := missing(message.channel, "add_reactions", "read_message_history"):
+        log.info("no reaction in %s: missing %s", where(message.channel), ", ".join(lacking))
+        return
+    try:
+        await message.add_reaction(emoji)
+    except discord.HTTPException as error:
+        log.info("no reaction in %s: %s", where(message.channel), error)
+
+
 async def post(
     question: discord.Message, content: str, *, view: discord.ui.View | None = None
 ) -> discord.Message | None:
     """Reply to `question`; without Read Message History, or when it was deleted meanwhile,
     post in its channel without the reply link. None when nothing could be posted."""
     channel = question.channel
-    options: dict[str, Any] = {"allowed_mentions": NONE, "view": view or discord.utils.MISSING}
+    options: dict[str, Any] = {
+        "allowed_mentions": NONE,
+        "view": view or discord.utils.MISSING,
+        "suppress_embeds": True,  # no previews of the links an answer quotes
+    }
     if missing(channel, "read_message_history"):
         _without_reply_link(channel)
     else:
@@ -91,7 +139,11 @@ async def post_in_thread(
             thread = await _thread_already_there(question, error)
     if thread is None or not can_answer(thread):
         return await post(question, content, view=view), None
-    options: dict[str, Any] = {"allowed_mentions": NONE, "view": view or discord.utils.MISSING}
+    options: dict[str, Any] = {
+        "allowed_mentions": NONE,
+        "view": view or discord.utils.MISSING,
+        "suppress_embeds": True,
+    }
     return await _send(thread, content, options), thread
 
 

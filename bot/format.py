@@ -1,8 +1,11 @@
 """Discord replies built from engine results, always within Discord's limits.
 
 Quotes are never cut: when a reply would be too long, whole quotes and sources are dropped.
-Markdown and mentions in article text are escaped, and every reply is sent with
-`allowed_mentions=NONE`, so nothing quoted can ping anyone or break out of its formatting.
+Markdown, mentions and Discord's other markup (timestamps, custom emoji, command and channel
+links) in article text are escaped, embed titles included, and every reply is sent with
+`allowed_mentions=NONE`, so nothing quoted can ping anyone, come alive or break out of its
+formatting. Replies that quote articles are sent with link previews suppressed: a link quoted
+from an article shows as a link, never as a preview or an invite card.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ TITLE_SHOWN = 120
 # Outlet, date and author are cut to this (three such fields keep an embed under 6,000).
 METADATA_SHOWN = 200
 NONE = discord.AllowedMentions.none()
+# How a public /ask answer shows the question it answers, on its first line.
+ASKED = "**Q:**"
+ASKED_SHOWN = 300
 
 HELP = (
     "**citebot** answers questions about the indexed news articles by quoting them.\n"
@@ -49,8 +55,10 @@ HELP = (
 )
 
 
-# <@id>, <@!id>, <@&role>, <#channel>: a zero-width space after "<" keeps them as plain text.
-_MENTION_SYNTAX = re.compile(r"<(?=[@#])")
+# Discord's angle-bracket forms: mentions (<@id>, <@!id>, <@&role>, <#channel>), timestamps
+# (<t:1700000000:R>), custom emoji (<:name:id>, <a:name:id>), command mentions (</name:id>) and
+# server-guide links (<id:customize>). A zero-width space after "<" keeps them as plain text.
+_MENTION_SYNTAX = re.compile(r"<(?=[@#:/]|[A-Za-z][\w-]*:)")
 # Markup in article text, made plain with a backslash (Discord shows a backslashed
 # punctuation mark as the mark alone): the characters of bold, italics, strikethrough,
 # spoilers, code and masked links anywhere, and a quote, heading or list mark (`>`, `#`, `-`)
@@ -72,6 +80,7 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")
 # A plain web address: Discord refuses other schemes in embeds, and "<", ">" or a space would
 # end the `<url>` it is shown in, letting the rest be read as markdown.
 _WEB_LINK = re.compile(r"https?://[^\s<>\x00-\x1f\x7f]+", re.IGNORECASE)
+_ESCAPE = re.compile(r"\\(.)")
 
 
 def safe(text: str) -> str:
@@ -128,6 +137,34 @@ def label(text: str, limit: int) -> str:
     return safe(one_line(text, limit))
 
 
+def inert(text: str, limit: int) -> str:
+    """`text` on one line, made inert, in at most `limit` characters (an embed title): cut
+    with "…" between two escapes, never inside one."""
+    shown = safe(" ".join(text.split()))
+    if len(shown) <= limit:
+        return shown
+    cut = shown[: limit - 1]
+    # A backslash that escapes nothing any more would escape the "…".
+    if (len(cut) - len(cut.rstrip("\\"))) % 2:
+        cut = cut[:-1]
+    return cut.rstrip() + "…"
+
+
+def asked_heading(question: str) -> str:
+    """The line a public /ask answer starts with: the question it answers."""
+    return f"{ASKED} {label(question, ASKED_SHOWN)}\n"
+
+
+def asked_in(content: str) -> str | None:
+    """The question an answer's first line shows (`asked_heading`), as it was asked; None
+    when the answer shows none."""
+    first, _, _ = content.partition("\n")
+    if not first.startswith(ASKED + " "):
+        return None
+    shown = first.removeprefix(ASKED + " ")
+    return _ESCAPE.sub(r"\1", shown.replace("\u200b", "")).strip() or None
+
+
 def source_line(citation: Citation) -> str:
     """`[n] Title — outlet · date · ¶3 · id · <url>` for one citation."""
     details = [f"¶{citation.paragraph}", f"`{citation.id}`"]
@@ -142,11 +179,13 @@ def source_line(citation: Citation) -> str:
     return line
 
 
-def format_answer(answer: Answer) -> str:
-    """The quotes with [n] markers, then their sources, in at most 2,000 characters."""
+def format_answer(answer: Answer, asked: str | None = None) -> str:
+    """The quotes with [n] markers, then their sources, in at most 2,000 characters; after
+    the question `asked`, when given (a public /ask answer shows what it answers)."""
+    heading = asked_heading(asked) if asked else ""
     if answer.abstained:
-        return format_abstention(answer)
-    notice = f"*{answer.notice}*\n" if answer.notice else ""
+        return shorten(heading + format_abstention(answer), CONTENT_LIMIT)
+    notice = heading + (f"*{answer.notice}*\n" if answer.notice else "")
     if answer.people:
         named = ", ".join(
             f"{label(person, TITLE_SHOWN)} [{n}]" for n, person in enumerate(answer.people, 1)
@@ -199,7 +238,7 @@ def passage_embeds(views: Sequence[SourceView]) -> list[discord.Embed]:
         body = "\n\n".join(safe(p.text) for p in cited)
         if len(body) > EMBED_DESCRIPTION_LIMIT:
             body = shorten(safe(view.quote), EMBED_DESCRIPTION_LIMIT)
-        title = shorten(view.title, EMBED_TITLE_LIMIT)
+        title = inert(view.title, EMBED_TITLE_LIMIT)
         size = len(body) + len(title) + len(view.id) + 20
         if total + size > EMBED_TOTAL_LIMIT:
             continue
@@ -233,7 +272,7 @@ def source_embed(view: SourceView) -> discord.Embed:
     The cited paragraphs are always shown (the cited span alone, cut, if they cannot fit);
     neighbouring paragraphs are added while they fit.
     """
-    embed = discord.Embed(title=shorten(view.title, EMBED_TITLE_LIMIT), url=web_link(view.url))
+    embed = discord.Embed(title=inert(view.title, EMBED_TITLE_LIMIT), url=web_link(view.url))
     blocks = [
         (
             f"**¶{paragraph.number}** {safe(paragraph.text)}"
@@ -278,7 +317,7 @@ def article_embed(article: StoredArticle) -> discord.Embed:
     """An article's metadata and lead paragraph."""
     lead = safe(article.paragraph_text(1) if article.paragraphs else "")
     embed = discord.Embed(
-        title=shorten(article.title, EMBED_TITLE_LIMIT),
+        title=inert(article.title, EMBED_TITLE_LIMIT),
         url=web_link(article.url),
         description=shorten(lead, EMBED_DESCRIPTION_LIMIT),
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
 from typing import Any
 
 import discord
@@ -23,6 +26,14 @@ from bot.options import FILTER_DESCRIPTIONS, DateText, OutletText
 from bot.text import shorten
 from index.records import ArticleFilter
 
+log = logging.getLogger(__name__)
+
+# /reload re-opens the index for every server: at most once in this many seconds.
+RELOAD_COOLDOWN_SECONDS = 60.0
+NOT_YOURS = (
+    "Sorry, only the bot's owner (or its team, or DISCORD_ADMIN_IDS) can reload the index:"
+    " it is shared by every server the bot is in."
+)
 CHOICES = 25
 CHOICE_NAME_LIMIT = 100
 # Discord waits 3 s for autocomplete choices; past this, none are offered rather than too late.
@@ -40,6 +51,7 @@ class Lookup(commands.Cog):
 
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
+        self._reloaded_at = -math.inf
 
     @app_commands.command()
     @app_commands.describe(**FILTER_DESCRIPTIONS)
@@ -67,7 +79,9 @@ class Lookup(commands.Cog):
         results = await self.bot.in_worker(
             self.bot.engine.search, query, k=count, article_filter=article_filter
         )
-        await interaction.followup.send(format_search(query, results), allowed_mentions=NONE)
+        await interaction.followup.send(
+            format_search(query, results), allowed_mentions=NONE, suppress_embeds=True
+        )
 
     @app_commands.command()
     async def source(
@@ -127,13 +141,20 @@ class Lookup(commands.Cog):
     @app_commands.command()
     @app_commands.default_permissions(manage_guild=True)
     async def reload(self, interaction: Interaction) -> None:
-        """Re-open the index after `citebot build` (Manage Server only)."""
-        if not interaction.permissions.manage_guild:
+        """Re-open the index after `citebot build` (the bot's owner only)."""
+        if not await self.bot.may_reload(interaction.user):
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return
+        since = time.monotonic() - self._reloaded_at
+        if since < RELOAD_COOLDOWN_SECONDS:
+            wait = math.ceil(RELOAD_COOLDOWN_SECONDS - since)
             await interaction.response.send_message(
-                "Sorry, only members with the Manage Server permission can reload the index.",
+                f"The index was reloaded {math.floor(since)} s ago; try again in {wait} s.",
                 ephemeral=True,
             )
             return
+        self._reloaded_at = time.monotonic()
+        log.info("%s (%s) asked for a reload", interaction.user, interaction.user.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         generation = await self.bot.in_worker(self.bot.engine.reload)
         await interaction.followup.send(f"Reloaded the index (generation {generation}).")

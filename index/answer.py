@@ -72,7 +72,7 @@ from index.records import (
     Unit,
     citation_id,
 )
-from index.rerank.model import Reranker
+from index.rerank.model import Judge
 from index.rerank.pair import candidate_text
 from index.words import content_stems, fold, stem_weights
 
@@ -410,7 +410,7 @@ def rerank_sentences(
     question: str,
     scored: Sequence[ScoredSentence],
     articles: Mapping[str, StoredArticle],
-    reranker: Reranker,
+    reranker: Judge,
 ) -> list[ScoredSentence]:
     """The first stage's best `RERANKED` sentences (`scored`, best first), scored again with
     the reranker's logit among their signals, best first; the others are not kept."""

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
         default_factory=list,
         validation_alias=AliasChoices("DISCORD_ANSWER_CHANNELS", "discord_answer_channels"),
     )
+    discord_admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("DISCORD_ADMIN_IDS", "discord_admin_ids"),
+    )
     discord_api_base_url: str = Field(
         default="https://discord.com/api/v10",
         validation_alias=AliasChoices("DISCORD_API_BASE_URL", "discord_api_base_url"),
@@ -136,10 +140,11 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("discord_answer_channels", mode="before")
+    @field_validator("discord_answer_channels", "discord_admin_ids", mode="before")
     @classmethod
     def _split_channel_ids(cls, value: object) -> object:
-        """Accept `DISCORD_ANSWER_CHANNELS=123,456` as well as a list."""
+        """Accept `DISCORD_ANSWER_CHANNELS=123,456` (and `DISCORD_ADMIN_IDS=...`) as well as
+        a list."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

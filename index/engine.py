@@ -52,7 +52,7 @@ from index.records import (
     StoredPassage,
     citation_id,
 )
-from index.rerank.model import Reranker
+from index.rerank.model import Judge, Reranker
 from index.seam import live_index
 from index.search import Hits, find_passages, phrase_search
 from index.sources import Sources
@@ -87,11 +87,13 @@ class RankedSentences:
 class Engine:
     """Answers questions from the index at `settings.index_dir`; safe to call from threads."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, reranker: Judge | None = None
+    ) -> None:
         self.settings = settings
         self._index = live_index(settings)
         self._injected_embedder = embedder
-        self._reranker = Reranker() if settings.reranker else None
+        self._reranker = (reranker or Reranker()) if settings.reranker else None
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
         # Citation ids and titles looked up in the live generation (`index.sources`).

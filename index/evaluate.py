@@ -23,6 +23,7 @@ from index.engine import Engine
 from index.errors import InputError
 from index.interfaces import IndexSource
 from index.records import EvalRun, RetrieverReport, SourceArticle
+from index.rerank.model import shipped as reranker_shipped
 from index.seam import open_reader
 from index.words import fold
 
@@ -163,9 +164,9 @@ def evaluate_file(
     Questions are asked of `settings.index_dir` when `index_given` or when the file is JSONL;
     otherwise the contexts of the SQuAD file are indexed into a temporary index. `compare`
     measures every retriever, the configured one with the reranker switched the other way
-    (`retriever:reranker-on` or `-off`) and, on a temporary index, every embedding backend
-    and every store (their rows are named `retriever:backend` and `retriever:store`).
-    `progress` hears what is being indexed.
+    (`retriever:reranker-on` or `-off`, where a reranker model is installed) and, on a
+    temporary index, every embedding backend and every store (their rows are named
+    `retriever:backend` and `retriever:store`). `progress` hears what is being indexed.
     """
     retrievers: Sequence[Retriever] = RETRIEVERS if compare else [settings.retriever]
     reports: dict[str, RetrieverReport] = {}
@@ -199,7 +200,7 @@ def evaluate_file(
                 # Lexical search embeds nothing: one row per store is enough.
                 if not suffix or name != "lexical" or store != settings.store:
                     reports[name + suffix] = evaluate_retriever(engine, questions, name, k)
-            if compare and not suffix:
+            if compare and not suffix and (settings.reranker or reranker_shipped()):
                 # The configured retriever with the reranker switched the other way.
                 toggled = not settings.reranker
                 other = Engine(variant_settings.model_copy(update={"reranker": toggled}))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.app import Cooldown
 from bot.cli import cli
 from index.build import build_index
 from index.config import Settings
@@ -49,7 +50,9 @@ async def test_mention_is_answered_with_the_quote_and_its_citation(
         assert "[1]" in reply.content and CITATION_ID.search(reply.content)
         assert int(reply.message_reference["message_id"]) == int(exchange.id)
         assert reply.allowed_mentions == {"parse": [], "replied_user": False}
-        assert any(r.path.endswith("/typing") for r in fake.requests)
+        await fake.wait_until(
+            lambda: any(r.path.endswith("/typing") for r in fake.requests), what="typing"
+        )
         labels = [
             c.get("label") or c.get("emoji", {}).get("name")
             for row in reply.components
@@ -124,7 +127,8 @@ async def test_search_and_ask_filters(seed_settings: Settings, seed_engine: Engi
             ("ask", {"question": "who is Lety Pérez?", "since": "2022"}),
         ]:
             reply = await (await fake.invoke_slash(command, options)).message()
-            assert "Lety" not in unescape(reply.content)
+            shown = unescape(reply.content)
+            assert "Lety" not in (shown.partition("\n")[2] if command == "ask" else shown)
         bad_date = {"query": "x", "until": "2022-13"}
         bad = await (await fake.invoke_slash("search", bad_date)).message()
         assert "is not a date" in bad.content and bad.ephemeral
@@ -143,18 +147,38 @@ async def test_article_autocomplete_then_lookup(
         assert "armed Mexican soldier" in shown.embeds[0]["description"]
 
 
-async def test_reload_only_for_manage_server(seed_settings: Settings, seed_engine: Engine) -> None:
-    async with citebot(seed_settings, seed_engine) as (fake, _):
-        # A server admin may open the command to everyone; the bot still checks.
-        for command in fake.commands[None]:
-            if command["name"] == "reload":
-                command["default_member_permissions"] = None
-        refused = await (await fake.invoke_slash("reload")).message()
-        assert "only members with the Manage Server permission" in refused.content
-        assert refused.ephemeral
-        admin = str(int(DEFAULT_PERMISSIONS) | MANAGE_GUILD)
-        done = await (await fake.invoke_slash("reload", permissions=admin)).message()
-        assert done.content.startswith("Reloaded the index")
+RELOADERS = {
+    # who: (team, the user who reloads, with DISCORD_ADMIN_IDS, allowed)
+    "the owner": (None, "alice", False, True),
+    "a manager of a server": (None, "bob", False, False),
+    "a team developer": ({"carol": "admin", "bob": "developer"}, "bob", False, True),
+    "a read-only team member": ({"carol": "admin", "bob": "read_only"}, "bob", False, False),
+    "one of DISCORD_ADMIN_IDS": (None, "carol", True, True),
+}
+
+
+@pytest.mark.parametrize("who", RELOADERS)
+async def test_reload_only_for_the_owner_the_team_or_admin_ids_with_a_cooldown(
+    seed_settings: Settings, seed_engine: Engine, who: str
+) -> None:
+    """/reload re-opens the index for every server: no server's managers may run it."""
+    team, user, listed, allowed = RELOADERS[who]
+    fake = FakeDiscord()
+    fake.team = team
+    admin_ids = [int(fake.users[user]["id"])] if listed else []
+    settings = seed_settings.model_copy(update={"discord_admin_ids": admin_ids})
+    manager = str(int(DEFAULT_PERMISSIONS) | MANAGE_GUILD)
+    async with citebot(settings, seed_engine, fake):
+        first = await (await fake.invoke_slash("reload", user=user, permissions=manager)).message()
+        assert first.ephemeral
+        if not allowed:
+            assert "only the bot's owner" in first.content
+            return
+        assert first.content.startswith("Reloaded the index")
+        again = await (await fake.invoke_slash("reload", user=user, permissions=manager)).message()
+        assert (
+            again.ephemeral and "was reloaded" in again.content and "try again in" in again.content
+        )
 
 
 async def test_buttons_show_passages_and_record_feedback(
@@ -422,3 +446,38 @@ async def test_cooldown_says_when_to_retry(seed_settings: Settings, seed_engine:
         assert LETY in unescape((await other_user.message(timeout=30)).content)
         slash = await fake.invoke_slash("ask", {"question": "who is Anthony?"})
         assert "try again in" in (await slash.message()).content
+
+
+async def test_quick_questions_past_the_cooldown_are_told_once(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    """Eight quick mentions: one answer, one "try again", then a reaction for each of the
+    rest, not a reply."""
+    settings = seed_settings.model_copy(
+        update={"discord_cooldown_questions": 1, "discord_cooldown_seconds": 30}
+    )
+    async with citebot(settings, seed_engine) as (fake, _):
+        asked = [
+            await fake.send_user_message(f"who is Lety Pérez? ({n})", mention_bot=True)
+            for n in range(8)
+        ]
+        for exchange in asked:
+            await fake.until_handled(exchange)
+        replies = [m for m in fake.messages if m.message_reference]
+        told = [m for m in replies if "try again in" in m.content]
+        assert len(replies) == 2 and len(told) == 1, [m.content[:50] for m in replies]
+        quiet = [e.id for e in asked if not any(replying_to(e.id)(m) for m in replies)]
+        assert len(quiet) == 6 and all(fake.reactions.get(i) == ["⏳"] for i in quiet)
+
+
+def test_the_cooldown_forgets_users_whose_window_has_passed() -> None:
+    now = [1000.0]
+    cooldown = Cooldown(2, 60, clock=lambda: now[0])
+    for user in range(10_000):
+        assert cooldown.retry_after(user) == 0
+    assert cooldown.retry_after(1) == 0 and cooldown.retry_after(1) == pytest.approx(60)
+    assert cooldown.first_refusal(1) and not cooldown.first_refusal(1), "told once per window"
+    assert len(cooldown) == 10_000
+    now[0] += 60
+    assert cooldown.retry_after(1) == 0, "a new window"
+    assert len(cooldown) == 1, "everyone else forgotten"

@@ -194,3 +194,22 @@ def test_custom_ids_keep_whole_citation_ids_within_100_characters() -> None:
     assert made.removeprefix("citebot:unhelpful:").split() == three[:2], "whole ids only"
     usual = ["85a1c30ac803-381-493", "85a1c30ac803-1000000-1000450", "ffa1c30ac803-0-91"]
     assert custom_id("passages", usual) == "citebot:passages:" + " ".join(usual)
+
+
+async def test_show_passages_shows_those_left_and_names_those_moved_by_a_rebuild(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    moved = "0123456789ab-1-2"  # a citation id the index no longer has
+    async with citebot(seed_settings, seed_engine) as (fake, bot):
+        answer = await answered(bot, fake, "who is Lety Pérez?")
+        passages = f"{button_id(answer, 'passages')} {moved}"
+        for row in fake.world.msgs[answer.id]["components"]:
+            for component in row["components"]:
+                if component["custom_id"].startswith("citebot:passages:"):
+                    component["custom_id"] = passages
+        clicked = await fake.click_button(answer.id, passages)
+        shown = await clicked.message()
+        assert shown.ephemeral and shown.embeds, shown.content
+        assert LETY in unescape(shown.embeds[0]["description"])
+        assert moved in shown.content and "changed" in shown.content
+        assert len(shown.embeds) == len(CITATION_ID.findall(answer.content))

@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,16 +129,17 @@ async def test_a_stop_signal_during_an_answer_finishes_it_and_closes_cleanly(
 ) -> None:
     fake = FakeDiscord()
     await fake.start()
-    typing = fake.hold(r"POST /channels/\d+/typing")
+    # The answer is kept in flight: Discord holds its message until the stop has begun.
+    sending = fake.hold(r"POST /channels/\d+/messages")
     process = await citebot_run(fake, run_environment(fake, seed_settings, fake.token))
     assert process.stderr is not None
     try:
         await read_until(process.stderr, b" ready as ", timeout=60)
         asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
-        await fake.wait_until(lambda: any(r.path.endswith("/typing") for r in fake.requests))
+        await fake.wait_until(lambda: any(r.path.endswith("/messages") for r in fake.requests))
         process.send_signal(signum)
         await read_until(process.stderr, b"stopping", timeout=10)
-        typing.set()
+        sending.set()
         reply = await asked.message(timeout=10)
         assert LETY in unescape(reply.content), "the answer in flight was finished"
         _, rest = await asyncio.wait_for(process.communicate(), timeout=10)
@@ -262,3 +264,54 @@ async def test_an_answer_past_the_interaction_token_is_logged_not_raised(
         assert (await exchange.response())["type"] == 5
         await asyncio.wait_for(expired.wait(), timeout=30)
         assert [r.status for r in fake.requests if r.path.startswith("/webhooks/")] == [401]
+
+
+def command_puts(fake: FakeDiscord) -> list[str]:
+    """The paths of the requests that replaced a set of slash commands."""
+    return [r.path for r in fake.requests if r.method == "PUT" and r.path.endswith("/commands")]
+
+
+async def test_commands_are_synced_only_when_they_changed(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    fake = FakeDiscord()
+    for _ in range(2):
+        async with citebot(seed_settings, seed_engine, fake):
+            pass
+    assert len(command_puts(fake)) == 1, "the second start found them unchanged"
+    [search] = [command for command in fake.commands[None] if command["name"] == "search"]
+    search["options"][1]["max_value"] = 20  # changed since (an older version of the bot)
+    async with citebot(seed_settings, seed_engine, fake):
+        assert len(command_puts(fake)) == 2
+    assert {c["name"] for c in fake.commands[None]} >= {"ask", "search", "reload"}
+
+
+async def test_one_scope_of_commands_at_a_time(
+    seed_settings: Settings, seed_engine: Engine, tmp_path: Path
+) -> None:
+    """Global commands, then a development server's (the global set removed, or that server
+    would list each twice), then global again (that server's set removed)."""
+    fake = FakeDiscord()
+    settings = seed_settings.model_copy(update={"cache_dir": tmp_path})
+    in_guild = settings.model_copy(update={"discord_guild_id": int(fake.guild_id)})
+    names = {"ask", "search", "source", "article", "stats", "reload", "help"}
+    async with citebot(settings, seed_engine, fake):
+        assert {c["name"] for c in fake.commands[None]} == names
+    async with citebot(in_guild, seed_engine, fake):
+        assert {c["name"] for c in fake.commands[fake.guild_id]} == names
+        assert fake.commands[None] == []
+    async with citebot(settings, seed_engine, fake):
+        assert {c["name"] for c in fake.commands[None]} == names
+        assert fake.commands[fake.guild_id] == []
+
+
+@pytest.mark.allow_error_logs
+async def test_a_failed_command_sync_is_logged_and_the_bot_starts_anyway(
+    seed_settings: Settings, seed_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeDiscord()
+    fake.fail_next(r"PUT /applications/\d+/commands", status=400)
+    async with citebot(seed_settings, seed_engine, fake):
+        asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        assert LETY in unescape((await asked.message(timeout=30)).content)
+    assert "could not sync the slash commands" in caplog.text

@@ -5,17 +5,23 @@ answered where possible and logged by the permission's name."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
-from typing import Any
 
 import discord
 import pytest
 
+from bot.app import APOLOGY
 from bot.ask import FOLLOW_UP_CONTEXT_CHARS, UNREAD_REPLY, with_context
 from index.config import Settings
 from index.engine import Engine
-from index.records import Answer
-from tests.support.botkit import LETY, BusyEngine, answered, citebot, replying_to, unescape
+from tests.support.botkit import (
+    LETY,
+    BusyEngine,
+    Recording,
+    answered,
+    citebot,
+    replying_to,
+    unescape,
+)
 from tests.support.discord_fake import FakeDiscord
 from tests.support.discord_fake.payloads import (
     CREATE_PUBLIC_THREADS,
@@ -88,23 +94,6 @@ async def test_an_empty_message_in_an_answer_channel_is_ignored(
         await fake.send_user_message("", reply_to=first.id, reply_ping=False)
         asked = await fake.send_user_message("lety perez", mention_bot=True, dm=True)
         assert (await asked.message()).channel_id == asked.event["channel_id"]
-
-
-class Recording:
-    """An engine stand-in that records what it is asked and answers from the seed engine."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.asked: list[str] = []
-        self.days: list[date | None] = []
-
-    def warm_up(self) -> None:
-        """Nothing to load."""
-
-    def ask(self, question: str, **options: Any) -> Answer:
-        self.asked.append(question)
-        self.days.append(options.get("asked_on"))
-        return self.engine.ask(question, **options)
 
 
 async def test_a_question_is_asked_on_the_day_of_its_message(
@@ -245,3 +234,31 @@ async def test_a_thread_the_bot_opened_is_followed_up_after_a_restart(
         )
         reply = await follow_up.message(timeout=30)
         assert reply.channel_id == answer.channel_id and "Anthony" in reply.content
+
+
+async def test_the_answer_does_not_wait_for_typing(
+    seed_settings: Settings, seed_engine: Engine
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (fake, _):
+        typing = fake.hold(r"POST /channels/\d+/typing")
+        try:
+            asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+            reply = await asked.message(timeout=30)
+            assert LETY in unescape(reply.content), "answered while typing is still held"
+        finally:
+            typing.set()
+
+
+@pytest.mark.parametrize(("status", "count"), [(429, 1), (502, 5)])
+async def test_typing_refused_or_failing_changes_nothing(
+    seed_settings: Settings, seed_engine: Engine, status: int, count: int
+) -> None:
+    """A rate-limited typing request (retried after 3 s) or five 502s (retried for 25 s)
+    neither delay the answer nor turn it into an apology."""
+    async with citebot(seed_settings, seed_engine) as (fake, _):
+        fake.fail_next(r"POST /channels/\d+/typing", status=status, count=count, retry_after=3)
+        asked = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+        reply = await asked.message(timeout=30)
+        assert reply.content != APOLOGY and LETY in unescape(reply.content)
+        typed = [r.status for r in fake.requests if r.path.endswith("/typing")]
+        assert typed in ([], [status]), "answered before typing was tried again"

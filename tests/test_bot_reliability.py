@@ -60,25 +60,33 @@ def percentile(values: list[float], q: float) -> float:
 
 @dataclass(frozen=True)
 class Asked:
-    """A question of the burst, when it was sent, who asked it, and the bot's one reply."""
+    """A question of the burst, when it was sent, who asked it, and the bot's one reply (None
+    for none: asked again within the cooldown once told when to try again, it gets a
+    reaction)."""
 
+    question_id: str
     user: str
     sent_at: float
-    reply: BotMessage
+    reply: BotMessage | None
 
     @property
     def latency_ms(self) -> float:
         """From the question's dispatch to the reply stored by the fake."""
+        assert self.reply is not None
         return (self.reply.at - self.sent_at) * 1000
+
+    def replied(self, with_text: str | None = None) -> bool:
+        """Whether the bot replied (with `with_text` in its reply, when given)."""
+        return self.reply is not None and (with_text is None or with_text in self.reply.content)
 
 
 async def burst(
     fake: FakeDiscord, users: list[str], per_user: int, round_seconds: float = 0.0
 ) -> list[Asked]:
     """Every user asks `per_user` questions, in rounds that start `round_seconds` apart (in
-    each round every user asks at once); each question's one reply."""
+    each round every user asks at once); each question's one reply, if any, once the bot is done
+    with every question."""
     sent: list[tuple[str, str, float]] = []
-    replies_before = len(fake.messages)
     start = time.monotonic()
     for round_number in range(per_user):
         # The load's schedule: the next round starts on time, however busy the bot is.
@@ -88,10 +96,14 @@ async def burst(
             exchange = await fake.send_user_message(question, mention_bot=True, author=user)
             await asyncio.sleep(0)  # the fake shares the bot's event loop: let the bot run too
             sent.append((exchange.id, user, time.monotonic()))
-    expected = replies_before + len(sent)
-    await fake.wait_until(lambda: len(fake.messages) >= expected, timeout=240, what="replies")
+    await fake.wait_until(
+        lambda: all(question_id in fake.handled for question_id, _, _ in sent),
+        timeout=240, what="every question handled",
+    )  # fmt: skip
     replies = {str((m.message_reference or {}).get("message_id")): m for m in fake.messages}
-    return [Asked(user, at, replies[question_id]) for question_id, user, at in sent]
+    return [
+        Asked(question_id, user, at, replies.get(question_id)) for question_id, user, at in sent
+    ]
 
 
 async def test_a_burst_of_500_questions_from_50_users(
@@ -114,15 +126,20 @@ async def test_a_burst_of_500_questions_from_50_users(
         gc.collect()
         memory_after = resident_mb()
 
-        assert len(fake.messages) - replies_before == 500, "no question lost or answered twice"
-        assert len({a.reply.id for a in asked}) == 500
-        answered = [a for a in asked if COOLDOWN_TEXT not in a.reply.content]
-        cooled = [a for a in asked if COOLDOWN_TEXT in a.reply.content]
-        assert all("[1]" in a.reply.content for a in answered), "every answer quotes and cites"
+        cooled = [a for a in asked if a.replied(COOLDOWN_TEXT)]
+        answered = [a for a in asked if a.replied() and not a.replied(COOLDOWN_TEXT)]
+        quiet = [a for a in asked if not a.replied()]
+        replied = len(answered) + len(cooled)
+        assert len(fake.messages) - replies_before == replied, "no question answered twice"
+        assert len({a.reply.id for a in answered + cooled if a.reply}) == replied
+        assert all(a.replied("[1]") for a in answered), "every answer quotes and cites"
         per_user = Counter(a.user for a in answered)
         # The five warm-up users asked once before: four questions were left to them.
         assert sorted(per_user[user] for user in users) == [4] * 5 + [5] * 45
-        assert len(cooled) == 500 - len(answered)
+        # Each user is told once when to try again; after that, a reaction says it.
+        assert sorted(Counter(a.user for a in cooled)[user] for user in users) == [1] * 50
+        assert all(fake.reactions.get(a.question_id) == ["⏳"] for a in quiet)
+        assert len(quiet) == 500 - len(answered) - len(cooled)
         assert len(fake.heartbeats) > heartbeats_before, "heartbeats went on during the burst"
         # During the burst: the test's own gc.collect() around it holds the event loop.
         late = fake.late_heartbeats(since=started, until=started + took)
@@ -136,8 +153,9 @@ async def test_a_burst_of_500_questions_from_50_users(
         print(
             f"\nburst: 500 questions from 50 users in {took:.1f} s ({500 / took:.0f}/s):"
             f" {len(answered)} answered ({len(answered) / took:.1f}/s), {len(cooled)} told to"
-            f" wait; {latency_summary(answered)} to an answer, {latency_summary(cooled)} to a"
-            f" cooldown reply; resident memory {memory_before:.0f} -> {memory_after:.0f} MB;"
+            f" wait, {len(quiet)} reacted to; {latency_summary(answered)} to an answer,"
+            f" {latency_summary(cooled)} to a cooldown reply; resident memory"
+            f" {memory_before:.0f} -> {memory_after:.0f} MB;"
             f" heartbeat gaps median {statistics.median(gaps):.2f} s, longest {max(gaps):.2f} s"
             " (interval 0.5 s)"
         )

@@ -521,7 +521,7 @@ async def test_channel_permissions_refuse_with_discords_codes(denied: int, code:
         await fake.deny_bot(denied)
         await updated
         assert not getattr(channel.permissions_for(channel.guild.me), PERMISSION_NAMES[denied])
-        question = await channel.fetch_message(int(asked.id)) if denied != VIEW_CHANNEL else None
+        question = channel.get_partial_message(int(asked.id)) if denied != VIEW_CHANNEL else None
         with pytest.raises(discord.Forbidden) as raised:
             if question is not None:
                 await question.reply("answer")
@@ -558,4 +558,78 @@ async def test_commands_synced_to_a_guild_the_bot_is_not_in_are_refused() -> Non
     async with session() as (_, bot):
         with pytest.raises(discord.Forbidden) as raised:
             await bot.tree.sync(guild=discord.Object(123456789012345678))
+        assert raised.value.code == 50001
+
+
+@pytest.mark.asyncio
+async def test_a_forum_post_is_a_thread_opened_with_its_first_message() -> None:
+    async with session() as (fake, bot):
+        forum_id = await fake.add_forum("questions")
+        post = await fake.open_forum_post(forum_id, "Fruit", "thread", mention_bot=False)
+        assert post.event["channel_id"] == post.id, "the first message has the post's id"
+        asked = await fake.open_forum_post(forum_id, "Hello", "hi", author="bob", mention_bot=True)
+        reply = await asked.message()
+        assert (reply.channel_id, reply.content) == (asked.id, "you said: hi")
+        forum = bot.get_channel(int(forum_id))
+        thread = bot.get_channel(int(asked.id))
+        assert isinstance(forum, discord.ForumChannel) and isinstance(thread, discord.Thread)
+        assert thread.parent_id == forum.id and thread.owner_id == int(fake.users["bob"]["id"])
+        with pytest.raises(discord.HTTPException) as raised:
+            await bot.http.send_message(forum.id, params=discord.http.MultipartParameters(
+                payload={"content": "x"}, multipart=None, files=None))  # fmt: skip
+        assert raised.value.code == 50008
+        fake.assert_clean()
+
+
+@pytest.mark.asyncio
+async def test_links_get_previews_unless_suppressed_and_markup_is_seen() -> None:
+    async with session() as (fake, bot):
+        channel = bot.get_channel(int(fake.channel_id))
+        assert isinstance(channel, discord.TextChannel)
+        text = (
+            "join https://discord.gg/abc, see <https://a.example> and `https://b.example` <t:1:R>"
+        )
+        await channel.send(text)
+        assert fake.messages[-1].previews == ["https://discord.gg/abc"]
+        assert fake.messages[-1].live_markup == ["<t:1:R>"]
+        await channel.send(text, suppress_embeds=True, embed=discord.Embed(title="<:e:1>"))
+        assert fake.messages[-1].previews == [] and fake.messages[-1].embeds == []
+        fake.assert_clean()
+
+
+TEAM = {"bob": "admin", "carol": "developer", "alice": "read_only"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("team", "owners"), [(None, {"alice"}), (TEAM, {"bob", "carol"})])
+async def test_the_application_owner_or_its_team(
+    team: dict[str, str] | None, owners: set[str]
+) -> None:
+    fake = FakeDiscord()
+    fake.team = team
+    await fake.start()
+    try:
+        async with running_bot(TinyBot(), fake) as bot:
+            found = set()
+            for name, user in fake.users.items():
+                if await bot.is_owner(discord.Object(int(user["id"]))):  # type: ignore[arg-type]
+                    found.add(name)
+            assert found == owners
+    finally:
+        await fake.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_fetched_message_needs_history_and_shows_content_as_the_gateway_does() -> None:
+    async with session(message_content=False) as (fake, bot):
+        quiet = await fake.send_user_message("secret")
+        loud = await fake.send_user_message("hello", mention_bot=True)
+        await loud.message()
+        channel = bot.get_channel(int(fake.channel_id))
+        assert isinstance(channel, discord.TextChannel)
+        assert (await channel.fetch_message(int(quiet.id))).content == ""
+        assert (await channel.fetch_message(int(loud.id))).content.endswith("hello")
+        await fake.deny_bot(READ_MESSAGE_HISTORY)
+        with pytest.raises(discord.Forbidden) as raised:
+            await channel.fetch_message(int(quiet.id))
         assert raised.value.code == 50001

@@ -14,6 +14,7 @@ from index.build import build_index
 from index.config import Settings
 from index.evaluate import against_index, load_squad, write_articles_jsonl
 from index.local.reader import IndexReader
+from index.rerank.model import shipped as reranker_shipped
 from tests.support.embedder import FakeEmbedder
 from tests.support.paths import SEEDS, XQUAD
 
@@ -48,7 +49,7 @@ def test_compare_measures_each_retriever_and_backend(
     assert set(rows) == {
         "lexical", "dense", "hybrid", "dense:onnx", "hybrid:onnx",
         "dense:onnx-int8", "hybrid:onnx-int8", "lexical:milvus", "dense:milvus", "hybrid:milvus",
-    }  # fmt: skip
+    } | ({"hybrid:reranker-on"} if reranker_shipped() else set())  # fmt: skip
     assert report["backend"] == "torch" and report["questions"] >= 10
     for row in rows.values():
         assert set(row) == METRICS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +22,19 @@ MODEL_FILE = "reranker-int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 
 
+def shipped() -> bool:
+    """Whether a reranker model is installed with citebot (`WEIGHTS`)."""
+    return (WEIGHTS / MODEL_FILE).is_file()
+
+
+class Judge(Protocol):
+    """What reads a question with its candidates: the reranker, or a stand-in in tests."""
+
+    def logits(self, question: str, candidates: Sequence[str]) -> NDArray[np.float32]:
+        """How well each candidate answers `question` (above 0: more likely than not)."""
+        ...
+
+
 class Reranker:
     """The cross-encoder in `directory` (the shipped one by default); safe for threads.
 
@@ -30,6 +43,11 @@ class Reranker:
     """
 
     def __init__(self, directory: Path = WEIGHTS, *, threads: int = 1) -> None:
+        if not (directory / MODEL_FILE).is_file():
+            raise InputError(
+                f"CITEBOT_RERANKER is on, but there is no reranker model in {directory};"
+                " set CITEBOT_RERANKER=off, or train and export one (docs/reranker.md)"
+            )
         self.directory = directory
         self.threads = threads
         self._lock = threading.Lock()
@@ -74,8 +92,6 @@ def pair_tokenizer(path: Path) -> Tokenizer:
 def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     import onnxruntime
 
-    if not path.is_file():
-        raise InputError(f"the reranker model {path} is missing; reinstall citebot")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3

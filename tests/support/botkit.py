@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 from bot.app import CitebotBot
@@ -42,6 +43,27 @@ class BusyEngine:
         return getattr(self.engine, name)
 
 
+class Recording:
+    """The seed engine, recording the questions it is asked (with their context) and the day
+    each is asked on."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.asked: list[str] = []
+        self.days: list[date | None] = []
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def ask(self, question: str, **options: Any) -> Answer:
+        self.asked.append(question)
+        self.days.append(options.get("asked_on"))
+        return self.engine.ask(question, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
 @asynccontextmanager
 async def citebot(
     settings: Settings,
@@ -55,6 +77,11 @@ async def citebot(
     await fake.start()
     try:
         bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05, **options)
+
+        async def on_citebot_handled(message_id: int) -> None:
+            fake.mark_handled(message_id)
+
+        bot.add_listener(on_citebot_handled)
         async with running_bot(bot, fake, fake.token):
             yield fake, bot
             fake.assert_clean()

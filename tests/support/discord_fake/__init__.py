@@ -9,6 +9,12 @@ only under the intents Discord would grant, interaction tokens that expire (401 
 minutes), slash command sync refused for a guild the bot is not in (403 50001), privileged
 intents not enabled in the portal (close 4014), a refused IDENTIFY (close 4004), RECONNECT (op 7),
 heartbeat ACKs that go missing, and several shards (GET /gateway/bot, one session per shard).
+It also knows forums (posts are threads opened with their first message; nothing is sent to the
+forum itself: 400 50008), messages read back over REST (Read Message History, else 403 50001;
+content as the intents allow), application teams (owner and roles), and what Discord would show
+of the bot's messages beyond their text: link previews (`BotMessage.previews`, none under
+SUPPRESS_EMBEDS, which hides embeds too) and live markup (`BotMessage.live_markup`: mentions,
+timestamps, custom emoji, command and channel links).
 
 Layout, from the bottom up (each module imports only those above it):
 
@@ -26,7 +32,9 @@ Layout, from the bottom up (each module imports only those above it):
 
 Usage: `fake = FakeDiscord(); await fake.start()`, then `async with running_bot(bot, fake):` and
 `reply = await (await fake.send_user_message("hi", mention_bot=True)).message()`; end with
-`fake.assert_clean()` and `await fake.stop()`.
+`fake.assert_clean()` and `await fake.stop()`. To check that the bot leaves a message alone, have
+its test helpers call `fake.mark_handled(message_id)` once it is done with one, and
+`await fake.until_handled(exchange)` instead of sleeping.
 """
 
 from tests.support.discord_fake.driver import Exchange, FakeDiscord, running_bot

@@ -19,6 +19,7 @@ from tests.support.discord_fake.payloads import (
     ADMINISTRATOR,
     ATTACHMENT_SIZE_LIMIT,
     DEFAULT_PERMISSIONS,
+    FORUM_CHANNEL,
     JSON,
     command_options,
     walk_components,
@@ -104,6 +105,8 @@ class FakeDiscord:
     presence = _Shared[JSON | None]()
     recommended_shards = _Shared[int]()
     token_lifetime = _Shared[float]()
+    team = _Shared[dict[str, str] | None]()
+    handled = _Shared[set[str]]()
 
     def __init__(
         self,
@@ -187,6 +190,20 @@ class FakeDiscord:
 
         return await self.wait_until(find, timeout=timeout, what="matching bot message")
 
+    def mark_handled(self, message_id: int | str) -> None:
+        """Record that the bot is done with a message (answered it, or chose not to): the
+        bot's test helpers call this from its event, so that a test can wait for a message
+        the bot must not answer (`until_handled`) instead of sleeping."""
+        self.world.handled.add(str(message_id))
+        self.world.notify()
+
+    async def until_handled(self, exchange: Exchange, *, timeout: float = 30.0) -> None:
+        """Wait until the bot is done with the message `exchange` sent."""
+        await self.wait_until(
+            lambda: exchange.id in self.world.handled, timeout=timeout,
+            what=f"message {exchange.id} handled",
+        )  # fmt: skip
+
     def heartbeat_gaps(
         self, since: float = float("-inf"), until: float = float("inf")
     ) -> list[float]:
@@ -258,6 +275,33 @@ class FakeDiscord:
                                         self.world.user(author)["id"])  # fmt: skip
         await self.gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return thread
+
+    async def add_forum(self, name: str = "questions") -> str:
+        """A forum channel (CHANNEL_CREATE); its id. Members write in it by opening posts."""
+        forum = self.world.add_channel(name, FORUM_CHANNEL)
+        await self.gateway.dispatch("CHANNEL_CREATE", forum)
+        return str(forum["id"])
+
+    async def open_forum_post(
+        self, forum_id: str, title: str, content: str, *, author: str | None = None,
+        mention_bot: bool = False,
+    ) -> Exchange:  # fmt: skip
+        """A member opens a post in a forum: a thread owned by them (THREAD_CREATE) whose first
+        message, with the thread's id, is `content` (MESSAGE_CREATE)."""
+        world = self.world
+        if world.channel(forum_id)["type"] != FORUM_CHANNEL:
+            raise ValueError(f"channel {forum_id} is not a forum")
+        user = world.user(author)
+        thread = world.new_thread(world.snowflake(), forum_id, title, user["id"])
+        await self.gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        text = f"<@{world.bot_id}> {content}" if mention_bot else content
+        msg = world.message(thread["id"], user, text)
+        msg["id"] = thread["id"]
+        msg["mentions"] = [world.bot_user] if mention_bot else []
+        world.msgs[msg["id"]] = msg
+        since = len(world.messages)
+        await self.gateway.dispatch_message(msg)
+        return Exchange(self, msg, since)
 
     async def send_system_message(
         self, message_type: int, content: str = "", *, channel_id: str | None = None,

@@ -128,16 +128,24 @@ class Gateway:
 
     async def dispatch_message(self, msg: JSON) -> None:
         """MESSAGE_CREATE as the bot would see it, honouring its intents."""
-        world = self.world
         session = self._sessions.get(self.shard_of(msg))
         intents = session.intents if session else 0
         dm = "guild_id" not in msg
         if not intents & (DM_MESSAGES if dm else GUILD_MESSAGES):
             return
-        visible = dm or msg["author"]["id"] == world.bot_id
-        if not (visible or intents & MESSAGE_CONTENT or world.bot_user in msg["mentions"]):
-            msg = {**msg, "content": "", "embeds": [], "attachments": [], "components": []}
-        await self.dispatch("MESSAGE_CREATE", msg)
+        await self.dispatch("MESSAGE_CREATE", self.as_seen(msg))
+
+    def as_seen(self, msg: JSON) -> JSON:
+        """A message as the bot is given it (by the gateway or REST): without its content,
+        unless it is in a DM, by the bot or mentions it, or the bot has the Message Content
+        intent (the last identified session's intents stand for the application's)."""
+        world = self.world
+        session = self._sessions.get(self.shard_of(msg))
+        intents = session.intents if session else 0
+        visible = "guild_id" not in msg or msg["author"]["id"] == world.bot_id
+        if visible or intents & MESSAGE_CONTENT or world.bot_user in msg["mentions"]:
+            return msg
+        return {**msg, "content": "", "embeds": [], "attachments": [], "components": []}
 
     async def disconnect(self, code: int, shard: int = 0) -> None:
         """Close a shard's live connection with `code`; later dispatches are logged for a
@@ -210,7 +218,9 @@ class Gateway:
         everyone = {"id": world.guild_id, "name": "@everyone", "permissions": DEFAULT_PERMISSIONS,
                     "position": 0, "color": 0, "hoist": False, "managed": False,
                     "mentionable": False, "flags": 0}  # fmt: skip
-        channels = [c for c in world.channels.values() if c.get("guild_id") and c["type"] == 0]
+        channels = [
+            c for c in world.channels.values() if c.get("guild_id") and c["type"] in (0, 15)
+        ]
         threads = [c for c in world.channels.values() if c["type"] == 11]
         return {"id": world.guild_id, "name": "Test Guild", "owner_id": world.user(None)["id"],
                 "member_count": 1 + len(world.users), "unavailable": False, "roles": [everyone],

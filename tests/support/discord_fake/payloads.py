@@ -7,6 +7,7 @@ like the `errors` of Discord's 400 "Invalid Form Body") or raise.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -14,7 +15,9 @@ JSON = dict[str, Any]
 Problem = tuple[str, str]
 
 # Message flags.
-EPHEMERAL, LOADING, COMPONENTS_V2 = 1 << 6, 1 << 7, 1 << 15
+SUPPRESS_EMBEDS, EPHEMERAL, LOADING, COMPONENTS_V2 = 1 << 2, 1 << 6, 1 << 7, 1 << 15
+# Channel types: a server's text channel, a public thread, a forum.
+TEXT_CHANNEL, PUBLIC_THREAD, FORUM_CHANNEL = 0, 11, 15
 # Gateway intents.
 GUILD_MEMBERS, GUILD_MESSAGES, DM_MESSAGES, MESSAGE_CONTENT = 1 << 1, 1 << 9, 1 << 12, 1 << 15
 # The intents an application must have enabled in the developer portal (members, presences,
@@ -50,6 +53,17 @@ MAX_CUSTOM_ID = 100
 MAX_BUTTON_LABEL = 80
 MAX_CHOICES = 25
 MAX_THREAD_NAME = 100
+
+# What Discord's client shows as something other than its text: mentions of users, roles and
+# channels, @everyone and @here, timestamps, custom emoji, slash command mentions, and the
+# server-guide links ("<id:customize>" and the like).
+_LIVE_MARKUP = re.compile(
+    r"<@[!&]?\d+>|<#\d+>|@(?:everyone|here)\b|<t:-?\d+(?::[tTdDfFsSR])?>|<a?:\w+:\d+>"
+    r"|</[-\w]+(?: [-\w]+){0,2}:\d+>|<id:(?:customize|browse|guide|linked-roles(?::\d+)?)>"
+)
+# A web address Discord makes a preview (an embed, or an invite card) of: one not wrapped in
+# <...> nor in inline code.
+_LINK = re.compile(r"<https?://[^\s>]+>|`[^`]*`|(?P<link>https?://[^\s<]+[^<.,:;\"')\]\s])")
 
 
 class DiscordError(Exception):
@@ -198,3 +212,17 @@ def command_options(
         result.append({"name": name, "type": kind, "value": value,
                        **({"focused": True} if name == focused else {})})  # fmt: skip
     return result
+
+
+def live_markup(content: str) -> list[str]:
+    """The forms in `content` Discord shows as something other than their text (a mention,
+    a timestamp, an emoji, a command or channel link)."""
+    return _LIVE_MARKUP.findall(content)
+
+
+def previewed_links(content: str, flags: int) -> list[str]:
+    """The web addresses Discord makes previews of in a message with `flags`: none when it
+    has SUPPRESS_EMBEDS."""
+    if flags & SUPPRESS_EMBEDS:
+        return []
+    return [match["link"] for match in _LINK.finditer(content) if match["link"]]

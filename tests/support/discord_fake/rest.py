@@ -20,6 +20,7 @@ from tests.support.discord_fake.payloads import (
     CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
     EPHEMERAL,
+    FORUM_CHANNEL,
     JSON,
     LOADING,
     MAX_CHOICES,
@@ -27,12 +28,19 @@ from tests.support.discord_fake.payloads import (
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
+    SUPPRESS_EMBEDS,
     DiscordError,
     invalid,
 )
 from tests.support.discord_fake.state import InteractionState, RecordedRequest, World
 
 API_PREFIX = "/api/v10"
+
+
+def _not_a_forum(channel: JSON) -> None:
+    """Discord's refusal of a message (or typing) in a forum itself, rather than in a post."""
+    if channel["type"] == FORUM_CHANNEL:
+        raise DiscordError(400, 50008, "Cannot send messages in a non-text channel")
 
 
 def _param_pattern(match: re.Match[str]) -> str:
@@ -191,9 +199,19 @@ class RestRoutes:
 
     async def _application(self, call: _Call) -> web.Response:
         world = self.world
+        team = None
+        if world.team is not None:
+            team_id = world.snowflake()
+            members = [{"membership_state": 2, "team_id": team_id, "permissions": ["*"],
+                        "role": role, "user": world.user(name)}
+                       for name, role in world.team.items()]  # fmt: skip
+            team = {"id": team_id, "name": "citebot team", "icon": None, "members": members,
+                    "owner_user_id": members[0]["user"]["id"] if members else None}  # fmt: skip
+        # A team-owned application's owner is a placeholder user standing for the team.
+        owner = world.user(None) if team is None else {**world.new_user("team"), "flags": 1024}
         return _json({"id": world.application_id, "name": "citebot", "description": "",
                       "icon": None, "bot_public": False, "bot_require_code_grant": False,
-                      "owner": world.user(None), "verify_key": "0" * 64, "flags": 0,
+                      "owner": owner, "verify_key": "0" * 64, "flags": 0, "team": team,
                       "bot": world.bot_user})  # fmt: skip
 
     async def _gateway_bot(self, call: _Call) -> web.Response:
@@ -230,6 +248,7 @@ class RestRoutes:
     async def _create_message(self, call: _Call) -> web.Response:
         world = self.world
         channel = world.channel(call.params["c"])
+        _not_a_forum(channel)
         in_thread = channel["type"] in (10, 11, 12)
         world.require(channel["id"], SEND_MESSAGES_IN_THREADS if in_thread else SEND_MESSAGES)
         msg = world.message(call.params["c"], world.bot_user)
@@ -247,7 +266,10 @@ class RestRoutes:
         world = self.world
         msg = world.stored(call.params["m"], call.params["c"])
         if call.method == "GET":
-            return _json(msg)
+            world.require(call.params["c"])
+            if not world.bot_permissions(call.params["c"]) & READ_MESSAGE_HISTORY:
+                raise DiscordError(403, 50001, "Missing Access")  # a message of the history
+            return _json(self.gateway.as_seen(msg))
         if msg["author"]["id"] != world.bot_id:
             raise DiscordError(
                 403, 50005, "Cannot edit or delete a message authored by another user"
@@ -260,7 +282,9 @@ class RestRoutes:
         return _json(msg)
 
     async def _typing(self, call: _Call) -> web.Response:
-        self.world.require(self.world.channel(call.params["c"])["id"], SEND_MESSAGES)
+        channel = self.world.channel(call.params["c"])
+        _not_a_forum(channel)
+        self.world.require(channel["id"], SEND_MESSAGES)
         return web.Response(status=204)
 
     async def _reaction(self, call: _Call) -> web.Response:
@@ -358,10 +382,12 @@ class RestRoutes:
         world = self.world
         state = self._webhook_state(call.params["token"], "followup")
         if state.loading and state.original_id:
-            # The first followup after a deferral fills in the "thinking" message; its flags
-            # (ephemeral or not) come from the deferral, not from the followup.
+            # The first followup after a deferral fills in the "thinking" message; whether it
+            # is ephemeral comes from the deferral, not from the followup (which may still
+            # suppress link previews).
             msg = world.msgs[state.original_id]
-            world.apply(msg, {**call.json, "flags": msg["flags"]}, call.files, edit=False)
+            flags = msg["flags"] | int(call.json.get("flags") or 0) & SUPPRESS_EMBEDS
+            world.apply(msg, {**call.json, "flags": flags}, call.files, edit=False)
             state.loading = False
         else:
             msg = world.message(state.payload["channel_id"], world.bot_user)

@@ -15,11 +15,15 @@ from tests.support.discord_fake.payloads import (
     EPHEMERAL,
     JSON,
     LOADING,
+    PUBLIC_THREAD,
     READ_MESSAGE_HISTORY,
+    SUPPRESS_EMBEDS,
     VIEW_CHANNEL,
     DiscordError,
     invalid,
+    live_markup,
     message_problems,
+    previewed_links,
 )
 
 DISCORD_EPOCH_MS = 1420070400000
@@ -48,7 +52,8 @@ class BotMessage:
     `kind` is one of: channel, channel_edit, interaction (callback type 4), update (callback
     type 7), followup, original_edit, followup_edit. Content fields reflect the stored message
     after the operation; `allowed_mentions` is what the request carried; `at` is when the fake
-    stored it (time.monotonic()).
+    stored it (time.monotonic()); `previews` are the web addresses Discord would show a
+    preview (or an invite card) of under it.
     """
 
     kind: str
@@ -63,11 +68,21 @@ class BotMessage:
     message_reference: JSON | None
     interaction_id: str | None
     at: float = field(default_factory=time.monotonic)
+    previews: list[str] = field(default_factory=list)
 
     @property
     def ephemeral(self) -> bool:
         """Whether the message has the EPHEMERAL flag (64)."""
         return bool(self.flags & EPHEMERAL)
+
+    @property
+    def live_markup(self) -> list[str]:
+        """What Discord would show, in the content and the embeds' titles and descriptions, as
+        something other than its text: mentions, timestamps, emoji, command or channel links."""
+        texts = [self.content] + [
+            str(embed.get(key) or "") for embed in self.embeds for key in ("title", "description")
+        ]
+        return [form for text in texts for form in live_markup(text)]
 
 
 @dataclass
@@ -101,6 +116,9 @@ class World:
     Records for tests: `requests`, `unknown_requests`, `violations`, `messages` (BotMessage),
     `reactions` (message id -> emojis the bot put), `commands` (guild id or None -> registered
     commands), `heartbeats`, `identify_count`, `resume_count`, `presence` (last op 3).
+    `team` (user name -> role: admin, developer or read_only), when set, makes the application
+    team-owned. `handled`: ids of the messages the bot under test says it is done with (its
+    test helpers record them; see `FakeDiscord.mark_handled`).
     """
 
     def __init__(
@@ -129,6 +147,8 @@ class World:
         self.heartbeats: list[Heartbeat] = []
         self.identify_count = self.resume_count = 0
         self.presence: JSON | None = None
+        self.team: dict[str, str] | None = None
+        self.handled: set[str] = set()
         self.channels: dict[str, JSON] = {
             self.channel_id: {"id": self.channel_id, "type": 0, "guild_id": self.guild_id,
                               "name": "general", "position": 0, "permission_overwrites": [],
@@ -221,17 +241,33 @@ class World:
                     )
                 raise DiscordError(403, 50013, "Missing Permissions")
 
+    def add_channel(self, name: str, channel_type: int) -> JSON:
+        """A new guild channel (0 text, 15 forum) with no overwrites."""
+        channel: JSON = {"id": self.snowflake(), "type": channel_type, "guild_id": self.guild_id,
+                         "name": name, "position": len(self.channels), "parent_id": None,
+                         "permission_overwrites": [], "nsfw": False, "topic": None,
+                         "last_message_id": None, "rate_limit_per_user": 0, "flags": 0,
+                         "available_tags": []}  # fmt: skip
+        self.channels[channel["id"]] = channel
+        return channel
+
     def make_thread(self, msg: JSON, name: str, owner_id: str) -> JSON:
         """Open a public thread on a stored guild message (its id is the message's)."""
         if msg["id"] in self.channels:
             raise DiscordError(400, 160004, "A thread has already been created for this message")
+        thread = self.new_thread(msg["id"], msg["channel_id"], name, owner_id)
+        msg["thread"] = thread
+        return thread
+
+    def new_thread(self, thread_id: str, parent_id: str, name: str, owner_id: str) -> JSON:
+        """A public thread in `parent_id` (a text channel or a forum, whose posts are threads)."""
         metadata = {"archived": False, "locked": False, "archive_timestamp": now(),
                     "auto_archive_duration": 1440}  # fmt: skip
-        thread = {"id": msg["id"], "type": 11, "guild_id": self.guild_id, "name": name,
-                  "parent_id": msg["channel_id"], "owner_id": owner_id, "message_count": 0,
-                  "member_count": 1, "rate_limit_per_user": 0, "thread_metadata": metadata,
-                  "last_message_id": None, "flags": 0}  # fmt: skip
-        self.channels[thread["id"]] = msg["thread"] = thread
+        thread = {"id": thread_id, "type": PUBLIC_THREAD, "guild_id": self.guild_id,
+                  "name": name, "parent_id": parent_id, "owner_id": owner_id,
+                  "message_count": 0, "member_count": 1, "rate_limit_per_user": 0,
+                  "thread_metadata": metadata, "last_message_id": None, "flags": 0}  # fmt: skip
+        self.channels[thread_id] = thread
         return thread
 
     def dm_channel(self, user: JSON) -> JSON:
@@ -280,6 +316,8 @@ class World:
             raise invalid(problems)
         merged["embeds"] = [{"type": "rich", **e} for e in merged["embeds"]]
         merged["flags"] = int(merged["flags"]) & ~LOADING
+        if merged["flags"] & SUPPRESS_EMBEDS:
+            merged["embeds"] = []  # Discord shows none of a message's embeds under this flag
         if edit:
             merged["edited_timestamp"] = now()
         msg.update(merged)
@@ -292,7 +330,8 @@ class World:
         record = BotMessage(kind, msg["id"], msg["channel_id"], msg["content"], msg["embeds"],
                             msg["components"], msg["flags"], msg["attachments"],
                             body.get("allowed_mentions"), msg.get("message_reference"),
-                            interaction_id)  # fmt: skip
+                            interaction_id,
+                            previews=previewed_links(msg["content"], msg["flags"]))  # fmt: skip
         self.messages.append(record)
         return record
 

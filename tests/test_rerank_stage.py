@@ -1,0 +1,128 @@
+"""The reranking stage, with a stand-in for the model: what it reads, what it changes, and
+that with the reranker off the engine answers with the first stage alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from index.answer import FIRST_STAGE, RERANKED, RERANKED_STAGE, ScoredSentence
+from index.build import build_index
+from index.config import Settings
+from index.engine import Engine, RankedSentences
+from index.errors import InputError
+from index.rerank.model import Reranker
+from index.rerank.pair import candidate_text
+from tests.support.corpora import write_files
+from tests.support.embedder import FakeEmbedder
+
+ARTICLES = {
+    "ferry.txt": "Ferry service resumes\n\n"
+    "The harbour ferry was stopped for a week. Officials met on Monday. "
+    "The ferry will run again from Lisbon on Friday, the port authority said. "
+    "Tickets cost five euros. Some riders complained about the delay. "
+    "The mayor thanked the crews. Repairs took longer than planned. "
+    "A new timetable starts in June. Cyclists may bring bikes. Dogs ride free. "
+    "The old pier will be rebuilt. Fishermen welcomed the news. "
+    "Night crossings stay suspended.",
+    "bridge.txt": "Bridge closed for repairs\n\n"
+    "The river bridge closed on Tuesday. Drivers must take the ferry instead. "
+    "Engineers found cracks in two beams.",
+}
+
+
+class Judge:
+    """A stand-in reranker: a candidate answers when it holds `word`; records what it read."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.read: list[tuple[str, list[str]]] = []
+
+    def logits(self, question: str, candidates: Sequence[str]) -> NDArray[np.float32]:
+        self.read.append((question, list(candidates)))
+        first = [candidate.split(" | ")[0] for candidate in candidates]
+        return np.array([4.0 if self.word in text else -4.0 for text in first], dtype=np.float32)
+
+
+@pytest.fixture
+def ferry_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
+    root = settings.index_dir.parent / "articles"
+    write_files(root, ARTICLES)
+    build_index([root], settings, embedder=fake_embedder)
+    return settings
+
+
+def _engine(settings: Settings, judge: Judge | None) -> Engine:
+    updated = settings.model_copy(update={"reranker": judge is not None})
+    return Engine(updated, embedder=FakeEmbedder(), reranker=judge)
+
+
+QUESTION = "When will the harbour ferry run again?"
+
+
+def test_off_scores_every_candidate_with_the_first_stage(ferry_index: Settings) -> None:
+    ranked = _engine(ferry_index, None).rank_sentences(QUESTION)
+    assert len(ranked.sentences) > RERANKED
+    for sentence in ranked.sentences:
+        assert "reranker" not in sentence.signals
+        assert sentence.score == pytest.approx(FIRST_STAGE.probability(sentence.signals))
+
+
+def test_on_reads_the_first_stage_best_with_their_context(ferry_index: Settings) -> None:
+    first = _engine(ferry_index, None).rank_sentences(QUESTION)
+    judge = Judge("Friday")
+    ranked = _engine(ferry_index, judge).rank_sentences(QUESTION)
+    assert {_span(s) for s in ranked.sentences} == {_span(s) for s in first.sentences[:RERANKED]}
+    (question, read), *_ = judge.read
+    assert question == QUESTION
+    expected = []
+    for sentence in first.sentences[:RERANKED]:
+        candidate = sentence.candidate
+        article = first.articles[candidate.article_id]
+        before = article.text[slice(*candidate.before)] if candidate.before else ""
+        quoted = article.text[candidate.start : candidate.end]
+        expected.append(candidate_text(quoted, article.title, before))
+    assert read == expected
+    for sentence in ranked.sentences:
+        assert sentence.score == pytest.approx(RERANKED_STAGE.probability(sentence.signals))
+    scores = [sentence.score for sentence in ranked.sentences]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_the_judgement_moves_the_answering_sentence_first(ferry_index: Settings) -> None:
+    answer = _engine(ferry_index, Judge("Friday")).ask(QUESTION)
+    assert "Friday" in answer.answer[0].text
+    # Judged the other way: a sentence the first stage ranks lower, without "Friday", first.
+    first = _engine(ferry_index, None).rank_sentences(QUESTION)
+    quotes = [_text(first, s) for s in first.sentences[1:RERANKED]]
+    other = next(quote for quote in quotes if "Friday" not in quote)
+    contrary = _engine(ferry_index, Judge(other)).ask(QUESTION)
+    assert contrary.answer[0].text == other
+
+
+def test_the_sentence_before_is_the_one_before_the_quote(ferry_index: Settings) -> None:
+    judge = Judge("Friday")
+    _engine(ferry_index, judge).rank_sentences(QUESTION)
+    contexts = {text.split(" | ")[0]: text for text in judge.read[0][1]}
+    friday = next(text for quote, text in contexts.items() if "Friday" in quote)
+    assert friday == (
+        "The ferry will run again from Lisbon on Friday, the port authority said."
+        " | Ferry service resumes | Officials met on Monday."
+    )
+
+
+def test_no_model_is_one_line(tmp_path: pytest.TempPathFactory) -> None:
+    with pytest.raises(InputError, match="CITEBOT_RERANKER=off"):
+        Reranker(tmp_path)  # type: ignore[arg-type]
+
+
+def _text(ranked: RankedSentences, sentence: ScoredSentence) -> str:
+    candidate = sentence.candidate
+    return ranked.articles[candidate.article_id].text[candidate.start : candidate.end]
+
+
+def _span(sentence: ScoredSentence) -> tuple[str, int, int]:
+    return sentence.candidate.article_id, sentence.candidate.start, sentence.candidate.end
