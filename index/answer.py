@@ -125,9 +125,30 @@ FIRST_STAGE = Scorer(
     -7.862,
 )
 # The second stage: the first stage's best `RERANKED` candidates with the reranker's logit
-# (`index.rerank`) beside their signals. Fitted the same way, with the reranker on.
+# (`index.rerank`) beside their signals: 0.749 x the first stage's logit + 0.342 x the
+# reranker's + 0.272, written out over the signals. Fitted by bench/fit_answer_weights.py
+# --reranker on (docs/reranker.md).
 RERANKED = 10
-RERANKED_STAGE = Scorer({**FIRST_STAGE.weights, "reranker": 1.0}, FIRST_STAGE.intercept)
+RERANKED_STAGE = Scorer(
+    {
+        "dense": 1.876,
+        "coverage": 1.759,
+        "context_coverage": 1.883,
+        "passage_dense": -0.315,
+        "article_rank": 1.726,
+        "new_words": 0.573,
+        "type_match": 0.311,
+        "answer_beside": 1.083,
+        "type_missing": -0.118,
+        "answer_in_title": 0.261,
+        "answer_repeated": 0.254,
+        "lead": 0.431,
+        "dense_gap": 1.472,
+        "coverage_gap": 0.858,
+        "reranker": 0.342,
+    },
+    -5.617,
+)
 # The reranker's logit is read within these bounds (a signal of the logistic model).
 LOGIT_BOUND = 10.0
 # Articles whose question-independent facts (names, stems, phrases) the engine keeps: about

@@ -33,14 +33,7 @@ from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError
 from index.interfaces import IndexSource
-from index.profile import (
-    Profile,
-    choose,
-    judged_mentions,
-    mentions,
-    name_words,
-    names_surname,
-)
+from index.profile import Profile, choose, mentions, name_words, names_surname
 from index.question import read_question
 from index.records import (
     Answer,
@@ -327,11 +320,6 @@ class Engine:
             snapshot, question, question_vector, naming, articles, quote_beside=False
         )
         found = mentions(name, ranked.sentences, ranked.articles)
-        if found and self._reranker is not None:
-            judged = rerank_sentences(
-                question.text, [m.sentence for m in found], articles, self._reranker
-            )
-            found = judged_mentions(found, judged)
         return (ranked, choose(found)) if found else None
 
     def _score(

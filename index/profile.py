@@ -81,38 +81,12 @@ def mentions(
     return found
 
 
-def judged_mentions(found: Sequence[Mention], judged: Sequence[ScoredSentence]) -> list[Mention]:
-    """The mentions whose sentences the reranker `judged` (scored again, best first), in
-    that order: the sentences that say who the person is come first, defining or not."""
-    by_span = {_span(mention.sentence): mention for mention in found}
-    return [
-        Mention(sentence, by_span[_span(sentence)].person, by_span[_span(sentence)].defining)
-        for sentence in judged
-    ]
-
-
-def _span(sentence: ScoredSentence) -> tuple[str, int, int]:
-    candidate = sentence.candidate
-    return candidate.article_id, candidate.start, candidate.end
-
-
-def _describes(mention: Mention) -> bool:
-    """Whether the mention's sentence says who the person is: a defining sentence, or one
-    the reranker judged to answer "who is X?" (when it read it)."""
-    return mention.defining or mention.sentence.signals.get("reranker", 0.0) > 0.0
-
-
 def choose(found: Sequence[Mention]) -> Profile:
     """Up to three facts: about each person, when the name belongs to several (most often
-    named first; only people a sentence describes, when the reranker read them), else from
-    different sentences, preferring different articles."""
+    named first), else from different sentences, preferring different articles."""
     by_person: dict[str, list[Mention]] = {}
     for mention in found:
         by_person.setdefault(fold(mention.person), []).append(mention)
-    if len(by_person) > 1 and any("reranker" in m.sentence.signals for m in found):
-        described = {key: group for key, group in by_person.items() if any(map(_describes, group))}
-        by_person = described or by_person
-        found = [mention for mention in found if fold(mention.person) in by_person]
     if len(by_person) > 1:
         people = sorted(by_person.values(), key=lambda group: -len(group))[:MAX_QUOTES]
         return Profile([group[0].sentence for group in people], [g[0].person for g in people])

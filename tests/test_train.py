@@ -17,6 +17,7 @@ from safetensors.numpy import load_file
 from index.rerank.pair import candidate_text
 from tests.support.paths import REPO, SHARED
 from train.pairs import (
+    RECIPES,
     Pair,
     Quiz,
     Sentence,
@@ -74,6 +75,23 @@ def test_distant_labels_need_the_answer_and_the_subject_and_skip_unclear_sentenc
     assert "Lisbon is the capital of Portugal, a country of ten million." not in labels
     assert "It was the festival's tenth year in the city." not in labels
     assert "Tickets sold out within hours of going on sale." not in labels
+
+
+def test_round_two_adds_sentences_of_the_answering_page_that_do_not_answer() -> None:
+    title = "Harbour festival draws crowds"
+    sentences = [
+        Sentence("Lisbon hosted the harbour festival on Saturday.", title, ""),
+        Sentence("Bands played until midnight by the water.", title, ""),
+        Sentence("Bands played until dawn at another show.", "Elsewhere", ""),
+    ]
+    first, _ = quiz_page_pairs(QUIZ, sentences, random.Random(0), RECIPES["round-1"])
+    second, _ = quiz_page_pairs(QUIZ, sentences, random.Random(0), RECIPES["round-2"])
+    added = [pair for pair in second if pair.origin == "quiz-same-page"]
+    assert not any(pair.origin == "quiz-same-page" for pair in first)
+    assert [pair.candidate.split(" | ")[0] for pair in added] == [
+        "Bands played until midnight by the water."
+    ]
+    assert all(pair.label == 0 for pair in added)
 
 
 def test_trecqa_reads_as_plain_sentences_with_labels() -> None:

@@ -28,8 +28,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from index.embed.onnx import export_transformer
 from index.rerank.model import MODEL_FILE, TOKENIZER_FILE, Reranker
-from train.pairs import Pair, read_pairs, trecqa_pairs
-from train.reranker import DEFAULT_WORK, ranking_figures
+from train.pairs import WORK, Pair, read_pairs, trecqa_pairs
+from train.reranker import ranking_figures
 
 REFERENCE_FILE = "fp32-reference-trecqa-dev.json"
 TRECQA_DEV = Path("data") / "answer_train" / "trecqa" / "DEV.xml"
@@ -101,8 +101,8 @@ def timing(reranker: Reranker, pairs: list[Pair]) -> float:
 def main() -> None:
     """Export, quantise, measure, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_WORK / "run" / "final")
-    parser.add_argument("--pairs", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--model", type=Path, default=WORK / "run" / "final")
+    parser.add_argument("--pairs", type=Path, default=WORK)
     parser.add_argument("--out", type=Path, default=Path("index/rerank/weights"))
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument(
@@ -140,7 +140,8 @@ def main() -> None:
         }
     report["ms for 10 candidates, 1 thread (int8)"] = timing(int8_model, sets["valid"])
     report["ms for 10 candidates, 1 thread (fp32)"] = timing(fp32_model, sets["valid"])
-    report["sha256"] = {name: sha256(args.out / name) for name in (MODEL_FILE, TOKENIZER_FILE)}
+    shipped = (MODEL_FILE, TOKENIZER_FILE, REFERENCE_FILE)
+    report["sha256"] = {name: sha256(args.out / name) for name in shipped}
     print(json.dumps(report, indent=2))
 
 

@@ -1,10 +1,11 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--shared ../shared] [--out ~/.cache/citebot/reranker-train]
+    python -m train.pairs [--recipe round-1|round-2] [--shared ../shared] [--out DIR]
 
-Writes `train.jsonl`, `valid.jsonl` and `trecqa_test.jsonl` (one pair a line: group, question,
-candidate, label, origin) and `stats.json`. The pairs hold copyrighted news text: they stay
-out of the repository.
+Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
+round's recipe), `train.jsonl`, `valid.jsonl` and `trecqa_test.jsonl` (one pair a line:
+group, question, candidate, label, origin) and `stats.json`. The pairs hold copyrighted news
+text: they stay out of the repository.
 
 Sources (../shared/data/answer_train/README.txt):
 - news quizzes with the pages a search returned for them (distant labels): a page sentence
@@ -41,6 +42,7 @@ from index.segment import sentence_spans
 from index.words import content_stems, content_words, fold
 
 SEED = 20261206
+SELQA_FILES = ("selqa-ass-dev.json", "selqa-ass-test.json")
 # One week in this many is held out for validation (by a hash of the quiz date).
 VALID_WEEKS_ONE_IN = 8
 # Of a question's pages, sentences are read from at most this many (the search's best).
@@ -60,6 +62,24 @@ MIN_SENTENCE = 25
 MAX_SENTENCE = 600
 
 _WORD_CHAR = r"[^\W_]"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How many pairs of each kind a quiz gives, and the share of SelQA's questions kept."""
+
+    restating_negatives: int = RESTATING_NEGATIVES
+    same_page_negatives: int = 0
+    selqa_share: float = 1.0
+
+
+# Round 1: the first model's pairs. Round 2, from what round 1 got wrong on news (it chose
+# the sentence restating the question over the one naming the answer): more restating
+# negatives, sentences of the answering page that do not answer, and fewer Wikipedia pairs.
+RECIPES = {
+    "round-1": Recipe(),
+    "round-2": Recipe(restating_negatives=6, same_page_negatives=4, selqa_share=0.3),
+}
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -189,7 +209,7 @@ def page_sentences(title: str, text: str) -> list[Sentence]:
 
 
 def quiz_page_pairs(
-    quiz: Quiz, sentences: list[Sentence], rng: random.Random
+    quiz: Quiz, sentences: list[Sentence], rng: random.Random, recipe: Recipe = Recipe()
 ) -> tuple[list[Pair], bool]:
     """Pairs from the sentences of a quiz's pages, and whether the answer was found."""
     answer = _pattern(v for a in quiz.answers for v in answer_variants(a))
@@ -230,8 +250,18 @@ def quiz_page_pairs(
     positives.sort(key=lambda scored: -scored[0])
     restating.sort(key=lambda scored: -scored[0])
     chosen = [(s, 1, "quiz-page") for _, s in positives[:POSITIVES_PER_QUESTION]]
-    chosen += [(s, 0, "quiz-restating") for _, s in restating[:RESTATING_NEGATIVES]]
+    chosen += [(s, 0, "quiz-restating") for _, s in restating[: recipe.restating_negatives]]
     chosen += [(s, 0, "quiz-wrong-choice") for s in naming_wrong[:WRONG_CHOICE_NEGATIVES]]
+    if recipe.same_page_negatives:
+        answering_pages = {s.title for _, s in positives[:POSITIVES_PER_QUESTION]}
+        taken = {id(s) for s, _, _ in chosen}
+        same_page = [
+            s
+            for s in [s for _, s in restating] + others
+            if s.title in answering_pages and id(s) not in taken
+        ][: recipe.same_page_negatives]
+        chosen += [(s, 0, "quiz-same-page") for s in same_page]
+        others = [s for s in others if all(s is not page for page in same_page)]
     chosen += [(s, 0, "quiz-other") for s in rng.sample(others, min(OTHER_NEGATIVES, len(others)))]
     pairs = [
         Pair(
@@ -324,8 +354,11 @@ def trecqa_pairs(path: Path) -> list[Pair]:
     return pairs
 
 
-def build(shared: Path) -> tuple[list[Pair], list[Pair], list[Pair], dict[str, object]]:
-    """Training, validation and TrecQA-test pairs, and counts of what was made."""
+def build(
+    shared: Path, recipe: Recipe = Recipe()
+) -> tuple[list[Pair], list[Pair], list[Pair], dict[str, object]]:
+    """Training, validation and TrecQA-test pairs made by `recipe`, and counts of what was
+    made."""
     rng = random.Random(SEED)
     data = shared / "data" / "answer_train"
     quizzes = read_quizzes(data / "questions.jsonl.gz")
@@ -347,13 +380,17 @@ def build(shared: Path) -> tuple[list[Pair], list[Pair], list[Pair], dict[str, o
             if url in pages and url not in sentences_of:
                 sentences_of[url] = page_sentences(*pages[url])
             sentences.extend(sentences_of.get(url, []))
-        page_pairs, answered = quiz_page_pairs(quiz, sentences, rng)
+        page_pairs, answered = quiz_page_pairs(quiz, sentences, rng, recipe)
         found["pages answer"] += answered
         others = [s for s in week_sentences[quiz.week] if s not in quiz.evidence]
         pairs = page_pairs + quiz_evidence_pairs(quiz, others, rng)
         (valid if is_valid_week(quiz.week) else train).extend(pairs)
-    for name in ("selqa-ass-dev.json", "selqa-ass-test.json"):
-        train.extend(selqa_pairs(data / "selqa" / name))
+    selqa = [p for name in SELQA_FILES for p in selqa_pairs(data / "selqa" / name)]
+    if recipe.selqa_share < 1.0:
+        groups = sorted({pair.group for pair in selqa})
+        kept = set(rng.sample(groups, round(len(groups) * recipe.selqa_share)))
+        selqa = [pair for pair in selqa if pair.group in kept]
+    train.extend(selqa)
     train.extend(trecqa_pairs(data / "trecqa" / "TRAIN.xml"))
     valid.extend(trecqa_pairs(data / "trecqa" / "DEV.xml"))
     test = trecqa_pairs(data / "trecqa" / "TEST.xml")
@@ -395,20 +432,31 @@ def read_pairs(path: Path) -> Iterator[Pair]:
             yield Pair(**json.loads(line))
 
 
+# Pairs, checkpoints and trained models live outside the work tree, so that a run stopped
+# with a session goes on in the next one (the cache survives; a work tree is laid anew).
+WORK = Path.home() / ".cache" / "citebot" / "reranker-train"
+
+
+def recipe_folder(recipe: str) -> Path:
+    """Where a recipe's pairs (and, under run/, its training run) live: round 1 in WORK
+    itself (where its run began), later rounds in a folder of their own."""
+    return WORK if recipe == "round-1" else WORK / recipe
+
+
 def main() -> None:
     """Build the pairs from ../shared and write them under --out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
-    parser.add_argument(
-        "--out", type=Path, default=Path.home() / ".cache" / "citebot" / "reranker-train"
-    )
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="round-1")
+    parser.add_argument("--out", type=Path, help="default: the recipe's folder of WORK")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    train, valid, test, stats = build(args.shared)
-    write_pairs(args.out / "train.jsonl", train)
-    write_pairs(args.out / "valid.jsonl", valid)
-    write_pairs(args.out / "trecqa_test.jsonl", test)
-    (args.out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    out: Path = args.out or recipe_folder(args.recipe)
+    out.mkdir(parents=True, exist_ok=True)
+    train, valid, test, stats = build(args.shared, RECIPES[args.recipe])
+    write_pairs(out / "train.jsonl", train)
+    write_pairs(out / "valid.jsonl", valid)
+    write_pairs(out / "trecqa_test.jsonl", test)
+    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(stats, indent=2))
 
 

