@@ -63,19 +63,21 @@ class Lookup(commands.Cog):
         since: DateText | None = None,
         until: DateText | None = None,
         outlet: OutletText | None = None,
+        private: bool = False,
     ) -> None:
         """The passages that best match a query, each with its citation id.
 
         Args:
             query: Words or a question
             count: How many passages to show
+            private: Only you see the passages
         """
         article_filter = ArticleFilter.of(since, until, outlet)
         wait = self.bot.cooldown.retry_after(interaction.user.id)
         if wait:
             await interaction.response.send_message(cooldown_text(wait), ephemeral=True)
             return
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(ephemeral=private, thinking=True)
         results = await self.bot.in_worker(
             self.bot.engine.search, query, k=count, article_filter=article_filter
         )
@@ -85,15 +87,20 @@ class Lookup(commands.Cog):
 
     @app_commands.command()
     async def source(
-        self, interaction: Interaction, id: CitationId, context: ContextParagraphs = 1
+        self,
+        interaction: Interaction,
+        id: CitationId,
+        context: ContextParagraphs = 1,
+        private: bool = False,
     ) -> None:
         """A cited passage with its neighbouring paragraphs and the article's details.
 
         Args:
             id: A citation id from an answer, like 85a1c30ac803-381-493
             context: Paragraphs to show on each side
+            private: Only you see the passage
         """
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(ephemeral=private, thinking=True)
         view = await self.bot.in_lookup(self.bot.engine.sources.source, id, context=context)
         await interaction.followup.send(embed=source_embed(view), allowed_mentions=NONE)
 
@@ -132,9 +139,13 @@ class Lookup(commands.Cog):
         ]
 
     @app_commands.command()
-    async def stats(self, interaction: Interaction) -> None:
-        """What the index holds: articles, passages, outlets, dates, model, build time."""
-        await interaction.response.defer(thinking=True)
+    async def stats(self, interaction: Interaction, private: bool = False) -> None:
+        """What the index holds: articles, passages, outlets, dates, model, build time.
+
+        Args:
+            private: Only you see the figures
+        """
+        await interaction.response.defer(ephemeral=private, thinking=True)
         result = await self.bot.in_lookup(self.bot.engine.stats)
         await interaction.followup.send(embed=stats_embed(result), allowed_mentions=NONE)
 

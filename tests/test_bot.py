@@ -102,6 +102,23 @@ async def test_ask_command_public_and_private(
         assert answer.ephemeral is private
 
 
+@pytest.mark.parametrize("private", [False, True])
+async def test_search_source_and_stats_take_private_as_ask_does(
+    seed_settings: Settings, seed_engine: Engine, private: bool
+) -> None:
+    async with citebot(seed_settings, seed_engine) as (fake, _):
+        found = await (
+            await fake.invoke_slash("search", {"query": "lety perez", "private": private})
+        ).message()
+        citation = CITATION_ID.search(found.content)
+        assert citation
+        source = await (
+            await fake.invoke_slash("source", {"id": citation.group(1), "private": private})
+        ).message()
+        stats = await (await fake.invoke_slash("stats", {"private": private})).message()
+        assert [found.ephemeral, source.ephemeral, stats.ephemeral] == [private] * 3
+
+
 async def test_search_source_stats_help(seed_settings: Settings, seed_engine: Engine) -> None:
     async with citebot(seed_settings, seed_engine) as (fake, _):
         found = await (await fake.invoke_slash("search", {"query": "lety perez"})).message()
