@@ -220,12 +220,10 @@ class Engine:
         snapshot = self._current()
         asked = read_question(text, asked_on, article_filter)
         profile = self._profile(snapshot, asked, asked.name, article_filter) if asked.name else None
-        period = article_filter = None
         if profile is not None:
             ranked, found = profile
             chosen, people = found.chosen, found.people
         else:
-            period, article_filter = asked.period, asked.article_filter
             ranked = self._rank_sentences(snapshot, asked, retriever)
             chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
@@ -234,7 +232,14 @@ class Engine:
             answer.closest_titles = list(
                 dict.fromkeys(ranked.articles[p.article_id].title for p in ranked.passages)
             )[:CLOSEST_TITLES]
-            if period is not None and period.strict and article_filter is not None:
+            # A profile searches every period; a question read within one says which.
+            period, article_filter = asked.period, asked.article_filter
+            if (
+                profile is None
+                and period is not None
+                and period.strict
+                and article_filter is not None
+            ):
                 undated = " or of unknown date" if article_filter.undated else ""
                 read = f"Only articles published {period.since} to {period.until}{undated} were"
                 notice = " ".join(filter(None, [notice, f"{read} read, for “{period.words}”."]))
@@ -274,17 +279,14 @@ class Engine:
         by_id = reader.passages(ids) if ids else {}
         passages = [by_id[i] for i in ids if i in by_id]
         articles = reader.articles(sorted({p.article_id for p in passages})) if passages else {}
-        rerank = self._reranker is not None
         period = question.period
         if period is None or period.strict:
-            return self._score(
-                snapshot, question, question_vector, passages, articles, rerank=rerank
-            )
+            return self._score(snapshot, question, question_vector, passages, articles, rerank=True)
         # Articles of the year or the last month go first (stable sorts): their passages
         # among those retrieved, and their sentences among those good enough to quote.
         in_period = {key for key, article in articles.items() if period.holds(article.published)}
         passages.sort(key=lambda passage: passage.article_id not in in_period)
-        ranked = self._score(snapshot, question, question_vector, passages, articles, rerank=rerank)
+        ranked = self._score(snapshot, question, question_vector, passages, articles, rerank=True)
         min_score = self.settings.min_score
         ranked.sentences.sort(
             key=lambda s: not (s.score >= min_score and s.candidate.article_id in in_period)
@@ -334,8 +336,8 @@ class Engine:
         rerank: bool = False,
     ) -> RankedSentences:
         """Every sentence of `passages` (best first; their `articles` given) scored for
-        `question`; `quote_beside` as `candidate_sentences` takes it. With `rerank`, the best of
-        them scored again with the reranker, and only those."""
+        `question`; `quote_beside` as `candidate_sentences` takes it. With `rerank` and the
+        reranker on, the best of them scored again with the reranker, and only those."""
         reader = snapshot.reader
         candidates = candidate_sentences(
             question,

@@ -75,16 +75,6 @@ def measure(reranker: Reranker, sets: dict[str, list[Pair]]) -> dict[str, Any]:
     return result
 
 
-def reranker_of(directory: Path, model_file: str) -> Reranker:
-    """A one-thread reranker reading `model_file` of `directory` and the tokenizer there."""
-    if model_file == MODEL_FILE:
-        return Reranker(directory, threads=1)
-    linked = Path(tempfile.mkdtemp())
-    (linked / MODEL_FILE).symlink_to(directory / model_file)
-    (linked / TOKENIZER_FILE).symlink_to(directory / TOKENIZER_FILE)
-    return Reranker(linked, threads=1)
-
-
 def timing(reranker: Reranker, pairs: list[Pair]) -> float:
     """Median milliseconds for ten candidates of one question."""
     question = pairs[0].question
@@ -111,7 +101,8 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp())
-    fp32 = work / "reranker.onnx"
+    # The fp32 model under the shipped file name, beside the tokenizer: a Reranker reads it.
+    fp32 = work / MODEL_FILE
     export_fp32(args.model, fp32)
     quantise(fp32, args.out / MODEL_FILE, embeddings=args.embeddings == "int8")
     AutoTokenizer.from_pretrained(str(args.model)).backend_tokenizer.save(
@@ -122,7 +113,7 @@ def main() -> None:
         "valid": list(read_pairs(args.pairs / "valid.jsonl")),
         "trecqa test": list(read_pairs(args.pairs / "trecqa_test.jsonl")),
     }
-    fp32_model, int8_model = reranker_of(work, fp32.name), reranker_of(args.out, MODEL_FILE)
+    fp32_model, int8_model = Reranker(work), Reranker(args.out)
     fp32_run, int8_run = measure(fp32_model, sets), measure(int8_model, sets)
     reference = trecqa_pairs(args.shared / TRECQA_DEV)
     logits = measure(fp32_model, {"dev": reference})["dev"]["logits"]
