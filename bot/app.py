@@ -47,6 +47,9 @@ CONVERSATIONS_KEPT = 2000
 # Discord's codes for an interaction it no longer takes answers for: Unknown Webhook, Unknown
 # interaction (past 3 s), Invalid Webhook Token (past 15 minutes).
 EXPIRED = frozenset({10015, 10062, 50027})
+# Discord's code for an interaction already acknowledged: by another process connected to the
+# same shard (their DISCORD_SHARD_IDS overlap, or an old process runs beside its replacement).
+ALREADY_ACKNOWLEDGED = 40060
 # Threads that run the engine. Answering is CPU-bound and partly holds the GIL: more threads
 # than this 2-core class of machine has only take the GIL from the event loop (and delay the
 # gateway heartbeat) without answering any faster.
@@ -173,7 +176,9 @@ class CitebotBot(commands.AutoShardedBot):
     """Answers questions in Discord with the engine over the configured index.
 
     Auto-sharded: as many gateway connections as Discord recommends (or
-    DISCORD_SHARD_COUNT), so one process serves any number of servers.
+    DISCORD_SHARD_COUNT), so one process serves any number of servers; with
+    DISCORD_SHARD_IDS, only those shards, so several processes split them and each event
+    reaches one of them.
     """
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
@@ -188,13 +193,16 @@ class CitebotBot(commands.AutoShardedBot):
             dm_messages=True,
             message_content=bool(settings.discord_answer_channels),
         )
+        # DISCORD_SHARD_IDS: only those shards (none given: every shard; discord.py reads an
+        # empty list as a list of shard ids).
+        own_shards = {"shard_ids": settings.discord_shard_ids} if settings.discord_shard_ids else {}
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
             allowed_mentions=NONE,
             shard_count=settings.discord_shard_count,
-            **{"guild_ready_timeout": GUILD_READY_SECONDS, **options},
+            **{"guild_ready_timeout": GUILD_READY_SECONDS, **own_shards, **options},
         )
         self.settings = settings
         self.engine = engine or Engine(settings)
@@ -292,8 +300,14 @@ class CitebotBot(commands.AutoShardedBot):
         """No prefix commands: messages are handled by the asking cog's listener."""
 
     async def on_ready(self) -> None:
-        """Say who the bot is and how to invite it, once connected."""
-        log.info("ready as %s; invite it with %s", self.user, invite_url(self.application_id))
+        """Say who the bot is, on which shards, and how to invite it, once connected."""
+        log.info(
+            "ready as %s on shards %s of %s; invite it with %s",
+            self.user,
+            ",".join(map(str, sorted(self.shards))),
+            self.shard_count,
+            invite_url(self.application_id),
+        )
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Unexpected errors in events are logged with their details."""
@@ -341,9 +355,13 @@ def explain(error: CitebotError) -> str:
 
 async def report(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Tell the user what went wrong, briefly and privately; log the unexpected. An
-    interaction Discord no longer takes answers for is only logged."""
+    interaction Discord no longer takes answers for is only logged, and one another process
+    answered is left to it."""
     if isinstance(error, discord.HTTPException) and error.code in EXPIRED:
         log.warning("interaction %s expired before its answer: %s", interaction.id, error.text)
+        return
+    if isinstance(error, discord.HTTPException) and error.code == ALREADY_ACKNOWLEDGED:
+        log.info("interaction %s was acknowledged by another process", interaction.id)
         return
     if isinstance(error, CitebotError):
         message = explain(error)

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot.app import APOLOGY, RESTARTING, CitebotBot, Exchange, cooldown_text, explain
 from bot.buttons import AnswerButton, answer_view
-from bot.deliver import can_answer, post, post_in_thread, react, typing_beside
+from bot.deliver import can_answer, opens_threads, post, post_in_thread, react, typing_beside
 from bot.format import HELP, NONE, format_answer
 from bot.options import FILTER_DESCRIPTIONS, DateText, OutletText
 from bot.recall import context_of, own_words, replied_answer, thread_talk
@@ -115,7 +115,8 @@ class Ask(commands.Cog):
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Answer a message addressed to the bot, replying to it (or in a thread on it, in an
-        answer channel). System messages (pins, joins, thread notices) are never answered.
+        answer channel that takes threads). System messages (pins, joins, thread notices) are
+        never answered.
         Once done with a person's message, answered or not, dispatch `citebot_handled`."""
         if message.author.bot:
             return
@@ -169,9 +170,9 @@ class Ask(commands.Cog):
         content, view = format_answer(answer), answer_view(answer)
         followed = Context(asked.text, subject_of(answer))
         in_answer_channel = message.channel.id in self.bot.settings.discord_answer_channels
-        if in_answer_channel and message.guild is not None:
+        if in_answer_channel and opens_threads(message.channel):
             # Each question in an answer channel gets a thread; its asker's questions there
-            # follow up.
+            # follow up. (A voice or stage channel's text chat takes no threads: a reply.)
             sent, thread = await post_in_thread(
                 message, content, _thread_name(asked.text), view=view
             )
@@ -219,7 +220,7 @@ class Ask(commands.Cog):
                 asked_on=interaction.created_at.date(),
             )
             sent = await interaction.followup.send(
-                format_answer(answer, asked=None if private else question),
+                format_answer(answer, asked=None if private else question, searched=article_filter),
                 wait=True,
                 allowed_mentions=NONE,
                 view=answer_view(answer),

@@ -1,24 +1,30 @@
-"""The buttons under an answer: its passages in full, and 👍 / 👎 feedback.
+"""The buttons under an answer: its passages in full, and 👍 / 👎 feedback; under a "not
+found", the closest articles.
 
 What a button needs is in its custom id (`citebot:passages:ID ID ID`, the answer's citation ids,
 at most 100 characters), as discord.py's `DynamicItem` is meant for: a click works on any
 answer, after a restart too, and nothing is kept in memory per answer. Each click is answered
 (or deferred) before any lookup, and lookups run in the lookup thread, never behind answers.
+
+A vote shows on the answer: the 👍 and 👎 buttons carry their counts, which the message itself
+keeps (each vote edits them; one user's votes on one answer count once, the latest). A closest
+article is a link button that opens it, or, without a known address, a button that shows its
+closest passage.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import discord
 
 from bot.app import CitebotBot, Exchange, report
 from bot.format import CONTENT_LIMIT, NONE, passage_embeds
-from bot.text import shorten
+from bot.text import one_line, shorten, web_link
 from index.errors import UnknownCitationError
-from index.records import Answer, SourceView
+from index.records import Answer, ClosestArticle, SourceView
 
 OLD_ANSWER = "I no longer have the sources of that answer; please ask again."
 ALL_MOVED = (
@@ -27,6 +33,10 @@ ALL_MOVED = (
 )
 THANKS = "Thanks for the feedback!"
 CUSTOM_ID_LIMIT = 100
+# Discord's limits for a button's label and a link button's address.
+LABEL_LIMIT = 80
+BUTTON_URL_LIMIT = 512
+VOTES = ("helpful", "unhelpful")
 # Buttons sent before ids were carried have no ids: they fall back to the answers in memory.
 TEMPLATE = re.compile(r"citebot:(?P<action>passages|helpful|unhelpful)(?::(?P<ids>[0-9a-f\- ]*))?")
 LOOKS: dict[str, tuple[str | None, str | None]] = {
@@ -48,12 +58,15 @@ def custom_id(action: str, citation_ids: Sequence[str]) -> str:
 
 
 class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
-    """One of the three buttons, rebuilt from its custom id at every click."""
+    """One of the three buttons, rebuilt from its custom id at every click; `label` in place
+    of its own (a vote's count, a closest article's title)."""
 
-    def __init__(self, action: str, citation_ids: Sequence[str]) -> None:
-        label, emoji = LOOKS[action]
+    def __init__(
+        self, action: str, citation_ids: Sequence[str], *, label: str | None = None
+    ) -> None:
+        shown, emoji = LOOKS[action]
         button: discord.ui.Button[Any] = discord.ui.Button(
-            label=label, emoji=emoji, custom_id=custom_id(action, citation_ids)
+            label=label or shown, emoji=emoji, custom_id=custom_id(action, citation_ids)
         )
         super().__init__(button)
         self.action = action
@@ -104,17 +117,17 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
     ) -> None:
         remembered = _remembered(bot, interaction)
         ids = self.citation_ids or (_ids(remembered.answer) if remembered else [])
-        if not ids:
+        message = interaction.message
+        if not ids or message is None:
             await interaction.response.send_message(OLD_ANSWER, ephemeral=True)
             return
-        await interaction.response.send_message(THANKS, ephemeral=True)
-        message = interaction.message
+        await interaction.response.defer()
         answer = (
             "\n".join(part.text for part in remembered.answer.answer)
             if remembered
-            else (message.content if message else "")
+            else message.content
         )
-        await bot.in_lookup(
+        earlier = await bot.in_lookup(
             bot.feedback.record,
             user_id=interaction.user.id,
             helpful=helpful,
@@ -122,6 +135,9 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
             answer=answer,
             citation_ids=ids,
         )
+        counts = tally(shown_votes(message), self.action, earlier)
+        await interaction.edit_original_response(view=counted_view(message, counts))
+        await interaction.followup.send(THANKS, ephemeral=True)
         bot.dispatch("citebot_feedback", interaction.user.id, helpful)
 
 
@@ -148,11 +164,64 @@ def moved_note(moved: Sequence[str]) -> str:
 
 
 def answer_view(answer: Answer) -> discord.ui.View:
-    """The buttons to send with an answer: none (an empty view) for an abstention."""
+    """The buttons to send with an answer; for an abstention, the closest articles."""
     view = discord.ui.View(timeout=None)
-    if not answer.abstained:
+    if answer.abstained:
+        for article in answer.closest:
+            view.add_item(closest_button(article))
+    else:
         for action in LOOKS:
             view.add_item(AnswerButton(action, _ids(answer)))
+    return view
+
+
+def closest_button(article: ClosestArticle) -> discord.ui.Item[Any]:
+    """A button titled as the article: a link that opens it, or (without an address a link
+    button takes) one that shows its closest passage."""
+    title = one_line(article.title, LABEL_LIMIT) or "Untitled"
+    link = web_link(article.url)
+    if link is not None and len(link) <= BUTTON_URL_LIMIT:
+        return discord.ui.Button(label=title, url=link)
+    return AnswerButton("passages", [article.id], label=title)
+
+
+def _answer_buttons(message: discord.Message) -> Iterator[tuple[str, list[str], str | None]]:
+    """(action, citation ids, label) of each answer button on `message`."""
+    for row in message.components:
+        for button in getattr(row, "children", ()):
+            found = TEMPLATE.fullmatch(getattr(button, "custom_id", None) or "")
+            if found is not None:
+                yield found["action"], (found["ids"] or "").split(), button.label
+
+
+def shown_votes(message: discord.Message) -> dict[str, int]:
+    """The counts the vote buttons on `message` show (none shown: 0)."""
+    counts = dict.fromkeys(VOTES, 0)
+    for action, _, label in _answer_buttons(message):
+        if action in counts and label is not None and label.isdigit():
+            counts[action] = int(label)
+    return counts
+
+
+def tally(counts: dict[str, int], action: str, earlier: bool | None) -> dict[str, int]:
+    """`counts` after a vote for `action` by a user whose earlier vote on the answer was
+    `earlier` (True: helpful; None: none): one vote per user, the latest."""
+    counts = dict(counts)
+    if earlier is not None:
+        replaced = VOTES[0] if earlier else VOTES[1]
+        if replaced == action:
+            return counts
+        counts[replaced] = max(0, counts[replaced] - 1)
+    counts[action] += 1
+    return counts
+
+
+def counted_view(message: discord.Message, counts: dict[str, int]) -> discord.ui.View:
+    """The buttons of `message` again, the votes showing `counts`."""
+    view = discord.ui.View(timeout=None)
+    for action, ids, _ in _answer_buttons(message):
+        count = counts.get(action, 0)
+        view.add_item(AnswerButton(action, ids, label=str(count) if count else None))
     return view
 
 

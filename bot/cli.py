@@ -536,14 +536,46 @@ def run(index: Path | None) -> None:
 
     # A bot is a service: say what it does (ready, reconnects, index switches) through the
     # one handler `citebot` set up, not a second one of discord.py's.
-    logging.getLogger().setLevel(logging.INFO)
-    for chatty in ("faiss.loader", "sentence_transformers"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    _log_as_a_service()
     try:
         serve(settings, token)
     except StartupError as failure:
         click.echo(f"Error: {failure}", err=True)
         sys.exit(failure.exit_code)
+
+
+@cli.command("serve")
+@index_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every interface; see docs/web.md for a reverse proxy).",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@reports_errors
+def serve_web(index: Path | None, host: str, port: int) -> None:
+    """Serve the answers as web pages and an HTTP API (read-only); Ctrl-C stops it.
+
+    The same engine and index as `ask` and the bot; a rebuilt index is picked up between
+    requests. /api/ask gives `ask --json`'s object.
+
+    \b
+    Example:
+        citebot serve --port 8000
+    """
+    from bot.web.server import serve
+
+    _log_as_a_service()
+    serve(settings_for(index), host, port)
+
+
+def _log_as_a_service() -> None:
+    """Log what a service does (starting, index switches) at INFO, through the one handler
+    `citebot` set up; the libraries' chatter stays out."""
+    logging.getLogger().setLevel(logging.INFO)
+    for chatty in ("faiss.loader", "sentence_transformers"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def main() -> None:

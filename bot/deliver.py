@@ -60,6 +60,13 @@ def where(channel: discord.abc.Messageable) -> str:
     return f"#{name} ({getattr(channel, 'id', '?')})" if name else "a DM"
 
 
+def opens_threads(channel: discord.abc.Messageable) -> bool:
+    """Whether a thread can be opened on a message in `channel`: in a text or announcement
+    channel, not in a voice or stage channel's text chat (Discord refuses: 400, 50024), a
+    thread (a forum post among them) or a DM."""
+    return isinstance(channel, discord.TextChannel)
+
+
 def can_answer(channel: discord.abc.Messageable) -> bool:
     """Whether the bot may post in `channel`; when not, a warning names what it lacks."""
     lacking = missing(channel, "view_channel", _speak(channel))

@@ -6,6 +6,9 @@ links) in article text are escaped, embed titles included, and every reply is se
 `allowed_mentions=NONE`, so nothing quoted can ping anyone, come alive or break out of its
 formatting. Replies that quote articles are sent with link previews suppressed: a link quoted
 from an article shows as a link, never as a preview or an invite card.
+
+An answer's sources open: each title links to its article, and a second link opens the article
+at the quoted sentence; the citation ids, for `/source`, are in small print under them.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import TypeGuard
-from urllib.parse import urlsplit
 
 import discord
 
-from bot.text import SEVERAL_PEOPLE, one_line, shorten, stats_rows
+from bot.text import SEVERAL_PEOPLE, at_quote, one_line, shorten, stats_rows, web_link
 from index.records import (
     ABSTAIN_MESSAGE,
     Answer,
+    ArticleFilter,
     Citation,
     IndexStats,
     SearchResult,
@@ -34,9 +37,10 @@ EMBED_DESCRIPTION_LIMIT = 4096
 EMBED_FIELD_LIMIT = 1024
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
-# Longer links are not shown (Discord refuses embed urls past about this length).
-URL_LIMIT = 2048
 TITLE_SHOWN = 120
+# A source line with its links longer than this drops the link at the quote, then the
+# title's (a long address would crowd the quotes out of the message).
+SOURCE_LINE_SHOWN = 600
 # Outlet, date and author are cut to this (three such fields keep an embed under 6,000).
 METADATA_SHOWN = 200
 NONE = discord.AllowedMentions.none()
@@ -51,7 +55,8 @@ HELP = (
     "• `/search query` lists the best passages; `/source id` shows a cited passage in context.\n"
     "• `/ask` and `/search` take `since`, `until` (2022-06-01, 2022-06 or 2022) and `outlet`.\n"
     "• `/article title` shows an article; `/stats` shows what is indexed.\n"
-    "Every quote is verbatim; the number after it leads to its source."
+    "Every quote is verbatim; the number after it leads to its source, whose title opens"
+    " the article."
 )
 
 
@@ -77,9 +82,6 @@ _PLAIN_NEIGHBOURS = "\"“”‘’'().,;!?"
 _ANY_WEB_ADDRESS = re.compile(r"\w+://\S*|www\.\S*", re.IGNORECASE)
 # What Discord takes for a line break: a quote's next line must start with "> " again.
 _LINE_BREAK = re.compile(r"\r\n?|\n")
-# A plain web address: Discord refuses other schemes in embeds, and "<", ">" or a space would
-# end the `<url>` it is shown in, letting the rest be read as markdown.
-_WEB_LINK = re.compile(r"https?://[^\s<>\x00-\x1f\x7f]+", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\(.)")
 
 
@@ -122,16 +124,6 @@ def _can_bold(text: str, start: int, end: int) -> bool:
     )
 
 
-def web_link(url: str | None) -> str | None:
-    """`url` when it is a plain http(s) address that is safe to show and link; else None."""
-    if not url or len(url) > URL_LIMIT or not _WEB_LINK.fullmatch(url):
-        return None
-    try:
-        return url if urlsplit(url).hostname else None
-    except ValueError:  # a malformed host, such as "http://[::1"
-        return None
-
-
 def label(text: str, limit: int) -> str:
     """A title or other metadata on one line, cut to `limit` characters, made inert."""
     return safe(one_line(text, limit))
@@ -166,25 +158,45 @@ def asked_in(content: str) -> str | None:
 
 
 def source_line(citation: Citation) -> str:
-    """`[n] Title — outlet · date · ¶3 · id · <url>` for one citation."""
-    details = [f"¶{citation.paragraph}", f"`{citation.id}`"]
+    """`[n] [Title](<url>) — outlet · date · ¶3 · [at the quote](<url#:~:text=...>)` for one
+    citation: its title opens its article, the last link the article at the quote (neither
+    with a preview: the addresses are in <...>); where its address is not known, the title
+    alone. Its id is in the answer's footer (`ids_footer`)."""
+    details = [f"¶{citation.paragraph}"]
     if citation.published:
         details.insert(0, citation.published[:10])
     if citation.source:
         details.insert(0, label(citation.source, METADATA_SHOWN))
-    line = f"**[{citation.n}]** {label(citation.title, TITLE_SHOWN)} — {' · '.join(details)}"
+    number, about = f"**[{citation.n}]** ", " — " + " · ".join(details)
     link = web_link(citation.url)
     if link:
-        line += f" · <{link}>"
-    return line
+        linked = f"[{_in_brackets(citation.title)}](<{link}>){about}"
+        for line in (f"{linked} · [at the quote](<{at_quote(link, citation.quote)}>)", linked):
+            if len(number + line) <= SOURCE_LINE_SHOWN:
+                return number + line
+    return number + label(citation.title, TITLE_SHOWN) + about
 
 
-def format_answer(answer: Answer, asked: str | None = None) -> str:
-    """The quotes with [n] markers, then their sources, in at most 2,000 characters; after
-    the question `asked`, when given (a public /ask answer shows what it answers)."""
+def _in_brackets(title: str) -> str:
+    """A title as a masked link shows it: its `label`, and no "]" of it ends the brackets."""
+    return label(title, TITLE_SHOWN).replace("]", "\\]")
+
+
+def ids_footer(citations: Sequence[Citation]) -> str:
+    """The citation ids of an answer's sources, in small print under it, for `/source`."""
+    return "-# /source ids: " + " · ".join(f"[{c.n}] `{c.id}`" for c in citations)
+
+
+def format_answer(
+    answer: Answer, asked: str | None = None, searched: ArticleFilter | None = None
+) -> str:
+    """The quotes with [n] markers, their sources, then their ids in small print, in at most
+    2,000 characters; after the question `asked`, when given (a public /ask answer shows what
+    it answers). `searched`: the filters the question was asked with, which a "not found"
+    names."""
     heading = asked_heading(asked) if asked else ""
     if answer.abstained:
-        return shorten(heading + format_abstention(answer), CONTENT_LIMIT)
+        return shorten(heading + format_abstention(answer, searched), CONTENT_LIMIT)
     notice = heading + (f"*{answer.notice}*\n" if answer.notice else "")
     if answer.people:
         named = ", ".join(
@@ -193,16 +205,16 @@ def format_answer(answer: Answer, asked: str | None = None) -> str:
         notice += f"{SEVERAL_PEOPLE} {named}.\n"
     by_number = {citation.n: citation for citation in answer.citations}
     quotes: list[str] = []
-    sources: list[str] = []
+    cited: list[Citation] = []
     for part in answer.answer:
         quote = f"{quote_block(part.text, part.highlight)} " + "".join(
             f"[{n}]" for n in part.citations
         )
-        lines = [source_line(by_number[n]) for n in part.citations]
-        candidate = _compose(notice, [*quotes, quote], [*sources, *lines])
+        sources = [by_number[n] for n in part.citations]
+        candidate = _compose(notice, [*quotes, quote], [*cited, *sources])
         if len(candidate) <= CONTENT_LIMIT:
             quotes.append(quote)
-            sources.extend(lines)
+            cited.extend(sources)
     if not quotes:
         first = answer.citations[0]
         return shorten(
@@ -210,23 +222,44 @@ def format_answer(answer: Answer, asked: str | None = None) -> str:
             f" ({label(first.title, TITLE_SHOWN)}).",
             CONTENT_LIMIT,
         )
-    return _compose(notice, quotes, sources)
+    return _compose(notice, quotes, cited)
 
 
-def _compose(notice: str, quotes: Sequence[str], sources: Sequence[str]) -> str:
-    return notice + "\n".join(quotes) + "\n\n**Sources**\n" + "\n".join(sources)
+def _compose(notice: str, quotes: Sequence[str], cited: Sequence[Citation]) -> str:
+    body = "\n".join(quotes)
+    sources = "\n".join(source_line(citation) for citation in cited)
+    return f"{notice}{body}\n\n**Sources**\n{sources}\n{ids_footer(cited)}"
 
 
-def format_abstention(answer: Answer) -> str:
-    """A short, friendly 'not found', with what narrowed the search (the period the question
-    names) and the closest article titles."""
+def format_abstention(answer: Answer, searched: ArticleFilter | None = None) -> str:
+    """A short, friendly 'not found': what was searched (the filters `searched`, the period
+    the question names, or every article), and, when there are any, that the closest
+    articles are offered below it (as buttons: `bot.buttons.answer_view`)."""
     text = ABSTAIN_MESSAGE
     if answer.notice:
         text += f" *{label(answer.notice, CONTENT_LIMIT)}*"
-    if answer.closest_titles:
-        titles = "; ".join(f"*{label(t, TITLE_SHOWN)}*" for t in answer.closest_titles)
-        text += f" The closest articles I have: {titles}."
+    if searched is not None:
+        text += f" I searched only articles {searched_text(searched)}."
+    elif not answer.notice:
+        text += " I searched every article I have."
+    if answer.closest:
+        text += " The closest ones I have:"
     return shorten(text, CONTENT_LIMIT)
+
+
+def searched_text(searched: ArticleFilter) -> str:
+    """What a filter lets through, as words: `published 2022-06 to 2022-12 from outlets
+    named like “AP”`."""
+    since, until = searched.since, searched.until
+    if since and until:
+        words = [f"published {since} to {until}"]
+    elif since or until:
+        words = [f"published since {since}" if since else f"published until {until}"]
+    else:
+        words = []
+    if searched.outlet:
+        words.append(f"from outlets named like “{label(searched.outlet, METADATA_SHOWN)}”")
+    return " ".join(words)
 
 
 def passage_embeds(views: Sequence[SourceView]) -> list[discord.Embed]:

@@ -1,6 +1,7 @@
-"""Registering the slash commands with Discord at start-up: in one scope (DISCORD_GUILD_ID's
-server, else globally), only when they differ from what Discord has, and never in both scopes
-at once (a server would list each command twice).
+"""Registering the slash commands with Discord at start-up: by one process (the one holding
+shard 0, when DISCORD_SHARD_IDS splits the shards between several), in one scope
+(DISCORD_GUILD_ID's server, else globally), only when they differ from what Discord has, and
+never in both scopes at once (a server would list each command twice).
 
 Discord limits how often commands may be created (a few hundred a day), so an unchanged set is
 not sent again: what Discord has is read (one request) and compared. The scope used last is
@@ -40,7 +41,11 @@ _OPTION_DEFAULTS: dict[str, Any] = {
 
 
 async def sync_commands(bot: commands.Bot | commands.AutoShardedBot, settings: Settings) -> None:
-    """Make Discord's slash commands the bot's, in the scope `settings` name."""
+    """Make Discord's slash commands the bot's, in the scope `settings` name, unless another
+    process does (one that holds shard 0)."""
+    if settings.discord_shard_ids and 0 not in settings.discord_shard_ids:
+        log.info("slash commands left to the process holding shard 0")
+        return
     guild_id = settings.discord_guild_id
     guild = discord.Object(id=guild_id) if guild_id else None
     if guild is not None:

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     reranker: bool = False
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
 
+    # The web pages and HTTP API (`citebot serve`)
+    # Where they are reached from outside (https://host[/path]): citations then link to
+    # their /source pages. None: citations link to the article's own address, if any.
+    public_url: str | None = None
+    # Questions and searches each client address may ask a minute (a token bucket).
+    web_questions_per_minute: int = Field(default=30, ge=1, le=100_000)
+
     # Feedback
     feedback_key_file: Path = Field(
         default_factory=lambda: _user_config_dir() / "citebot" / "feedback.key"
@@ -130,6 +137,12 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("DISCORD_SHARD_COUNT", "discord_shard_count"),
     )
+    # The shards this process connects, when several processes split them (with
+    # discord_shard_count, which must come before it). Empty: every shard.
+    discord_shard_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("DISCORD_SHARD_IDS", "discord_shard_ids"),
+    )
     discord_connect_timeout_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -140,22 +153,59 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("discord_answer_channels", "discord_admin_ids", mode="before")
+    @field_validator(
+        "discord_answer_channels", "discord_admin_ids", "discord_shard_ids", mode="before"
+    )
     @classmethod
     def _split_channel_ids(cls, value: object) -> object:
-        """Accept `DISCORD_ANSWER_CHANNELS=123,456` (and `DISCORD_ADMIN_IDS=...`) as well as
-        a list."""
+        """Accept `DISCORD_ANSWER_CHANNELS=123,456` (and `DISCORD_ADMIN_IDS=...`,
+        `DISCORD_SHARD_IDS=0,1`) as well as a list."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("discord_guild_id", "discord_shard_count", "milvus_token", mode="before")
+    @field_validator("discord_shard_ids", mode="after")
+    @classmethod
+    def _shards_of_the_count(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        """Shard ids need the shard count they split, each below it and named once."""
+        if not value:
+            return value
+        count = info.data.get("discord_shard_count")
+        if count is None:
+            raise ValueError("set DISCORD_SHARD_COUNT too: the shards are split out of it")
+        if len(set(value)) != len(value) or not all(0 <= shard < count for shard in value):
+            raise ValueError(f"name each shard once, from 0 to {count - 1} (DISCORD_SHARD_COUNT)")
+        return sorted(value)
+
+    @field_validator(
+        "discord_guild_id", "discord_shard_count", "milvus_token", "public_url", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """An empty `DISCORD_GUILD_ID=` means no development guild; an empty
         `DISCORD_SHARD_COUNT=`, as many shards as Discord recommends; an empty
-        `CITEBOT_MILVUS_TOKEN=`, no token."""
+        `CITEBOT_MILVUS_TOKEN=`, no token; an empty `CITEBOT_PUBLIC_URL=`, no public pages."""
         return None if value == "" else value
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _a_public_address(cls, value: str | None) -> str | None:
+        """An http(s) address with a host and nothing after its path, without the trailing
+        slash: `{public_url}/source/{id}` is then a page of `citebot serve`."""
+        if value is None:
+            return None
+        address = value.strip()
+        try:
+            parts = urlsplit(address)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # a malformed host, such as "http://[::1"
+            usable = False
+        if not usable or parts.query or parts.fragment:
+            raise ValueError(
+                "give the http(s) address the web pages are reached at, as in"
+                " https://citebot.example.org"
+            )
+        return address.rstrip("/")
 
     @field_validator("model", mode="after")
     @classmethod

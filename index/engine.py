@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -38,6 +38,7 @@ from index.question import read_question
 from index.records import (
     Answer,
     ArticleFilter,
+    ClosestArticle,
     IndexStats,
     Question,
     SearchResult,
@@ -213,7 +214,8 @@ class Engine:
         `retriever` defaults to the configured one (CITEBOT_RETRIEVER); `article_filter`
         limits the articles quoted (by date and outlet); `asked_on`, the day the question is
         asked, limits "this week" and the like to the articles of that period, and says so
-        when none of them answers (`index.period`).
+        when none of them answers (`index.period`). With CITEBOT_PUBLIC_URL set, each
+        citation's `url` is its page there (`citebot serve`'s /source/{id}).
         """
         started = time.perf_counter()
         text, notice = self.clean_question(question)
@@ -228,10 +230,13 @@ class Engine:
             chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.people = people
+        answer.citations = [
+            replace(citation, url=self.link(citation.id, citation.url))
+            for citation in answer.citations
+        ]
         if answer.abstained:
-            answer.closest_titles = list(
-                dict.fromkeys(ranked.articles[p.article_id].title for p in ranked.passages)
-            )[:CLOSEST_TITLES]
+            answer.closest = self._closest(ranked)
+            answer.closest_titles = [article.title for article in answer.closest]
             # A profile searches every period; a question read within one says which.
             period, article_filter = asked.period, asked.article_filter
             if (
@@ -246,6 +251,26 @@ class Engine:
         answer.notice = notice
         answer.took_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+    def link(self, identifier: str, url: str | None) -> str | None:
+        """Where the span a citation id names opens: its page at CITEBOT_PUBLIC_URL (`citebot
+        serve`'s /source/{id}) when that is set, else its article's own address `url` (None:
+        it has none)."""
+        public_url = self.settings.public_url
+        return f"{public_url}/source/{identifier}" if public_url else url
+
+    def _closest(self, ranked: RankedSentences) -> list[ClosestArticle]:
+        """The articles of the passages found, best first, one per title, at most
+        CLOSEST_TITLES: what an abstention offers, each with its best passage's id."""
+        closest: dict[str, ClosestArticle] = {}
+        for passage in ranked.passages:
+            article = ranked.articles[passage.article_id]
+            if article.title not in closest:
+                found = citation_id(article, passage.start, passage.end)
+                closest[article.title] = ClosestArticle(
+                    article.title, found, self.link(found, article.url)
+                )
+        return list(closest.values())[:CLOSEST_TITLES]
 
     def rank_sentences(
         self,

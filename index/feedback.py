@@ -83,13 +83,19 @@ class FeedbackStore:
 
     def record(
         self, *, user_id: int, helpful: bool, question: str, answer: str, citation_ids: list[str]
-    ) -> None:
-        """Store one vote, replacing the user's earlier vote on the same answer."""
+    ) -> bool | None:
+        """Store one vote, replacing the user's earlier vote on the same answer; that earlier
+        vote (True: helpful), or None when there was none."""
         answer_key = hashlib.sha256(
             json.dumps([question, answer, citation_ids], ensure_ascii=False).encode()
         ).hexdigest()
         with self._writing() as db:
             key = self._matching_key(db, "cannot store the vote")
+            user_hash = _keyed_hash(key, user_id)
+            earlier = db.execute(
+                "SELECT helpful FROM feedback WHERE user_hash = ? AND answer_key = ?",
+                (user_hash, answer_key),
+            ).fetchone()
             db.execute(
                 "INSERT INTO feedback"
                 " (at, user_hash, helpful, question, answer, citation_ids, answer_key)"
@@ -98,7 +104,7 @@ class FeedbackStore:
                 " SET at = excluded.at, helpful = excluded.helpful",
                 (
                     utc_now(),
-                    _keyed_hash(key, user_id),
+                    user_hash,
                     int(helpful),
                     question,
                     answer,
@@ -106,6 +112,7 @@ class FeedbackStore:
                     answer_key,
                 ),
             )
+        return None if earlier is None else bool(earlier[0])
 
     def entries(self) -> list[FeedbackEntry]:
         """Every vote within the retention period, oldest first (the file is only read)."""

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from index.manifest import Manifest
 from index.records import (
     ArticleFilter,
+    ArticleHeading,
     EmbeddedArticle,
     IndexStats,
     Matches,
@@ -73,8 +74,8 @@ class IndexSource(Protocol):
     def keys_around(self, key: str, count: int) -> list[str]:
         """Up to `count` article keys on each side of `key` in sorted order."""
 
-    def titles(self) -> Iterator[tuple[str, str, str]]:
-        """(article id, key, title) for every article."""
+    def titles(self) -> Iterator[ArticleHeading]:
+        """The id, key, title, date and outlet of every article, by title."""
 
     def article_texts(self) -> Iterator[str]:
         """The stored text of every article."""

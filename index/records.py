@@ -189,6 +189,18 @@ class ArticleFilter:
             return None
         return cls(since or None, until or None, outlet)
 
+    def admits(self, published: str | None, source: str | None) -> bool:
+        """Whether an article published on `published` (ISO) by the outlet `source` passes,
+        as the stores' own filters read it (`until` keeps every date its prefix names)."""
+        if self.outlet and self.outlet.lower() not in (source or "").lower():
+            return False
+        if not (self.since or self.until):
+            return True
+        if not published:
+            return self.undated
+        after = not self.since or published >= self.since
+        return after and (not self.until or published[: len(self.until)] <= self.until)
+
 
 def ascii_digits(text: str | None) -> str | None:
     """`text` with the decimal digits of every script (fullwidth, Arabic-Indic, Devanagari
@@ -316,6 +328,18 @@ class StoredArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleHeading(JsonRecord):
+    """An article as a list of articles shows it: its id, the key its citation ids start
+    with, its title, date and outlet."""
+
+    id: str
+    key: str
+    title: str
+    published: str | None
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPassage(Passage):
     """A stored passage of the article `article_id`: `id` is also its row in the FAISS index,
     and its sentences' vectors are the rows from `sentence_row` on of the sentence vectors."""
@@ -356,6 +380,16 @@ class AnswerPart:
     highlight: list[int] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ClosestArticle:
+    """An article close to a question nothing answered: its title, the citation id of its
+    passage closest to the question, and where it opens (None: nowhere but /source)."""
+
+    title: str
+    id: str
+    url: str | None
+
+
 @dataclass
 class Answer(JsonRecord):
     """The answer to one question; `as_json` is the documented `--json` schema."""
@@ -366,7 +400,9 @@ class Answer(JsonRecord):
     citations: list[Citation] = field(default_factory=list)
     took_ms: float = 0.0
     notice: str | None = None
+    # For an abstention: the nearest articles' titles, and those articles.
     closest_titles: list[str] = field(default_factory=list)
+    closest: list[ClosestArticle] = field(default_factory=list)
     # For "who is X?" when X names several people: who each quote is about, in order.
     people: list[str] = field(default_factory=list)
 

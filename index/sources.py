@@ -1,6 +1,7 @@
 """Looking things up in the index without asking it anything: the span a citation id names
-(`citebot source`, the bot's /source and passage buttons), and articles by title (the bot's
-/article and its autocomplete). None of it needs the model.
+(`citebot source`, the bot's /source and passage buttons, the web's /source pages), articles by
+title (the bot's /article and its autocomplete), and articles by date and outlet (the web's
+/articles). None of it needs the model.
 
 `Sources` reads the generation the engine gives it (`Engine.sources`): each lookup takes one
 reader and uses it throughout, as a question does.
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from index.errors import UnknownCitationError
 from index.interfaces import IndexSource
 from index.records import (
+    ArticleFilter,
+    ArticleHeading,
     SourceParagraph,
     SourceView,
     StoredArticle,
@@ -27,8 +30,8 @@ from index.words import fold
 # fuzzy match (an index seek and 2 x this many comparisons), however many articles there are.
 KEYS_COMPARED = 200
 
-# (folded title, title, key, article id) of one article.
-_Title = tuple[str, str, str, str]
+# An article's folded title, and its heading.
+_Title = tuple[str, ArticleHeading]
 
 
 class Sources:
@@ -37,7 +40,7 @@ class Sources:
 
     def __init__(self, reader: Callable[[], IndexSource]) -> None:
         self._reader = reader
-        # The titles of one generation, by its name: read and folded once per generation.
+        # The headings of one generation, by its name: read and folded once per generation.
         self._titles: tuple[str, list[_Title]] | None = None
         self._titles_lock = threading.Lock()
 
@@ -92,11 +95,22 @@ class Sources:
         accents; titles starting with it first."""
         wanted = fold(typed.strip())
         matches = [
-            (not folded.startswith(wanted), title, key)
-            for folded, title, key, _ in self._titles_of(self._reader())
+            (not folded.startswith(wanted), heading.title, heading.key)
+            for folded, heading in self._titles_of(self._reader())
             if wanted in folded
         ]
         return [(key, title) for _, title, key in sorted(matches)[:limit]]
+
+    def listing(self, article_filter: ArticleFilter | None) -> list[ArticleHeading]:
+        """The articles `article_filter` lets through (all when None), newest first, those
+        of unknown date last; by title within a day."""
+        headings = [
+            heading
+            for _, heading in self._titles_of(self._reader())
+            if article_filter is None or article_filter.admits(heading.published, heading.source)
+        ]
+        # Stable sorts: by title (as read), then newest first.
+        return sorted(headings, key=lambda heading: (heading.published or "")[:10], reverse=True)
 
     def find_article(self, key_or_title: str) -> StoredArticle | None:
         """An article by the key autocomplete gives, else by its exact title."""
@@ -105,20 +119,17 @@ class Sources:
         if found is not None:
             return found
         wanted = fold(key_or_title.strip())
-        for folded, _, _, article_id in self._titles_of(reader):
+        for folded, heading in self._titles_of(reader):
             if folded == wanted:
-                return reader.article(article_id)
+                return reader.article(heading.id)
         return None
 
     def _titles_of(self, reader: IndexSource) -> list[_Title]:
-        """(folded title, title, key, article id) of every article of `reader`'s generation,
+        """The folded title and heading of every article of `reader`'s generation, by title,
         read and folded once per generation: autocomplete scans them at every key press."""
         with self._titles_lock:
             if self._titles is None or self._titles[0] != reader.generation:
-                titles = [
-                    (fold(title), title, key, article_id)
-                    for article_id, key, title in reader.titles()
-                ]
+                titles = [(fold(heading.title), heading) for heading in reader.titles()]
                 self._titles = (reader.generation, titles)
             return self._titles[1]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from tests.support.paths import REPO
 
 PACKAGES = ("index", "bot")
-ADAPTER_LIBRARIES = ("click", "discord")
+ADAPTER_LIBRARIES = ("click", "discord", "starlette", "jinja2", "uvicorn")
 
 
 def modules() -> dict[str, Path]:
@@ -117,6 +117,26 @@ def test_the_library_never_names_an_adapter_library() -> None:
         if imported.split(".")[0] in (*ADAPTER_LIBRARIES, "bot")
     }
     assert named == set()
+
+
+def test_the_web_adapter_never_reaches_discord() -> None:
+    """`citebot serve` runs without loading discord.py: no module it imports, even through
+    others, imports it."""
+    graph = import_graph()
+    known = modules()
+    reached = {name for name in graph if in_package(name, "bot.web")}
+    pending = list(reached)
+    while pending:
+        for imported in graph[pending.pop()] - reached:
+            reached.add(imported)
+            pending.append(imported)
+    assert {"bot.web.app", "bot.text", "index.engine"} <= reached
+    discord_users = {
+        name
+        for name in reached
+        if any(imported.split(".")[0] == "discord" for imported in imported_names(known[name]))
+    }
+    assert discord_users == set()
 
 
 def test_every_library_module_imports_with_click_and_discord_blocked() -> None:

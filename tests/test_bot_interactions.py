@@ -69,7 +69,10 @@ async def test_lookups_answer_in_time_while_answers_fill_the_workers(
         ]
         assert "Lety Pérez" in unescape(shown[0].embeds[0]["description"])
         assert "no indexed article has the citation id" in shown[1].content
-        assert shown[4].content == THANKS
+        assert shown[4].kind == "original_edit", "the vote shows on the answer"
+        vote = lookups[4]
+        thanks = await vote.message(lambda m: m.ephemeral and m.interaction_id == vote.id)
+        assert thanks.content == THANKS
         assert not busy.gate.is_set(), "all of it while both answers were still waiting"
         busy.gate.set()
         for question in waiting:
@@ -150,7 +153,9 @@ async def test_buttons_work_after_a_restart(
         assert LETY in unescape(passages.embeds[0]["description"])
         recorded = asyncio.ensure_future(restarted.wait_for("citebot_feedback", timeout=10))
         vote = await fake.click_button(answer.id, button_id(answer, "unhelpful"), user="bob")
-        assert (await vote.message()).content == THANKS
+        assert (await vote.message(lambda m: m.ephemeral)).content == THANKS
+        shown = await vote.message(lambda m: m.kind == "original_edit")
+        assert [b.get("label") for b in shown.components[0]["components"]][1:] == [None, "1"]
         await recorded
         [entry] = restarted.feedback.entries()
         assert not entry.helpful and entry.citation_ids and LETY in unescape(entry.answer)

@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 
-from bot.app import RESTARTING, CitebotBot
+from bot.app import APOLOGY, RESTARTING, CitebotBot
 from index.config import Settings
 from index.engine import Engine
 from tests.support.botkit import (
     LETY,
     BusyEngine,
+    button_id,
     citebot,
+    connected,
     read_until,
     replying_to,
     run_environment,
@@ -206,6 +208,89 @@ async def test_shards_as_discord_recommends_or_as_set(
         in_dm = await fake.send_user_message("who is Lety Pérez?", dm=True)
         assert LETY in unescape((await in_guild.message(replying_to(in_guild.id))).content)
         assert LETY in unescape((await in_dm.message(replying_to(in_dm.id))).content)
+
+
+def on_shards(settings: Settings, count: int, *ids: int) -> Settings:
+    """`settings` for one of several processes: `count` shards in all, `ids` its own."""
+    return settings.model_copy(update={"discord_shard_count": count, "discord_shard_ids": [*ids]})
+
+
+def command_requests(fake: FakeDiscord) -> list[str]:
+    """The requests that read or replaced a set of slash commands."""
+    return [f"{r.method} {r.path}" for r in fake.requests if r.path.endswith("/commands")]
+
+
+async def test_two_processes_split_the_shards_and_each_question_is_answered_once(
+    seed_settings: Settings, seed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case: each process connected every shard, so every question was answered
+    once per process. With DISCORD_SHARD_IDS each connects its own; the one holding shard 0
+    (which also gets the DMs) syncs the slash commands, the others leave them alone."""
+    monkeypatch.setattr(CitebotBot, "before_identify_hook", no_wait)
+    fake = FakeDiscord()
+    ours = (int(fake.guild_id) >> 22) % 2  # the shard the server's events go to
+    await fake.start()
+    try:
+        async with connected(on_shards(seed_settings, 2, 1), seed_engine, fake):
+            assert command_requests(fake) == [], "a process without shard 0 syncs nothing"
+            async with connected(on_shards(seed_settings, 2, 0), seed_engine, fake):
+                assert command_requests(fake), "the process holding shard 0 syncs"
+                assert fake.gateway.shards == [0, 1]
+                in_guild = await fake.send_user_message("who is Lety Pérez?", mention_bot=True)
+                in_dm = await fake.send_user_message("who is Lety Pérez?", dm=True)
+                command = await fake.invoke_slash("ask", {"question": "who is Lety Pérez?"})
+                for asked in (in_guild, in_dm):
+                    reply = await asked.message(replying_to(asked.id), timeout=30)
+                    assert LETY in unescape(reply.content)
+                    await fake.until_handled(asked)
+                answer = await command.message(lambda m: m.interaction_id == command.id)
+                assert LETY in unescape(answer.content)
+                delivered = [
+                    fake.gateway.deliveries("MESSAGE_CREATE", in_guild.id),
+                    fake.gateway.deliveries("MESSAGE_CREATE", in_dm.id),
+                    fake.gateway.deliveries("INTERACTION_CREATE", command.id),
+                ]
+                assert delivered == [[ours], [0], [ours]], "each to one process"
+                assert len(fake.messages) == 3
+        fake.assert_clean()
+    finally:
+        await fake.stop()
+
+
+async def test_an_interaction_another_process_acknowledged_is_not_an_error(
+    seed_settings: Settings,
+    seed_engine: Engine,
+    logged: Callable[[str, str], asyncio.Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two processes on one shard (their DISCORD_SHARD_IDS overlap, or an old process still
+    runs beside its replacement) both receive each interaction: Discord takes the first
+    answer and refuses the other with 40060, which is no error: nothing is logged as one, and
+    no one is told that something went wrong."""
+    caplog.set_level(logging.INFO, logger="bot.app")
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        async with (
+            connected(seed_settings, seed_engine, fake),
+            connected(seed_settings, seed_engine, fake),
+        ):
+            refused = logged("bot.app", "acknowledged by another process")
+            command = await fake.invoke_slash("ask", {"question": "who is Lety Pérez?"})
+            answer = await command.message(lambda m: LETY in unescape(m.content), timeout=30)
+            await asyncio.wait_for(refused.wait(), timeout=30)
+            refused = logged("bot.app", "acknowledged by another process")
+            click = await fake.click_button(answer.id, button_id(answer, "helpful"))
+            await asyncio.wait_for(refused.wait(), timeout=30)
+            await click.message(lambda m: m.interaction_id == click.id, timeout=30)
+            assert fake.gateway.deliveries("INTERACTION_CREATE", click.id) == [0, 0]
+            assert not any(APOLOGY in m.content for m in fake.messages)
+            second = [v for v in fake.violations if "second initial response" in v]
+            assert len(second) == 2 == len(fake.violations), fake.violations
+            fake.violations.clear()  # the one refusal of each interaction was the point
+        fake.assert_clean()
+    finally:
+        await fake.stop()
 
 
 async def test_a_reconnect_request_resumes_without_losing_a_question(

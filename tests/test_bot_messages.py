@@ -27,6 +27,8 @@ from tests.support.discord_fake.payloads import (
     CREATE_PUBLIC_THREADS,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    STAGE_CHANNEL,
+    VOICE_CHANNEL,
 )
 
 pytestmark = pytest.mark.slow
@@ -184,6 +186,27 @@ async def test_without_create_public_threads_an_answer_channel_replies_in_place(
         assert reply.channel_id == fake.channel_id and LETY in unescape(reply.content)
         assert int(reply.message_reference["message_id"]) == int(asked.id)
     assert "missing Create Public Threads" in caplog.text
+
+
+@pytest.mark.parametrize("channel_type", [VOICE_CHANNEL, STAGE_CHANNEL])
+async def test_a_voice_or_stage_answer_channel_is_answered_in_its_text_chat(
+    seed_settings: Settings, seed_engine: Engine, channel_type: int
+) -> None:
+    """The issue's case: no thread can be opened on a message in a voice or stage channel's
+    text chat (Discord answers 400, 50024), and the answer was dropped. It is a reply there."""
+    fake = FakeDiscord()
+    chat = str(fake.world.add_channel("lounge", channel_type)["id"])
+    settings = seed_settings.model_copy(update={"discord_answer_channels": [int(chat)]})
+    async with citebot(settings, seed_engine, fake):
+        asked = await fake.send_user_message("who is Lety Pérez?", channel_id=chat)
+        reply = await asked.message(timeout=30)
+        assert reply.channel_id == chat and LETY in unescape(reply.content)
+        assert int(reply.message_reference["message_id"]) == int(asked.id)
+        follow_up = await fake.send_user_message(
+            "and what is her son's name?", channel_id=chat, reply_to=reply.id, reply_ping=False
+        )
+        assert "Anthony" in (await follow_up.message(replying_to(follow_up.id))).content
+        assert not [r for r in fake.requests if r.path.endswith("/threads")], "none tried"
 
 
 async def test_a_question_deleted_while_answered_still_gets_its_answer(

@@ -82,6 +82,29 @@ def test_settings_that_would_crash_later_are_refused_at_start_up(
     assert "is not valid" in settings_error(monkeypatch, variable, value)
 
 
+@pytest.mark.parametrize(
+    ("count", "ids", "refusal"),
+    [
+        ("", "0,1", "set DISCORD_SHARD_COUNT too"),
+        ("2", "1,2", "from 0 to 1"),
+        ("2", "1, 1", "name each shard once"),
+        ("2", "-1", "from 0 to 1"),
+    ],
+)
+def test_shard_ids_are_refused_without_their_count_or_outside_it(
+    monkeypatch: pytest.MonkeyPatch, count: str, ids: str, refusal: str
+) -> None:
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", count)
+    message = settings_error(monkeypatch, "DISCORD_SHARD_IDS", ids)
+    assert refusal in message and ids not in message
+
+
+def test_shard_ids_are_read_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "4")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", " 3, 2 ")
+    assert get_settings().discord_shard_ids == [2, 3]
+
+
 def test_a_model_directory_without_a_tokenizer_is_refused_at_start_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,6 +136,7 @@ NUMERIC_SETTINGS = [
     "CITEBOT_MAX_ARTICLE_CHARS",
     "CITEBOT_MIN_SCORE",
     "CITEBOT_MAX_QUESTION_CHARS",
+    "CITEBOT_WEB_QUESTIONS_PER_MINUTE",
     "CITEBOT_FEEDBACK_RETENTION_DAYS",
     "DISCORD_COOLDOWN_QUESTIONS",
     "DISCORD_COOLDOWN_SECONDS",

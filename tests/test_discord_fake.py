@@ -25,7 +25,9 @@ from tests.support.discord_fake.payloads import (
     MESSAGE_CONTENT,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    STAGE_CHANNEL,
     VIEW_CHANNEL,
+    VOICE_CHANNEL,
 )
 
 FRUITS = ("apple", "apricot", "banana", "cherry")
@@ -60,11 +62,17 @@ class VoteView(discord.ui.View):
 class TinyBot(commands.Bot):
     """A throwaway bot exercising the gateway and REST paths a real bot uses."""
 
-    def __init__(self, *, message_content: bool = True, members: bool = False) -> None:
+    def __init__(
+        self, *, message_content: bool = True, members: bool = False, **options: Any
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content, intents.members = message_content, members
         super().__init__(
-            command_prefix="!", intents=intents, help_command=None, guild_ready_timeout=0.05
+            command_prefix="!",
+            intents=intents,
+            help_command=None,
+            guild_ready_timeout=0.05,
+            **options,
         )
         self.http_errors: asyncio.Queue[int] = asyncio.Queue()
         self.release = asyncio.Event()
@@ -388,6 +396,12 @@ def _button_view(label: str, custom_id: str) -> discord.ui.View:
     return view
 
 
+def _link_view(url: str) -> discord.ui.View:
+    view = discord.ui.View()
+    view.add_item(discord.ui.Button(label="open", url=url))
+    return view
+
+
 OVER_LIMIT: list[tuple[dict[str, Any], str]] = [
     ({"content": "x" * 2001}, "content"),
     ({"embed": discord.Embed(title="t" * 257)}, "embeds.0.title"),
@@ -398,6 +412,8 @@ OVER_LIMIT: list[tuple[dict[str, Any], str]] = [
     ({"embed": discord.Embed().set_footer(text="f" * 2049)}, "embeds.0.footer.text"),
     ({"view": _button_view("l" * 81, "ok")}, "components.0.components.0.label"),
     ({"view": _button_view("ok", "c" * 101)}, "components.0.components.0.custom_id"),
+    ({"view": _link_view("https://a.example/" + "a" * 495)}, "components.0.components.0.url"),
+    ({"view": _link_view("javascript:alert(1)")}, "components.0.components.0.url"),
 ]
 
 
@@ -633,3 +649,53 @@ async def test_a_fetched_message_needs_history_and_shows_content_as_the_gateway_
         with pytest.raises(discord.Forbidden) as raised:
             await channel.fetch_message(int(quiet.id))
         assert raised.value.code == 50001
+
+
+@pytest.mark.asyncio
+async def test_two_clients_on_one_shard_both_get_its_events_and_split_shards_do_not() -> None:
+    """Discord sends a shard's events to every session identified on it: two processes
+    connected to the same shard both answer; processes on different shards split them (a
+    server's events go to its shard, (guild_id >> 22) % shards, DMs to shard 0)."""
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        async with running_bot(TinyBot(), fake), running_bot(TinyBot(), fake):
+            asked = await fake.send_user_message("twice?", mention_bot=True)
+            await fake.wait_until(lambda: len(fake.messages) == 2)
+            assert fake.gateway.deliveries("MESSAGE_CREATE", asked.id) == [0, 0]
+        ours = (int(fake.guild_id) >> 22) % 2
+        async with (
+            running_bot(TinyBot(shard_id=0, shard_count=2), fake),
+            running_bot(TinyBot(shard_id=1, shard_count=2), fake),
+        ):
+            assert fake.gateway.shards == [0, 1]
+            in_guild = await fake.send_user_message("once?", mention_bot=True)
+            in_dm = await fake.send_user_message("once?", dm=True)
+            await in_guild.message(lambda m: m.channel_id == fake.channel_id)
+            await in_dm.message(lambda m: m.channel_id == in_dm.event["channel_id"])
+            assert fake.gateway.deliveries("MESSAGE_CREATE", in_guild.id) == [ours]
+            assert fake.gateway.deliveries("MESSAGE_CREATE", in_dm.id) == [0]
+        fake.assert_clean()
+    finally:
+        await fake.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("channel_type", [VOICE_CHANNEL, STAGE_CHANNEL])
+async def test_a_voice_or_stage_channels_text_chat_takes_messages_not_threads(
+    channel_type: int,
+) -> None:
+    async with session() as (fake, bot):
+        created = asyncio.ensure_future(bot.wait_for("guild_channel_create", timeout=5))
+        channel_id = await fake.add_channel("lounge", channel_type)
+        assert isinstance(await created, discord.VoiceChannel | discord.StageChannel)
+        received = asyncio.ensure_future(bot.wait_for("message", timeout=5))
+        asked = await fake.send_user_message("hello", channel_id=channel_id, mention_bot=True)
+        message = await received
+        assert isinstance(message.channel, discord.VoiceChannel | discord.StageChannel)
+        reply = await asked.message()
+        assert reply.channel_id == channel_id and reply.content == "you said: hello"
+        with pytest.raises(discord.HTTPException) as raised:
+            await message.create_thread(name="Discussion")
+        assert (raised.value.status, raised.value.code) == (400, 50024)
+        fake.assert_clean()

@@ -19,6 +19,7 @@ from index.config import Settings
 from index.embed.model import resolve_model
 from index.engine import Engine
 from index.local.reader import IndexReader
+from index.records import ArticleHeading
 from index.sources import closest_ids
 from tests.support.embedder import FakeEmbedder
 from tests.support.paths import SEEDS
@@ -95,6 +96,15 @@ def test_json_outputs_follow_the_documented_schema(real_seed_index: Path) -> Non
     )
     assert abstained["abstained"] is True and abstained["answer"] == []
     assert abstained["closest_titles"]
+    [closest] = abstained["closest"]  # the seed's one article, which has no address
+    assert (closest["title"], closest["url"]) == (abstained["closest_titles"][0], None)
+    nearest = json.loads(runner.invoke(cli, ["source", closest["id"], *index, "--json"]).stdout)
+    assert nearest["title"] == closest["title"], "its id opens its nearest passage"
+    public = Settings(  # type: ignore[call-arg]
+        _env_file=None, index_dir=real_seed_index, public_url="https://citebot.example"
+    )
+    linked = Engine(public).ask("What is the capital of Australia?").closest
+    assert [c.url for c in linked] == [f"https://citebot.example/source/{closest['id']}"]
     text = runner.invoke(cli, ["ask", "What is the capital of Australia?", *index]).stdout
     assert text.splitlines()[0] == "I couldn't find that in the articles."
 
@@ -154,7 +164,7 @@ def test_titles_are_read_once_per_generation_for_autocomplete(
     reads: list[int] = []
     real_titles = IndexReader.titles
 
-    def counted(reader: IndexReader) -> Iterator[tuple[str, str, str]]:
+    def counted(reader: IndexReader) -> Iterator[ArticleHeading]:
         reads.append(1)
         return real_titles(reader)
 

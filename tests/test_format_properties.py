@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.format import (
+    SOURCE_LINE_SHOWN,
     article_embed,
     format_abstention,
     format_answer,
@@ -25,9 +26,10 @@ from bot.format import (
     passage_embeds,
     safe,
     source_embed,
+    source_line,
     stats_embed,
 )
-from bot.text import SEVERAL_PEOPLE
+from bot.text import SEVERAL_PEOPLE, at_quote
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
@@ -111,6 +113,8 @@ URLS = st.one_of(
 # Discord's autolink: a url is shown as it is, escapes and all.
 _DISCORD_URL = re.compile(r"https?://[^\s<]+[^<.,:;\"')\]\s]")
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+# A masked link of a source line: its text (escapes and all), its address in <...>.
+_SOURCE_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(<https?://[^\s<>]+>\)")
 
 
 def unescape(rendered: str) -> str:
@@ -231,10 +235,14 @@ def assert_answer_reply(answer: Answer, content: str) -> None:
             # Bold exactly at the answering phrase (it may be shown plain, never elsewhere).
             visible = [offset - quote_text[:offset].count("\u200b") for offset in highlight or []]
             assert markers == visible
-    sources = content.split("\n\n**Sources**\n")[1]
+    sources, footer = content.split("\n\n**Sources**\n")[1].rsplit("\n", 1)
+    ids = [f"[{n}] `{by_number[n].id}`" for _, n in shown]
+    assert footer == "-# /source ids: " + " · ".join(ids), footer
     for line in sources.split("\n"):
         assert re.match(r"\*\*\[\d+\]\*\* ", line), line
-        plain = re.sub(r"^\*\*\[\d+\]\*\* | · `[0-9a-f]{12}-\d+-\d+`", "", line)
+        # The line's own links (the title's, the one at the quote), each address in <...>:
+        # the only live markup in it.
+        plain = _SOURCE_LINK.sub(r"\1", line.split(" ", 1)[1])
         assert not live_markup(plain), f"live markup in {line!r}"
 
 
@@ -544,3 +552,30 @@ def test_several_people_of_one_name_are_listed_before_the_quotes() -> None:
         "@\u200beveryone", ""
     )
     assert_answer_reply(answer, content)
+
+
+@pytest.mark.parametrize(
+    ("link", "quote", "opened"),
+    [
+        ("https://a.example/x", "Short, sharp & to-the-point.",
+         "https://a.example/x#:~:text=Short%2C%20sharp%20%26%20to%2Dthe%2Dpoint."),
+        ("https://a.example/x#top", "Two words",
+         "https://a.example/x#top:~:text=Two%20words"),
+        ("https://a.example/x", "One two three four five six seven eight nine ten.",
+         "https://a.example/x#:~:text=One%20two%20three%20four%20five%20six,eight%20nine%20ten."),
+    ],
+)  # fmt: skip
+def test_a_link_at_the_quote_names_it_briefly_and_encoded(
+    link: str, quote: str, opened: str
+) -> None:
+    """A text fragment: a short quote whole, a long one by its start and its end; "-", ","
+    and "&" in them percent-encoded (the spec's separators); after a fragment the page
+    already has, `:~:` alone."""
+    assert at_quote(link, quote) == opened
+
+
+def test_a_long_address_gives_up_the_link_at_the_quote_then_the_titles() -> None:
+    quote = "One two three four five six seven eight nine ten."
+    for size, links in ((20, 2), (300, 1), (700, 0)):
+        line = source_line(citation(1, quote, "Title", None, "https://a.example/" + "p" * size))
+        assert line.count("](<") == links and len(line) <= SOURCE_LINE_SHOWN, (size, line)

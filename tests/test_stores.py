@@ -63,8 +63,16 @@ def test_filters_by_date_and_outlet(store_settings: Settings, tmp_path: Path) ->
     engine = Engine(store_settings, embedder=embedder)
 
     def found(article_filter: ArticleFilter) -> set[str]:
-        return {r.article_id for r in engine.search("news", k=5, article_filter=article_filter)}
+        searched = {r.article_id for r in engine.search("news", k=5, article_filter=article_filter)}
+        listed = {heading.id for heading in engine.sources.listing(article_filter)}
+        assert listed == searched, "the list of articles reads a filter as the store does"
+        return searched
 
+    assert [heading.id for heading in engine.sources.listing(None)] == [
+        "bridge",
+        "harbour",
+        "mountain",
+    ], "newest first, undated last"
     assert found(ArticleFilter(since="2021")) == {"bridge"}
     assert found(ArticleFilter(until="2020-01")) == {"harbour"}
     assert found(ArticleFilter(outlet="CNN")) == {"harbour"}

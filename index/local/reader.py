@@ -34,6 +34,7 @@ from index.lru import LeastRecentlyUsed
 from index.manifest import Manifest
 from index.records import (
     ArticleFilter,
+    ArticleHeading,
     IndexStats,
     Matches,
     StoredArticle,
@@ -301,10 +302,11 @@ class IndexReader:
         )
         return [row[0] for row in before[::-1] + after]
 
-    def titles(self) -> Iterator[tuple[str, str, str]]:
-        """(article id, key, title) for every article."""
-        for row in self._rows("SELECT id, key, title FROM articles ORDER BY title"):
-            yield row[0], row[1], row[2]
+    def titles(self) -> Iterator[ArticleHeading]:
+        """The id, key, title, date and outlet of every article, by title."""
+        query = "SELECT id, key, title, published, source FROM articles ORDER BY title"
+        for row in self._rows(query):
+            yield ArticleHeading(*row)
 
     def size_on_disk(self) -> int:
         """Bytes used by this generation's files."""

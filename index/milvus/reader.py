@@ -49,6 +49,7 @@ from index.milvus.schema import (
 )
 from index.records import (
     ArticleFilter,
+    ArticleHeading,
     IndexStats,
     Matches,
     StoredArticle,
@@ -312,11 +313,13 @@ class MilvusReader:
         at = bisect.bisect_left(keys, key)
         return keys[max(0, at - count) : at + count]
 
-    def titles(self) -> Iterator[tuple[str, str, str]]:
-        """(article id, key, title) for every article."""
-        rows = self._query(ARTICLES, "part == 0", ["article_id", "key", "title"])
-        for row in sorted(rows, key=lambda row: row["title"]):
-            yield row["article_id"], row["key"], row["title"]
+    def titles(self) -> Iterator[ArticleHeading]:
+        """The id, key, title, date and outlet of every article, by title."""
+        fields = ["article_id", "key", "title", "published", "source"]
+        for row in sorted(self._query(ARTICLES, "part == 0", fields), key=lambda r: r["title"]):
+            yield ArticleHeading(
+                row["article_id"], row["key"], row["title"], row["published"], row["source"]
+            )
 
     def article_texts(self) -> Iterator[str]:
         """The stored text of every article."""

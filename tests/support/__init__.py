@@ -9,4 +9,5 @@ never from `conftest.py` (which holds only fixtures and hooks) or from another t
 - `milvus_roles`: client processes of one Milvus server (`python -m tests.support.milvus_roles`).
 - `discord_fake`: a strict loopback fake of Discord (REST API and Gateway).
 - `botkit`: the bot on the fake Discord, and matchers for its replies.
+- `web`: the web application served on a loopback port, and headless Chromium to open it.
 """

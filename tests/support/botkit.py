@@ -76,17 +76,27 @@ async def citebot(
     fake = fake or FakeDiscord()
     await fake.start()
     try:
-        bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05, **options)
-
-        async def on_citebot_handled(message_id: int) -> None:
-            fake.mark_handled(message_id)
-
-        bot.add_listener(on_citebot_handled)
-        async with running_bot(bot, fake, fake.token):
+        async with connected(settings, engine, fake, **options) as bot:
             yield fake, bot
             fake.assert_clean()
     finally:
         await fake.stop()
+
+
+@asynccontextmanager
+async def connected(
+    settings: Settings, engine: Engine | Any | None, fake: FakeDiscord, **options: Any
+) -> AsyncIterator[CitebotBot]:
+    """A bot (one process of citebot) logged into the running `fake`, telling it which
+    messages it is done with; several may be connected at once."""
+    bot = CitebotBot(settings, engine=engine, guild_ready_timeout=0.05, **options)
+
+    async def on_citebot_handled(message_id: int) -> None:
+        fake.mark_handled(message_id)
+
+    bot.add_listener(on_citebot_handled)
+    async with running_bot(bot, fake, fake.token):
+        yield bot
 
 
 def unescape(text: str) -> str:
@@ -120,7 +130,7 @@ def button_id(message: BotMessage, action: str) -> str:
         component["custom_id"]
         for row in message.components
         for component in row["components"]
-        if component["custom_id"].startswith(f"citebot:{action}")
+        if component.get("custom_id", "").startswith(f"citebot:{action}")
     )
 
 

@@ -8,13 +8,17 @@ Discord where bots fail real users: per-channel permissions (403 with Discord's 
 only under the intents Discord would grant, interaction tokens that expire (401 50027 after 15
 minutes), slash command sync refused for a guild the bot is not in (403 50001), privileged
 intents not enabled in the portal (close 4014), a refused IDENTIFY (close 4004), RECONNECT (op 7),
-heartbeat ACKs that go missing, and several shards (GET /gateway/bot, one session per shard).
-It also knows forums (posts are threads opened with their first message; nothing is sent to the
-forum itself: 400 50008), messages read back over REST (Read Message History, else 403 50001;
-content as the intents allow), application teams (owner and roles), and what Discord would show
-of the bot's messages beyond their text: link previews (`BotMessage.previews`, none under
-SUPPRESS_EMBEDS, which hides embeds too) and live markup (`BotMessage.live_markup`: mentions,
-timestamps, custom emoji, command and channel links).
+heartbeat ACKs that go missing, and several shards (GET /gateway/bot; a shard's events go to
+every session identified on it, so two processes on one shard both get them, and a second
+response to an interaction is refused with 400 40060). It also knows forums (posts are threads
+opened with their first message; nothing is sent to the forum itself: 400 50008), voice and
+stage channels' text chat (threads open only in text and announcement channels: elsewhere 400
+50024), link buttons (an http(s) address of at most 512 characters), messages read back over
+REST (Read Message History, else 403 50001; content as the intents allow), application teams
+(owner and roles), and what Discord would show of the bot's messages beyond their text: link
+previews (`BotMessage.previews`, none under SUPPRESS_EMBEDS, which hides embeds too) and live
+markup (`BotMessage.live_markup`: mentions, timestamps, custom emoji, command and channel
+links). `Gateway.deliveries` tells which sessions an event was sent to.
 
 Layout, from the bottom up (each module imports only those above it):
 

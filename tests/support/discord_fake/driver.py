@@ -276,11 +276,16 @@ class FakeDiscord:
         await self.gateway.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return thread
 
+    async def add_channel(self, name: str, channel_type: int) -> str:
+        """A new channel of the guild (CHANNEL_CREATE): 0 text, 2 voice, 13 stage (both with
+        their text chat), 15 forum; its id."""
+        channel = self.world.add_channel(name, channel_type)
+        await self.gateway.dispatch("CHANNEL_CREATE", channel)
+        return str(channel["id"])
+
     async def add_forum(self, name: str = "questions") -> str:
         """A forum channel (CHANNEL_CREATE); its id. Members write in it by opening posts."""
-        forum = self.world.add_channel(name, FORUM_CHANNEL)
-        await self.gateway.dispatch("CHANNEL_CREATE", forum)
-        return str(forum["id"])
+        return await self.add_channel(name, FORUM_CHANNEL)
 
     async def open_forum_post(
         self, forum_id: str, title: str, content: str, *, author: str | None = None,

@@ -1,5 +1,5 @@
 """The Gateway websocket: HELLO, heartbeats, IDENTIFY, RESUME, RECONNECT and dispatches (op 0),
-one session per shard."""
+for any number of sessions, each on one shard."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from tests.support.discord_fake.payloads import (
     DEFAULT_PERMISSIONS,
     DM_MESSAGES,
+    GUILD_CHANNELS,
     GUILD_MEMBERS,
     GUILD_MESSAGES,
     JSON,
@@ -26,11 +27,14 @@ from tests.support.discord_fake.state import Heartbeat, World
 
 # Close codes Discord sends: authentication failed; disallowed (privileged, not enabled) intents.
 AUTHENTICATION_FAILED, DISALLOWED_INTENTS = 4004, 4014
+# Close codes that end a session (it cannot be resumed): normal closure, going away.
+SESSION_ENDING_CLOSES = (1000, 1001)
 
 
 @dataclass
 class _Session:
-    """One shard's session: its connection, intents, and the dispatches logged for a RESUME."""
+    """A session on one shard: its connection, intents, the dispatches logged for a RESUME,
+    and those sent on a live connection (`sent`, replays included)."""
 
     shard: int
     count: int
@@ -38,16 +42,19 @@ class _Session:
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     live: web.WebSocketResponse | None = None
     log: list[JSON] = field(default_factory=list)
+    sent: list[JSON] = field(default_factory=list)
     seq: int = 0
 
 
 class Gateway:
-    """Serves the Gateway for one bot, over any number of shards and (re)connections.
+    """Serves the Gateway for one bot, over any number of shards, sessions and (re)connections.
 
-    Each shard has its own session; dispatches are numbered and logged per session since its
-    IDENTIFY, so a RESUME replays what the client missed; while a shard has no live connection
-    they are only logged. Guild events go to the guild's shard ((guild_id >> 22) % shards),
-    DMs to shard 0, as Discord does.
+    Each IDENTIFY starts a session on one shard; dispatches are numbered and logged per session
+    since its IDENTIFY, so a RESUME replays what the client missed; while a session has no live
+    connection they are only logged. A session closed with 1000 or 1001 ends (Discord does not
+    resume it). Guild events go to the guild's shard ((guild_id >> 22) % the session's shard
+    count), DMs to shard 0, as Discord does: to every session on that shard, so two processes
+    that identify the same shard both receive its events.
     """
 
     def __init__(self, world: World) -> None:
@@ -61,13 +68,23 @@ class Gateway:
         self.closes: list[int | None] = []
         self._send_lock = asyncio.Lock()
         self._sockets: set[web.WebSocketResponse] = set()
-        self._sessions: dict[int, _Session] = {}
+        self._sessions: dict[str, _Session] = {}  # by session id
         self._connections = itertools.count(1)
 
     @property
     def shards(self) -> list[int]:
-        """The shard ids identified so far."""
-        return sorted(self._sessions)
+        """The shard ids of the sessions open (identified and not ended)."""
+        return sorted({session.shard for session in self._sessions.values()})
+
+    def deliveries(self, event: str, event_id: str) -> list[int]:
+        """The shard of each session that was sent the dispatch `event` about `event_id` on a
+        live connection (one entry per session: two sessions on one shard give it twice)."""
+        return sorted(
+            session.shard
+            for session in self._sessions.values()
+            for frame in session.sent
+            if frame["t"] == event and str(frame["d"].get("id")) == str(event_id)
+        )
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """aiohttp handler for GET /gateway: one websocket connection, until it closes."""
@@ -106,65 +123,75 @@ class Gateway:
         finally:
             self._sockets.discard(ws)
             self.closes.append(ws.close_code)
-            for live in self._sessions.values():
+            for live in list(self._sessions.values()):
                 if live.live is ws:
                     live.live = None
+                    if ws.close_code in SESSION_ENDING_CLOSES:
+                        del self._sessions[live.session_id]
             world.notify()
         return ws
 
-    def shard_of(self, data: JSON) -> int:
-        """The shard an event about `data` goes to."""
+    def _receivers(self, data: JSON) -> list[_Session]:
+        """The sessions an event about `data` goes to: those on its guild's shard, or on
+        shard 0 for a DM."""
         guild_id = data.get("guild_id")
-        count = next(iter(self._sessions.values())).count if self._sessions else 1
-        return (int(guild_id) >> 22) % count if guild_id else 0
+        return [
+            session
+            for session in self._sessions.values()
+            if session.shard == ((int(guild_id) >> 22) % session.count if guild_id else 0)
+        ]
 
     async def dispatch(self, event: str, data: JSON) -> None:
-        """Send the event `event` (op 0) to its shard's live connection, or log it for a
-        RESUME."""
+        """Send the event `event` (op 0) to the live connection of each session on its shard,
+        or log it there for a RESUME."""
         async with self._send_lock:
-            session = self._sessions.get(self.shard_of(data))
-            if session is not None:
+            for session in self._receivers(data):
                 await self._emit(session, event, data)
 
     async def dispatch_message(self, msg: JSON) -> None:
-        """MESSAGE_CREATE as the bot would see it, honouring its intents."""
-        session = self._sessions.get(self.shard_of(msg))
-        intents = session.intents if session else 0
-        dm = "guild_id" not in msg
-        if not intents & (DM_MESSAGES if dm else GUILD_MESSAGES):
-            return
-        await self.dispatch("MESSAGE_CREATE", self.as_seen(msg))
+        """MESSAGE_CREATE as each session on its shard would see it, honouring its intents."""
+        wanted = GUILD_MESSAGES if "guild_id" in msg else DM_MESSAGES
+        async with self._send_lock:
+            for session in self._receivers(msg):
+                if session.intents & wanted:
+                    await self._emit(session, "MESSAGE_CREATE", self._seen(msg, session.intents))
 
     def as_seen(self, msg: JSON) -> JSON:
-        """A message as the bot is given it (by the gateway or REST): without its content,
-        unless it is in a DM, by the bot or mentions it, or the bot has the Message Content
-        intent (the last identified session's intents stand for the application's)."""
+        """A message as the bot is given it over REST (the intents of the last session
+        identified on its shard stand for the application's): see `_seen`."""
+        receivers = self._receivers(msg)
+        return self._seen(msg, receivers[-1].intents if receivers else 0)
+
+    def _seen(self, msg: JSON, intents: int) -> JSON:
+        """A message as a session with `intents` is given it: without its content, unless it
+        is in a DM, by the bot or mentions it, or the intents hold Message Content."""
         world = self.world
-        session = self._sessions.get(self.shard_of(msg))
-        intents = session.intents if session else 0
         visible = "guild_id" not in msg or msg["author"]["id"] == world.bot_id
         if visible or intents & MESSAGE_CONTENT or world.bot_user in msg["mentions"]:
             return msg
         return {**msg, "content": "", "embeds": [], "attachments": [], "components": []}
 
+    def _live_on(self, shard: int) -> _Session:
+        """The first session on `shard` with a live connection."""
+        for session in self._sessions.values():
+            if session.shard == shard and session.live is not None:
+                return session
+        raise RuntimeError("no live gateway connection")
+
     async def disconnect(self, code: int, shard: int = 0) -> None:
-        """Close a shard's live connection with `code`; later dispatches are logged for a
-        RESUME."""
+        """Close the live connection of a session on `shard` with `code`; later dispatches
+        are logged for a RESUME."""
         async with self._send_lock:
-            session = self._sessions.get(shard)
-            ws = session.live if session else None
-            if session is not None:
-                session.live = None
-        if ws is None:
-            raise RuntimeError("no live gateway connection")
+            session = self._live_on(shard)
+            ws, session.live = session.live, None
+        assert ws is not None
         await ws.close(code=code)
 
     async def request_reconnect(self, shard: int = 0) -> None:
-        """Send op 7 (RECONNECT): the client should close and RESUME."""
-        session = self._sessions.get(shard)
-        if session is None or session.live is None:
-            raise RuntimeError("no live gateway connection")
+        """Send op 7 (RECONNECT) on a session of `shard`: the client should close and RESUME."""
+        session = self._live_on(shard)
         async with self._send_lock:
+            assert session.live is not None
             await self._write(session.live, {"op": 7, "d": None})
 
     async def close_all(self) -> None:
@@ -182,6 +209,7 @@ class Gateway:
         frame = {"op": 0, "t": event, "s": session.seq, "d": data}
         session.log.append(frame)
         if session.live is not None:
+            session.sent.append(frame)
             await self._write(session.live, frame)
 
     async def _identify(self, ws: web.WebSocketResponse, data: JSON) -> _Session | None:
@@ -204,7 +232,7 @@ class Gateway:
                  "private_channels": [], "application": {"id": world.application_id, "flags": 0},
                  "shard": [shard, count]}  # fmt: skip
         async with self._send_lock:
-            self._sessions[shard] = session
+            self._sessions[session.session_id] = session
             await self._emit(session, "READY", ready)
             if ours:
                 await self._emit(session, "GUILD_CREATE", self._guild(intents))
@@ -219,7 +247,7 @@ class Gateway:
                     "position": 0, "color": 0, "hoist": False, "managed": False,
                     "mentionable": False, "flags": 0}  # fmt: skip
         channels = [
-            c for c in world.channels.values() if c.get("guild_id") and c["type"] in (0, 15)
+            c for c in world.channels.values() if c.get("guild_id") and c["type"] in GUILD_CHANNELS
         ]
         threads = [c for c in world.channels.values() if c["type"] == 11]
         return {"id": world.guild_id, "name": "Test Guild", "owner_id": world.user(None)["id"],
@@ -229,17 +257,16 @@ class Gateway:
 
     async def _resume(self, ws: web.WebSocketResponse, data: JSON) -> _Session | None:
         seq = data.get("seq") or 0
-        session = next(
-            (s for s in self._sessions.values() if s.session_id == data.get("session_id")), None
-        )
+        session = self._sessions.get(str(data.get("session_id")))
         if self.invalidate_next or session is None or seq > session.seq:
             self.invalidate_next = False
             if session is not None:
-                session.session_id = ""
+                del self._sessions[session.session_id]
             await self._write(ws, {"op": 9, "d": False})
             return None
         async with self._send_lock:
             for frame in [f for f in session.log if f["s"] > seq]:
+                session.sent.append(frame)
                 await self._write(ws, frame)
             session.live = ws
             await self._emit(session, "RESUMED", {})

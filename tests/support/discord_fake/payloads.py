@@ -16,8 +16,14 @@ Problem = tuple[str, str]
 
 # Message flags.
 SUPPRESS_EMBEDS, EPHEMERAL, LOADING, COMPONENTS_V2 = 1 << 2, 1 << 6, 1 << 7, 1 << 15
-# Channel types: a server's text channel, a public thread, a forum.
-TEXT_CHANNEL, PUBLIC_THREAD, FORUM_CHANNEL = 0, 11, 15
+# Channel types: a server's text channel, a voice channel, an announcement channel, a public
+# thread, a stage, a forum.
+TEXT_CHANNEL, VOICE_CHANNEL, ANNOUNCEMENT_CHANNEL = 0, 2, 5
+PUBLIC_THREAD, STAGE_CHANNEL, FORUM_CHANNEL = 11, 13, 15
+# Channels of a server (not threads) that a bot is told of in GUILD_CREATE and CHANNEL_CREATE.
+GUILD_CHANNELS = (TEXT_CHANNEL, VOICE_CHANNEL, ANNOUNCEMENT_CHANNEL, STAGE_CHANNEL, FORUM_CHANNEL)
+# Channels whose messages a thread can be started from (the others: 400 50024).
+THREAD_PARENTS = (TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL)
 # Gateway intents.
 GUILD_MEMBERS, GUILD_MESSAGES, DM_MESSAGES, MESSAGE_CONTENT = 1 << 1, 1 << 9, 1 << 12, 1 << 15
 # The intents an application must have enabled in the developer portal (members, presences,
@@ -51,6 +57,7 @@ MAX_ACTION_ROWS = 5
 MAX_ROW_COMPONENTS = 5
 MAX_CUSTOM_ID = 100
 MAX_BUTTON_LABEL = 80
+MAX_BUTTON_URL = 512
 MAX_CHOICES = 25
 MAX_THREAD_NAME = 100
 
@@ -155,9 +162,21 @@ def component_problems(components: list[JSON], v2: bool) -> list[Problem]:
                 comp.get("style") not in (5, 6) and custom_id is None
             ):
                 problems.append((where, "Link buttons need a url, other buttons a custom_id."))
+            problems += _link_problems(where, comp.get("url"))
     if len(set(custom_ids)) != len(custom_ids):
         problems.append(("components", "Component custom id cannot be duplicated"))
     return problems
+
+
+def _link_problems(where: str, url: str | None) -> list[Problem]:
+    """Problems with a link button's url: at most 512 characters, http(s) or discord."""
+    if url is None:
+        return []
+    if len(url) > MAX_BUTTON_URL:
+        return [(f"{where}.url", f"Must be {MAX_BUTTON_URL} or fewer in length.")]
+    if not re.match(r"(?:https?|discord)://\S+$", url):
+        return [(f"{where}.url", "Scheme must be one of ('http', 'https', 'discord').")]
+    return []
 
 
 def message_problems(msg: JSON) -> list[Problem]:

@@ -17,8 +17,11 @@ from tests.support.discord_fake.payloads import (
     LOADING,
     PUBLIC_THREAD,
     READ_MESSAGE_HISTORY,
+    STAGE_CHANNEL,
     SUPPRESS_EMBEDS,
+    THREAD_PARENTS,
     VIEW_CHANNEL,
+    VOICE_CHANNEL,
     DiscordError,
     invalid,
     live_markup,
@@ -242,17 +245,24 @@ class World:
                 raise DiscordError(403, 50013, "Missing Permissions")
 
     def add_channel(self, name: str, channel_type: int) -> JSON:
-        """A new guild channel (0 text, 15 forum) with no overwrites."""
+        """A new guild channel (0 text, 2 voice, 13 stage, 15 forum) with no overwrites;
+        a voice or stage channel has its text chat."""
         channel: JSON = {"id": self.snowflake(), "type": channel_type, "guild_id": self.guild_id,
                          "name": name, "position": len(self.channels), "parent_id": None,
                          "permission_overwrites": [], "nsfw": False, "topic": None,
                          "last_message_id": None, "rate_limit_per_user": 0, "flags": 0,
                          "available_tags": []}  # fmt: skip
+        if channel_type in (VOICE_CHANNEL, STAGE_CHANNEL):
+            channel.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
         self.channels[channel["id"]] = channel
         return channel
 
     def make_thread(self, msg: JSON, name: str, owner_id: str) -> JSON:
-        """Open a public thread on a stored guild message (its id is the message's)."""
+        """Open a public thread on a stored guild message (its id is the message's): only in a
+        text or announcement channel (elsewhere, a voice or stage channel's text chat, a
+        thread or a forum post among them, Discord refuses: 400 50024)."""
+        if self.channel(msg["channel_id"])["type"] not in THREAD_PARENTS:
+            raise DiscordError(400, 50024, "Cannot execute action on this channel type")
         if msg["id"] in self.channels:
             raise DiscordError(400, 160004, "A thread has already been created for this message")
         thread = self.new_thread(msg["id"], msg["channel_id"], name, owner_id)
