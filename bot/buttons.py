@@ -6,15 +6,17 @@ at most 100 characters), as discord.py's `DynamicItem` is meant for: a click wor
 answer, after a restart too, and nothing is kept in memory per answer. Each click is answered
 (or deferred) before any lookup, and lookups run in the lookup thread, never behind answers.
 
-A vote shows on the answer: the 👍 and 👎 buttons carry their counts, which the message itself
-keeps (each vote edits them; one user's votes on one answer count once, the latest). A closest
-article is a link button that opens it, or, without a known address, a button that shows its
-closest passage.
+A vote shows on the answer: the 👍 and 👎 buttons carry their counts, the stored votes on the
+answer's message (one per user, the latest: `index.feedback`), never a count read back from
+the message, so no click is lost or counted twice. A closest article is a link button that
+opens it, or, without a known address, a button that shows its closest passage.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
@@ -24,7 +26,7 @@ from bot.app import CitebotBot, Exchange, report
 from bot.format import CONTENT_LIMIT, NONE, passage_embeds
 from bot.text import one_line, shorten, web_link
 from index.errors import UnknownCitationError
-from index.records import Answer, ClosestArticle, SourceView
+from index.records import Answer, ClosestArticle, SourceView, VoteCounts
 
 OLD_ANSWER = "I no longer have the sources of that answer; please ask again."
 ALL_MOVED = (
@@ -36,7 +38,10 @@ CUSTOM_ID_LIMIT = 100
 # Discord's limits for a button's label and a link button's address.
 LABEL_LIMIT = 80
 BUTTON_URL_LIMIT = 512
-VOTES = ("helpful", "unhelpful")
+# One vote at a time per answer message in this process (every click on a message reaches
+# the process of its shard), stored and shown in turn: a slower edit never shows older counts
+# over newer ones. A message's lock lasts while votes on it are in flight.
+_COUNTING: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 # Buttons sent before ids were carried have no ids: they fall back to the answers in memory.
 TEMPLATE = re.compile(r"citebot:(?P<action>passages|helpful|unhelpful)(?::(?P<ids>[0-9a-f\- ]*))?")
 LOOKS: dict[str, tuple[str | None, str | None]] = {
@@ -107,7 +112,7 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
             return
         await interaction.followup.send(
             moved_note(moved) if moved else discord.utils.MISSING,
-            embeds=passage_embeds(views),
+            embeds=passage_embeds(views, bot.engine.link),
             ephemeral=True,
             allowed_mentions=NONE,
         )
@@ -127,16 +132,17 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
             if remembered
             else message.content
         )
-        earlier = await bot.in_lookup(
-            bot.feedback.record,
-            user_id=interaction.user.id,
-            helpful=helpful,
-            question=remembered.answer.question if remembered else "",
-            answer=answer,
-            citation_ids=ids,
-        )
-        counts = tally(shown_votes(message), self.action, earlier)
-        await interaction.edit_original_response(view=counted_view(message, counts))
+        async with _COUNTING.setdefault(message.id, asyncio.Lock()):
+            votes = await bot.in_lookup(
+                bot.feedback.record,
+                message_id=message.id,
+                user_id=interaction.user.id,
+                helpful=helpful,
+                question=remembered.answer.question if remembered else "",
+                answer=answer,
+                citation_ids=ids,
+            )
+            await interaction.edit_original_response(view=counted_view(message, votes))
         await interaction.followup.send(THANKS, ephemeral=True)
         bot.dispatch("citebot_feedback", interaction.user.id, helpful)
 
@@ -185,41 +191,20 @@ def closest_button(article: ClosestArticle) -> discord.ui.Item[Any]:
     return AnswerButton("passages", [article.id], label=title)
 
 
-def _answer_buttons(message: discord.Message) -> Iterator[tuple[str, list[str], str | None]]:
-    """(action, citation ids, label) of each answer button on `message`."""
+def _answer_buttons(message: discord.Message) -> Iterator[tuple[str, list[str]]]:
+    """(action, citation ids) of each answer button on `message`."""
     for row in message.components:
         for button in getattr(row, "children", ()):
             found = TEMPLATE.fullmatch(getattr(button, "custom_id", None) or "")
             if found is not None:
-                yield found["action"], (found["ids"] or "").split(), button.label
+                yield found["action"], (found["ids"] or "").split()
 
 
-def shown_votes(message: discord.Message) -> dict[str, int]:
-    """The counts the vote buttons on `message` show (none shown: 0)."""
-    counts = dict.fromkeys(VOTES, 0)
-    for action, _, label in _answer_buttons(message):
-        if action in counts and label is not None and label.isdigit():
-            counts[action] = int(label)
-    return counts
-
-
-def tally(counts: dict[str, int], action: str, earlier: bool | None) -> dict[str, int]:
-    """`counts` after a vote for `action` by a user whose earlier vote on the answer was
-    `earlier` (True: helpful; None: none): one vote per user, the latest."""
-    counts = dict(counts)
-    if earlier is not None:
-        replaced = VOTES[0] if earlier else VOTES[1]
-        if replaced == action:
-            return counts
-        counts[replaced] = max(0, counts[replaced] - 1)
-    counts[action] += 1
-    return counts
-
-
-def counted_view(message: discord.Message, counts: dict[str, int]) -> discord.ui.View:
-    """The buttons of `message` again, the votes showing `counts`."""
+def counted_view(message: discord.Message, votes: VoteCounts) -> discord.ui.View:
+    """The buttons of `message` again, the 👍 and 👎 showing the counts of `votes`."""
+    counts = votes.as_json()
     view = discord.ui.View(timeout=None)
-    for action, ids, _ in _answer_buttons(message):
+    for action, ids in _answer_buttons(message):
         count = counts.get(action, 0)
         view.add_item(AnswerButton(action, ids, label=str(count) if count else None))
     return view

@@ -14,7 +14,7 @@ at the quoted sentence; the citation ids, for `/source`, are in small print unde
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeGuard
 
 import discord
@@ -44,6 +44,9 @@ SOURCE_LINE_SHOWN = 600
 # Outlet, date and author are cut to this (three such fields keep an embed under 6,000).
 METADATA_SHOWN = 200
 NONE = discord.AllowedMentions.none()
+# Where a citation opens, from its id and its article's own address (None: it has none):
+# `Engine.link`, the one place that decides it.
+Linker = Callable[[str, str | None], str | None]
 # How a public /ask answer shows the question it answers, on its first line.
 ASKED = "**Q:**"
 ASKED_SHOWN = 300
@@ -262,8 +265,9 @@ def searched_text(searched: ArticleFilter) -> str:
     return " ".join(words)
 
 
-def passage_embeds(views: Sequence[SourceView]) -> list[discord.Embed]:
-    """The cited passages in full, one embed each, dropping whole passages past the limits."""
+def passage_embeds(views: Sequence[SourceView], link: Linker) -> list[discord.Embed]:
+    """The cited passages in full, one embed each, dropping whole passages past the limits;
+    each title opens where `link` says its citation does."""
     embeds: list[discord.Embed] = []
     total = 0
     for view in views[:EMBEDS_PER_MESSAGE]:
@@ -275,7 +279,7 @@ def passage_embeds(views: Sequence[SourceView]) -> list[discord.Embed]:
         size = len(body) + len(title) + len(view.id) + 20
         if total + size > EMBED_TOTAL_LIMIT:
             continue
-        embed = discord.Embed(title=title, description=body, url=web_link(view.url))
+        embed = discord.Embed(title=title, description=body, url=web_link(link(view.id, view.url)))
         embed.set_footer(text=f"{view.id} · ¶{view.paragraph}")
         embeds.append(embed)
         total += size
@@ -299,13 +303,16 @@ def format_search(query: str, results: Sequence[SearchResult]) -> str:
     return "\n".join(lines)
 
 
-def source_embed(view: SourceView) -> discord.Embed:
-    """A cited span with its neighbouring paragraphs and the article's metadata.
+def source_embed(view: SourceView, link: Linker) -> discord.Embed:
+    """A cited span with its neighbouring paragraphs and the article's metadata; its title
+    opens where `link` says the citation does.
 
     The cited paragraphs are always shown (the cited span alone, cut, if they cannot fit);
     neighbouring paragraphs are added while they fit.
     """
-    embed = discord.Embed(title=inert(view.title, EMBED_TITLE_LIMIT), url=web_link(view.url))
+    embed = discord.Embed(
+        title=inert(view.title, EMBED_TITLE_LIMIT), url=web_link(link(view.id, view.url))
+    )
     blocks = [
         (
             f"**¶{paragraph.number}** {safe(paragraph.text)}"

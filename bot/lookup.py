@@ -102,7 +102,9 @@ class Lookup(commands.Cog):
         """
         await interaction.response.defer(ephemeral=private, thinking=True)
         view = await self.bot.in_lookup(self.bot.engine.sources.source, id, context=context)
-        await interaction.followup.send(embed=source_embed(view), allowed_mentions=NONE)
+        await interaction.followup.send(
+            embed=source_embed(view, self.bot.engine.link), allowed_mentions=NONE
+        )
 
     @app_commands.command()
     @app_commands.describe(title="Start typing a title and pick one")

@@ -1,19 +1,26 @@
 """Feedback on answers (👍 / 👎), kept beside the index in `feedback.sqlite`.
 
-Stored per vote: the question, the answer text, the citation ids, whether it helped, the time,
-and a keyed hash (HMAC-SHA256) of the user id, never the id. The key lives apart from the
-data, in `CITEBOT_FEEDBACK_KEY_FILE` (created 0600 with a random key): whoever holds only
-`feedback.sqlite` cannot test candidate user ids against the hashes. `feedback.sqlite` is
-created 0600 too. One user's votes on one answer are one vote, the latest. Votes older than
-`CITEBOT_FEEDBACK_RETENTION_DAYS` are deleted whenever the file is written, and never listed.
-`citebot feedback --forget-user ID` deletes a user's votes; deleting `feedback.sqlite`
-deletes everything. A fingerprint of the key is kept in the file's header: while votes are
-stored, a key file that is missing or holds another key is refused (to vote and to forget
-alike) rather than replaced by a new key that would match none of them. A file another
-process holds is busy: try again.
+Stored per vote: the answer's Discord message id, its question, its text and citation ids,
+whether it helped, the time, and a keyed hash (HMAC-SHA256) of the user id, never the id. The
+key lives apart from the data, in `CITEBOT_FEEDBACK_KEY_FILE` (created 0600 with a random key):
+whoever holds only `feedback.sqlite` cannot test candidate user ids against the hashes.
+`feedback.sqlite` is created 0600 too. An answer is its message: one user's votes on one
+message are one vote, the latest, however the bot read the question and text (after a restart
+it reads them from the message). The counts an answer shows are the stored votes on its
+message. Votes older than `CITEBOT_FEEDBACK_RETENTION_DAYS` are deleted whenever the file is
+written, and never listed. `citebot feedback --forget-user ID` deletes a user's votes;
+deleting `feedback.sqlite` deletes everything. A fingerprint of the key is kept in the file's
+header: while votes are stored, a key file that is missing or holds another key is refused (to
+vote and to forget alike) rather than replaced by a new key that would match none of them. A
+file another process holds is busy: try again.
 
-Files from before the key file kept a salt inside the database: it is moved to the key file
-(when there is none yet) and erased from the database, so older votes stay deletable by user.
+Files of earlier layouts are upgraded in place at the first write, in one transaction that
+takes the file's write lock before reading its layout (so two processes never both upgrade
+it): files from before the key file kept a salt inside the database, which is moved to the key
+file (when there is none yet) and erased from the database, so older votes stay deletable by
+user; votes from before message ids (one row per click before the key file) become each
+user's latest vote on each answer text, on no known message: listed, deletable by user, and
+counted on no answer's buttons.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import sqlite3
@@ -34,7 +40,7 @@ from index.config import Settings, needs_home
 from index.database import connect
 from index.errors import FeedbackError
 from index.manifest import utc_now
-from index.records import FeedbackEntry
+from index.records import FeedbackEntry, VoteCounts
 
 FEEDBACK_NAME = "feedback.sqlite"
 # How long a write waits for another process's write to the file before saying it is busy.
@@ -44,18 +50,19 @@ _PRIVATE = 0o600
 _SQLITE_BUSY_CODES = {5, 6}
 # What the key's fingerprint (kept as the file's user_version) is the HMAC of.
 _KEY_CHECK = b"citebot feedback key check"
+# message_id is NULL for the votes of files from before message ids (no message is known).
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
+CREATE TABLE feedback (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
     user_hash TEXT NOT NULL,
-    answer_key TEXT NOT NULL,
+    message_id INTEGER,
     helpful INTEGER NOT NULL,
     question TEXT NOT NULL,
     answer TEXT NOT NULL,
     citation_ids TEXT NOT NULL,
-    UNIQUE (user_hash, answer_key)
-);
+    UNIQUE (message_id, user_hash)
+)
 """
 _COLUMNS = "id, at, user_hash, helpful, question, answer, citation_ids"
 
@@ -82,37 +89,41 @@ class FeedbackStore:
         )
 
     def record(
-        self, *, user_id: int, helpful: bool, question: str, answer: str, citation_ids: list[str]
-    ) -> bool | None:
-        """Store one vote, replacing the user's earlier vote on the same answer; that earlier
-        vote (True: helpful), or None when there was none."""
-        answer_key = hashlib.sha256(
-            json.dumps([question, answer, citation_ids], ensure_ascii=False).encode()
-        ).hexdigest()
+        self,
+        *,
+        message_id: int,
+        user_id: int,
+        helpful: bool,
+        question: str,
+        answer: str,
+        citation_ids: list[str],
+    ) -> VoteCounts:
+        """Store one vote on the answer Discord message `message_id`, replacing the user's
+        earlier vote on it; the votes on that message now, this one counted."""
         with self._writing() as db:
             key = self._matching_key(db, "cannot store the vote")
-            user_hash = _keyed_hash(key, user_id)
-            earlier = db.execute(
-                "SELECT helpful FROM feedback WHERE user_hash = ? AND answer_key = ?",
-                (user_hash, answer_key),
-            ).fetchone()
             db.execute(
                 "INSERT INTO feedback"
-                " (at, user_hash, helpful, question, answer, citation_ids, answer_key)"
+                " (at, user_hash, message_id, helpful, question, answer, citation_ids)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (user_hash, answer_key) DO UPDATE"
+                " ON CONFLICT (message_id, user_hash) DO UPDATE"
                 " SET at = excluded.at, helpful = excluded.helpful",
                 (
                     utc_now(),
-                    user_hash,
+                    _keyed_hash(key, user_id),
+                    message_id,
                     int(helpful),
                     question,
                     answer,
                     " ".join(citation_ids),
-                    answer_key,
                 ),
             )
-        return None if earlier is None else bool(earlier[0])
+            helpful_votes, unhelpful_votes = db.execute(
+                "SELECT count(*) FILTER (WHERE helpful), count(*) FILTER (WHERE NOT helpful)"
+                " FROM feedback WHERE message_id = ?",
+                (message_id,),
+            ).fetchone()
+        return VoteCounts(helpful_votes, unhelpful_votes)
 
     def entries(self) -> list[FeedbackEntry]:
         """Every vote within the retention period, oldest first (the file is only read)."""
@@ -187,26 +198,31 @@ class FeedbackStore:
                     yield db
 
     def _upgrade(self, db: sqlite3.Connection) -> None:
-        """Create the table, or bring a file from before the key file up to date."""
+        """Create the table, or bring a file of an earlier layout up to date, whole or not at
+        all: in one transaction that holds the file's write lock before its layout is read, so
+        a second process waits and then finds the file up to date."""
+        db.execute("BEGIN IMMEDIATE")
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-        if "salt" not in tables:
-            db.executescript(_SCHEMA)
+        if "feedback" not in tables:
+            db.execute(_SCHEMA)
             return
-        db.execute("BEGIN")  # one transaction: the upgrade happens whole or not at all
-        (salt,) = db.execute("SELECT value FROM salt").fetchone() or ("",)
-        if salt and not self.key_file.exists():
-            _write_private(self.key_file, salt)
+        if any(row[1] == "message_id" for row in db.execute("PRAGMA table_info(feedback)")):
+            return
+        if "salt" in tables:
+            (salt,) = db.execute("SELECT value FROM salt").fetchone() or ("",)
+            if salt and not self.key_file.exists():
+                _write_private(self.key_file, salt)
+            db.execute("DROP TABLE salt")
         db.execute("ALTER TABLE feedback RENAME TO old_feedback")
         db.execute(_SCHEMA)
-        # Old rows were one per click: keep each user's latest vote on each answer.
+        # Before message ids, an answer was its question and text (and before the key file,
+        # each click was a row): keep each user's latest vote on each, on no known message.
         db.execute(
-            f"INSERT INTO feedback ({_COLUMNS}, answer_key)"
-            f" SELECT {_COLUMNS}, 'legacy-' || id FROM old_feedback"
+            f"INSERT INTO feedback ({_COLUMNS}) SELECT {_COLUMNS} FROM old_feedback"
             " WHERE id IN (SELECT max(id) FROM old_feedback"
             " GROUP BY user_hash, question, answer, citation_ids)"
         )
         db.execute("DROP TABLE old_feedback")
-        db.execute("DROP TABLE salt")
 
     def _key(self) -> bytes:
         """The hashing key, made (random, in a file only its owner can read) on first use."""

@@ -477,6 +477,15 @@ class IndexStats(JsonRecord):
 
 
 @dataclass(frozen=True, slots=True)
+class VoteCounts(JsonRecord):
+    """The votes on one answer: how many users found it helpful, how many did not (each
+    user's latest vote)."""
+
+    helpful: int
+    unhelpful: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedbackEntry(JsonRecord):
     """One recorded vote."""
 

@@ -379,7 +379,7 @@ def test_feedback_is_listed_and_a_user_can_be_forgotten(tmp_path: Path) -> None:
     store = FeedbackStore.for_settings(settings)
     for user_id, helpful in ((ALICE_ID, True), (BOB_ID, False), (ALICE_ID, False)):
         store.record(
-            user_id=user_id, helpful=helpful, question="who is Lety Pérez?",
+            message_id=1, user_id=user_id, helpful=helpful, question="who is Lety Pérez?",
             answer="Guatemalan migrant ...", citation_ids=["85a1c30ac803-381-493"],
         )  # fmt: skip
     runner = CliRunner()

@@ -1,13 +1,17 @@
 """Sources a Discord user can open: each source's title links to its article (with no
 preview), a second link opens the article at the quoted sentence (a text fragment), and the
-citation ids wait in the footer for /source. Votes show on the answer itself. "Not found" says
-what was searched and offers the closest articles as buttons that open them."""
+citation ids wait in the footer for /source; with CITEBOT_PUBLIC_URL, every link opens the
+source's page. Votes show on the answer itself, counted from the stored votes on its message.
+"Not found" says what was searched and offers the closest articles as buttons that open them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -16,7 +20,8 @@ from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
 from tests.support.botkit import answered, button_id, citebot, unescape
-from tests.support.discord_fake import BotMessage
+from tests.support.discord_fake import BotMessage, FakeDiscord
+from tests.support.indexes import fake_engine_over
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +55,7 @@ NEWS = [
 SOURCE_LINE = re.compile(r"^\*\*\[(\d+)\]\*\* (.*)$", re.MULTILINE)
 FOOTER = re.compile(r"^-# /source ids: (.*)$", re.MULTILINE)
 FRAGMENT = "#:~:text="
+PUBLIC_URL = "https://citebot.example.org/news"
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +117,26 @@ async def test_a_source_opens_its_article_and_the_quote_and_its_id_waits_below(
         assert "](" not in line and FOOTER.search(plain.content)
 
 
+async def test_with_a_public_url_every_source_shown_opens_its_page(tmp_path: Path) -> None:
+    """The issue's case: with CITEBOT_PUBLIC_URL set, an answer's sources opened their pages,
+    but "Show passages" and /source still opened the article's own address (or nothing)."""
+    engine = fake_engine_over(NEWS, tmp_path, public_url=PUBLIC_URL, discord_cooldown_questions=100)
+    async with citebot(engine.settings, engine) as (fake, bot):
+        for question in ("who built the bridge?", "until when is the reading room open?"):
+            reply = await answered(bot, fake, question)
+            [footer] = FOOTER.findall(reply.content)
+            [citation] = re.findall(r"`([0-9a-f]{12}-\d+-\d+)`", footer)
+            page = f"{PUBLIC_URL}/source/{citation}"
+            [line] = sources(reply).values()
+            assert f"](<{page}>)" in line, "the answer links the page"
+            passages = await (
+                await fake.click_button(reply.id, button_id(reply, "passages"))
+            ).message(lambda m: bool(m.embeds))
+            assert [embed["url"] for embed in passages.embeds] == [page], question
+            shown = await (await fake.invoke_slash("source", {"id": citation})).message()
+            assert shown.embeds[0]["url"] == page, question
+
+
 async def test_votes_show_on_the_answer(news: tuple[Settings, Engine]) -> None:
     """The issue's case: a vote only got a private thank-you; the answer never showed it."""
     settings, engine = news
@@ -138,6 +164,51 @@ async def test_votes_show_on_the_answer(news: tuple[Settings, Engine]) -> None:
         assert (both["helpful"], both["unhelpful"]) == ("1", "1")
         assert len(bot.feedback.entries()) == 2
         assert not bot._connection._view_store._synced_message_views, "no view kept"
+
+
+def vote_labels(components: list[dict[str, Any]]) -> tuple[object, object]:
+    """The labels (the counts) of the 👍 and 👎 buttons among an answer's `components`."""
+    labels = {
+        str(button["custom_id"]).split(":")[1]: button.get("label")
+        for row in components
+        for button in row["components"]
+    }
+    return labels["helpful"], labels["unhelpful"]
+
+
+async def voted(fake: FakeDiscord, answer: BotMessage, action: str, user: str) -> None:
+    """`user` clicks the vote button for `action`; return once the answer has shown the vote
+    and the user has been thanked."""
+    click = await fake.click_button(answer.id, button_id(answer, action), user=user)
+    for kind in ("original_edit", "followup"):
+        await click.message(lambda m, k=kind: m.kind == k and m.interaction_id == click.id)
+
+
+async def test_votes_are_counted_from_the_store_once_per_member_across_restarts(
+    tmp_path: Path,
+) -> None:
+    """The issue's cases: after a restart, a member's second click on an answer counted
+    again (the bot told answers apart by question and text, and knew no question any more);
+    two clicks at once each added one to the count the message showed, and one was lost."""
+    engine = fake_engine_over(NEWS, tmp_path, discord_cooldown_questions=100)
+    fake = FakeDiscord(users=("alice", "bob", "carol", "dave"))
+    async with citebot(engine.settings, engine, fake) as (_, bot):
+        answer = await answered(bot, fake, "who built the bridge?")
+        await voted(fake, answer, "helpful", "bob")
+        assert vote_labels(fake.world.msgs[answer.id]["components"]) == ("1", None)
+    async with citebot(engine.settings, engine, fake) as (_, restarted):
+        assert restarted.conversations.get(int(answer.id)) is None, "a new process"
+        await voted(fake, answer, "helpful", "bob")
+        shown = vote_labels(fake.world.msgs[answer.id]["components"])
+        assert shown == ("1", None), "Bob still counts once"
+        assert len(restarted.feedback.entries()) == 1
+        other = await answered(restarted, fake, "until when is the reading room open?")
+        await asyncio.gather(
+            voted(fake, other, "helpful", "carol"),
+            voted(fake, other, "helpful", "dave"),
+            voted(fake, other, "unhelpful", "alice"),
+        )
+        assert vote_labels(fake.world.msgs[other.id]["components"]) == ("2", "1")
 
 
 async def test_not_found_says_what_was_searched_and_opens_the_closest_articles(

@@ -283,7 +283,9 @@ def test_without_a_home_directory_what_needs_one_names_the_setting(
     assert not fresh.exists()
     store = FeedbackStore.for_settings(get_settings().model_copy(update={"index_dir": index}))
     with pytest.raises(FeedbackError, match="set CITEBOT_FEEDBACK_KEY_FILE") as raised:
-        store.record(user_id=1, helpful=True, question="q", answer="a", citation_ids=[])
+        store.record(
+            message_id=1, user_id=1, helpful=True, question="q", answer="a", citation_ids=[]
+        )
     assert "\n" not in str(raised.value)
     assert not (tmp_path / "~").exists(), "nothing made under a directory named ~"
 
@@ -296,7 +298,9 @@ def test_a_key_file_that_is_not_utf8_is_one_line_and_the_votes_are_kept(
     monkeypatch.setenv("CITEBOT_FEEDBACK_KEY_FILE", str(key_file))
     settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
     store = FeedbackStore.for_settings(settings)
-    store.record(user_id=1, helpful=True, question="q", answer="a", citation_ids=["c"])
+    store.record(
+        message_id=1, user_id=1, helpful=True, question="q", answer="a", citation_ids=["c"]
+    )
     key_file.write_bytes(content)
     result = CliRunner().invoke(
         cli, ["feedback", "--index", str(settings.index_dir), "--forget-user", "1"]
@@ -306,7 +310,9 @@ def test_a_key_file_that_is_not_utf8_is_one_line_and_the_votes_are_kept(
     assert f"the feedback key file {key_file} is not UTF-8 text" in line
     assert "restore it from a backup" in line
     with pytest.raises(FeedbackError, match="is not UTF-8 text"):
-        store.record(user_id=2, helpful=False, question="q", answer="a", citation_ids=["c"])
+        store.record(
+            message_id=1, user_id=2, helpful=False, question="q", answer="a", citation_ids=["c"]
+        )
     assert [entry.user_hash for entry in store.entries()] == [store.entries()[0].user_hash]
     assert key_file.read_bytes() == content, "the key file is left as it is"
 

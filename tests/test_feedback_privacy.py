@@ -1,5 +1,7 @@
 """Feedback votes: who voted cannot be recovered from the votes file, questions are not kept
-forever, a vote is a vote however often it is clicked, and a damaged file is one line."""
+forever, a vote is a vote however often it is clicked (one per user on each answer message,
+before and after a restart), files of earlier layouts are upgraded in place, and a damaged file
+is one line."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,9 +23,12 @@ from bot.cli import cli
 from index.config import Settings
 from index.errors import FeedbackError
 from index.feedback import FeedbackStore
+from index.records import VoteCounts
 
 REPO = Path(__file__).resolve().parent.parent
 ALICE, BOB = 111111111111111111, 222222222222222222
+# The Discord ids of two answer messages.
+ANSWER, OTHER_ANSWER = 1300000000000000001, 1300000000000000002
 
 
 @pytest.fixture
@@ -31,10 +38,16 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-def vote(store: FeedbackStore, user: int, helpful: bool, question: str = "who is Lety?") -> None:
-    store.record(
-        user_id=user, helpful=helpful, question=question, answer="Lety Pérez crouches.",
-        citation_ids=["85a1c30ac803-381-493"],
+def vote(
+    store: FeedbackStore,
+    user: int,
+    helpful: bool,
+    question: str = "who is Lety?",
+    message: int = ANSWER,
+) -> VoteCounts:
+    return store.record(
+        message_id=message, user_id=user, helpful=helpful, question=question,
+        answer="Lety Pérez crouches.", citation_ids=["85a1c30ac803-381-493"],
     )  # fmt: skip
 
 
@@ -73,10 +86,99 @@ def test_repeated_clicks_by_one_user_on_one_answer_are_one_vote_the_latest(
     for helpful in (True, False, True, False):
         vote(store, ALICE, helpful)
     vote(store, BOB, True)
-    vote(store, ALICE, True, question="another question")
+    vote(store, ALICE, True, question="another question", message=OTHER_ANSWER)
     entries = store.entries()
     assert len(entries) == 3
     assert [e.helpful for e in entries if e.question == "who is Lety?"] == [False, True]
+
+
+def test_an_answer_is_its_message_and_its_counts_are_the_stored_votes(
+    settings: Settings,
+) -> None:
+    """The issue's case: votes were told apart by the answer's question and text, which the
+    bot no longer knows after a restart (it reads the message instead), so a member who had
+    voted was counted again; and the counts shown were the message's own, edited per vote."""
+    store = FeedbackStore.for_settings(settings)
+    assert vote(store, ALICE, True) == VoteCounts(helpful=1, unhelpful=0)
+    after_restart = store.record(
+        message_id=ANSWER, user_id=ALICE, helpful=True, question="",
+        answer="> Lety Pérez crouches. [1]", citation_ids=["85a1c30ac803-381-493"],
+    )  # fmt: skip
+    assert after_restart == VoteCounts(helpful=1, unhelpful=0), "Alice counted once"
+    assert vote(store, BOB, False) == VoteCounts(helpful=1, unhelpful=1)
+    assert vote(store, ALICE, False) == VoteCounts(helpful=0, unhelpful=2), "her latest"
+    assert vote(store, ALICE, True, message=OTHER_ANSWER) == VoteCounts(helpful=1, unhelpful=0)
+    assert [(e.question, e.helpful) for e in store.entries()] == [
+        ("who is Lety?", False),
+        ("who is Lety?", False),
+        ("who is Lety?", True),
+    ]
+
+
+# The layout of feedback.sqlite from the key file until message ids (a23ce38).
+ANSWER_KEY_LAYOUT = """
+CREATE TABLE feedback (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    answer_key TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    citation_ids TEXT NOT NULL,
+    UNIQUE (user_hash, answer_key)
+);
+"""
+
+
+def test_a_file_from_before_message_ids_is_upgraded_in_place_and_stays_forgettable(
+    settings: Settings,
+) -> None:
+    """A table created only where there is none would keep the old layout, and no vote could
+    be stored. The old votes name no message: they stay listed and deletable by user, and
+    count on no answer's buttons. Writers waiting at once (separate stores, as separate
+    processes) upgrade it once, the others finding it up to date."""
+    key = "ab" * 32
+    settings.feedback_key_file.parent.mkdir()
+    settings.feedback_key_file.write_text(key + "\n", "utf-8")
+    path = settings.index_dir / "feedback.sqlite"
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as db:
+        db.executescript(ANSWER_KEY_LAYOUT)
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        for user, helpful, answer in ((ALICE, 1, "a1"), (BOB, 0, "a1"), (ALICE, 1, "a2")):
+            user_hash = hmac.new(key.encode(), b"%d" % user, hashlib.sha256).hexdigest()
+            db.execute(
+                "INSERT INTO feedback (at, user_hash, answer_key, helpful, question, answer,"
+                " citation_ids) VALUES (?, ?, ?, ?, 'q', ?, 'c')",
+                (now, user_hash, f"key of {answer}", helpful, answer),
+            )
+    db.close()
+    writers = [FeedbackStore.for_settings(settings) for _ in range(4)]
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing: the writers queue behind it
+    with ThreadPoolExecutor(len(writers)) as pool:
+        queued = [pool.submit(vote, store, 1000 + n, True) for n, store in enumerate(writers)]
+        time.sleep(0.3)
+        holder.rollback()
+        holder.close()
+        counted = [each.result() for each in queued]
+    assert sorted(c.helpful for c in counted) == [1, 2, 3, 4], "the legacy votes count nowhere"
+    assert vote(writers[0], ALICE, False) == VoteCounts(helpful=4, unhelpful=1)
+    assert path.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        columns = [r[1] for r in db.execute("PRAGMA table_info(feedback)")]
+    db.close()
+    assert tables == ["feedback"] and "message_id" in columns and "answer_key" not in columns
+    assert sorted((e.question, e.helpful) for e in writers[0].entries())[:3] == [
+        ("q", False),
+        ("q", True),
+        ("q", True),
+    ], "the old votes are kept"
+    assert len(writers[0].entries()) == 8
+    assert writers[0].forget_user(ALICE) == 3
+    assert writers[0].forget_user(BOB) == 1
 
 
 def test_votes_past_the_retention_period_are_deleted(settings: Settings) -> None:
@@ -94,7 +196,7 @@ def test_votes_past_the_retention_period_are_deleted(settings: Settings) -> None
 def test_forget_user_from_the_command_line(settings: Settings) -> None:
     store = FeedbackStore.for_settings(settings)
     vote(store, ALICE, True)
-    vote(store, ALICE, False, question="second")
+    vote(store, ALICE, False, question="second", message=OTHER_ANSWER)
     vote(store, BOB, False)
     env = {"CITEBOT_FEEDBACK_KEY_FILE": str(settings.feedback_key_file)}
     index = ["--index", str(settings.index_dir)]
@@ -169,7 +271,7 @@ READ_ONLY = textwrap.dedent(
     disk = Path(sys.argv[1])
     settings = Settings(_env_file=None, index_dir=disk / "index", feedback_key_file=disk / "k")
     FeedbackStore.for_settings(settings).record(
-        user_id=1, helpful=True, question="q", answer="a", citation_ids=["c"]
+        message_id=1, user_id=1, helpful=True, question="q", answer="a", citation_ids=["c"]
     )
     subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
     env = {"CITEBOT_FEEDBACK_KEY_FILE": str(disk / "k")}

@@ -368,6 +368,11 @@ def source_view(
     )
 
 
+def own_address(_: str, url: str | None) -> str | None:
+    """A citation opening its article's own address (CITEBOT_PUBLIC_URL unset)."""
+    return url
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     quote=NONEMPTY_TEXT,
@@ -382,7 +387,7 @@ def test_source_and_passage_embeds_fit(
     quote: str, context: list[str], title: str, url: str | None, meta: str | None, copies: int
 ) -> None:
     view = source_view(quote, [*context, quote * 3, *context], title, url, meta)
-    embed = source_embed(view)
+    embed = source_embed(view, own_address)
     assert_fits(embeds=[embed])
     assert embed.description
     shown = unescape(embed.description)
@@ -390,7 +395,7 @@ def test_source_and_passage_embeds_fit(
         "the cited text is shown, cut only when it cannot fit"
     )
     assert not live_markup(re.sub(r"\*\*¶\d+\*\*", "", embed.description))
-    embeds = passage_embeds([view] * copies)
+    embeds = passage_embeds([view] * copies, own_address)
     assert_fits(embeds=embeds)
 
 
@@ -517,8 +522,8 @@ def test_replies_to_real_answers_over_hostile_articles(
         assert_answer_reply(answer, format_answer(answer))
         views = [engine.sources.source(c.id, context=2) for c in answer.citations]
         for view in views:
-            assert_fits(embeds=[source_embed(view)])
-        assert_fits(embeds=passage_embeds(views)) if views else None
+            assert_fits(embeds=[source_embed(view, engine.link)])
+        assert_fits(embeds=passage_embeds(views, engine.link)) if views else None
         assert_fits(format_search(asked, engine.search(asked, k=10)))
     assert_fits(embeds=[stats_embed(engine.stats())])
 

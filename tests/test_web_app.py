@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from bot.cli import cli
 from bot.format import format_answer
 from bot.web.app import create_app
-from bot.web.headers import CONTENT_SECURITY_POLICY
+from bot.web.errors import UNEXPECTED
+from bot.web.headers import CONTENT_SECURITY_POLICY, HEADERS
 from bot.web.limits import RateLimit
 from bot.web.pages import marked
 from index.build import build_index
@@ -301,6 +302,24 @@ def test_an_index_that_cannot_be_read_is_503_without_its_path(tmp_path: Path) ->
         response = client.get(path)
         assert response.status_code == 503
         assert "citebot build --full" in response.text and "secret-place" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/ask"])
+def test_an_unexpected_error_is_500_with_the_security_headers(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Starlette answers unexpected errors outside the application's middleware: the 500
+    came without the Content-Security-Policy and the other headers."""
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug in /var/secret/place")
+
+    monkeypatch.setattr(engine, "ask", broken)
+    client = TestClient(create_app(engine), raise_server_exceptions=False)
+    response = client.get(path, params={"q": QUESTION})
+    assert response.status_code == 500
+    assert UNEXPECTED in response.text and "secret" not in response.text
+    assert {name: response.headers.get(name) for name in HEADERS} == HEADERS
 
 
 def test_a_rebuilt_index_is_picked_up_and_old_ids_are_outdated(tmp_path: Path) -> None:

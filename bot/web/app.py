@@ -4,9 +4,9 @@ with the security headers on every response and errors as pages or JSON."""
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from bot.web.api import Api
 from bot.web.errors import ErrorResponses
@@ -17,17 +17,22 @@ from bot.web.templates import page_templates
 from index.engine import Engine
 
 
-def create_app(engine: Engine) -> Starlette:
-    """The pages and the API over `engine`, read-only (`citebot serve` runs it)."""
+def create_app(engine: Engine) -> ASGIApp:
+    """The pages and the API over `engine`, read-only (`citebot serve` runs it).
+
+    The security headers wrap the whole application: Starlette answers an unexpected error
+    (500) outside the middleware given to it, so only from out here do they reach that
+    answer too.
+    """
     templates = page_templates(engine.settings.max_question_chars)
     queries = Queries(engine)
     static = StaticFiles(packages=[("bot.web", "static")])
-    return Starlette(
+    application = Starlette(
         routes=[
             *Pages(queries, templates).routes(),
             *Api(queries).routes(),
             Mount("/static", app=static, name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders)],
         exception_handlers=ErrorResponses(templates).handlers(),
     )
+    return SecurityHeaders(application)
