@@ -8,10 +8,12 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from safetensors.numpy import load_file
 
 from index.rerank.pair import candidate_text
@@ -94,6 +96,26 @@ def test_round_two_adds_sentences_of_the_answering_page_that_do_not_answer() -> 
     assert all(pair.label == 0 for pair in added)
 
 
+def test_round_three_adds_sentences_whose_context_names_the_answer_but_they_do_not() -> None:
+    sentences = [
+        Sentence("Lisbon hosted the harbour festival on Saturday.", "Harbour festival", ""),
+        Sentence("The harbour festival drew a record crowd.", "Lisbon hosts festival", ""),
+        Sentence("The festival's crowd was its largest yet.", "Harbour news", "Lisbon was full."),
+        Sentence("Lisboners filled the harbour.", "Lisbon hosts festival", ""),
+    ]
+    second, _ = quiz_page_pairs(QUIZ, sentences, random.Random(0), RECIPES["round-2"])
+    third, _ = quiz_page_pairs(QUIZ, sentences, random.Random(0), RECIPES["round-3"])
+    added = [pair for pair in third if pair.origin == "quiz-context-only"]
+    assert not any(pair.origin == "quiz-context-only" for pair in second)
+    assert [pair.candidate.split(" | ")[0] for pair in added] == [
+        "The harbour festival drew a record crowd.",
+        "The festival's crowd was its largest yet.",
+        "Lisboners filled the harbour.",
+    ]
+    assert all(pair.label == 0 for pair in added)
+    assert [pair for pair in third if pair.origin != "quiz-context-only"] == second
+
+
 def test_trecqa_reads_as_plain_sentences_with_labels() -> None:
     pairs = trecqa_pairs(TRECQA / "DEV.xml")
     assert {pair.label for pair in pairs} == {0, 1}
@@ -149,3 +171,34 @@ def test_a_stopped_run_goes_on_to_the_model_an_unstopped_run_makes(tmp_path: Pat
     assert all(np.array_equal(whole[name], resumed[name]) for name in whole)
     figures = json.loads((tmp_path / "whole" / "final" / "figures.json").read_text("utf-8"))
     assert {"valid", "trecqa test"} <= figures.keys()
+
+
+class WordJudge:
+    """A stand-in reranker: a candidate scores by how often it says `word`."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+    def logits(self, question: str, candidates: Sequence[str]) -> NDArray[np.float32]:
+        return np.array([c.count(self.word) for c in candidates], dtype=np.float32)
+
+
+def test_round_four_mines_the_clean_negatives_the_reranker_scores_highest() -> None:
+    title = "Harbour festival draws crowds"
+    sentences = [
+        Sentence("Lisbon hosted the harbour festival on Saturday.", title, ""),
+        *(Sentence(f"Stall {n} sold fish by the harbour.", title, "") for n in range(12)),
+        Sentence("Boats boats boats filled the harbour.", title, ""),
+        Sentence("Boats left the harbour at dawn.", "Sailing", ""),
+    ]
+    third, _ = quiz_page_pairs(QUIZ, sentences, random.Random(0), RECIPES["round-3"])
+    fourth, _ = quiz_page_pairs(
+        QUIZ, sentences, random.Random(0), RECIPES["round-4"], WordJudge("oats")
+    )
+    mined = [pair.candidate.split(" | ")[0] for pair in fourth if pair.origin == "quiz-mined"]
+    assert mined[:2] == ["Boats boats boats filled the harbour.", "Boats left the harbour at dawn."]
+    assert len(mined) == RECIPES["round-4"].mined_negatives
+    assert [pair for pair in fourth if pair.origin != "quiz-mined"] == third
+    assert len({pair.candidate for pair in fourth}) == len(fourth)
+    with pytest.raises(ValueError, match="mines negatives"):
+        quiz_page_pairs(QUIZ, sentences, random.Random(0), RECIPES["round-4"])

@@ -1,6 +1,7 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--recipe round-1|round-2] [--shared ../shared] [--out DIR]
+    python -m train.pairs [--recipe round-1|...|round-4] [--shared ../shared] [--out DIR]
+                          [--mine-with EXPORTED_RERANKER]
 
 Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
 round's recipe), `train.jsonl`, `valid.jsonl` and `trecqa_test.jsonl` (one pair a line:
@@ -13,6 +14,9 @@ Sources (../shared/data/answer_train/README.txt):
   sentence, or in the sentence with its title and the sentence before); negative when it
   holds neither the answer nor a piece of it: the sentences most like the question first
   (they restate it without answering), sentences naming a wrong choice, and a few others;
+  later recipes add sentences of the answering page, sentences whose title or sentence
+  before names the answer but which do not, and (round 4, `--mine-with`) those a trained
+  reranker scores highest among them all (`RECIPES` says which round adds what);
 - the quizzes' own explanations: a sentence holding the answer is positive; sentences of
   other questions of the same week are negatives (same period, other stories);
 - SelQA (every candidate as labelled) and TrecQA TRAIN (DEV is validation, TEST is reported).
@@ -37,6 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.clean import clean_body, normalise_line
+from index.rerank.model import Judge, Reranker
 from index.rerank.pair import candidate_text
 from index.segment import sentence_spans
 from index.words import content_stems, content_words, fold
@@ -70,6 +75,9 @@ class Recipe:
 
     restating_negatives: int = RESTATING_NEGATIVES
     same_page_negatives: int = 0
+    context_answer_negatives: int = 0
+    # The clean negatives a trained reranker (`--mine-with`) scores highest: its own mistakes.
+    mined_negatives: int = 0
     selqa_share: float = 1.0
 
 
@@ -79,7 +87,27 @@ class Recipe:
 RECIPES = {
     "round-1": Recipe(),
     "round-2": Recipe(restating_negatives=6, same_page_negatives=4, selqa_share=0.3),
+    # Round 3, from what round 2 got wrong on news: a sentence whose title (or the sentence
+    # before) names the answer scored as if it did itself, since round 2 never saw one as a
+    # negative ("The new contract takes the 37-year-old to $532 million" under the title
+    # "LeBron James becomes highest paid NBA player ever"). A quote answers only when it
+    # names the answer itself.
+    "round-3": Recipe(
+        restating_negatives=6, same_page_negatives=4, context_answer_negatives=5, selqa_share=0.3
+    ),
+    # Round 4: round 3's pairs and, for each quiz, the on-topic sentences that do not answer
+    # which round 3's model scores highest (what it would still quote wrongly).
+    "round-4": Recipe(
+        restating_negatives=6,
+        same_page_negatives=4,
+        context_answer_negatives=5,
+        mined_negatives=4,
+        selqa_share=0.3,
+    ),
 }
+# Of a quiz's clean negatives, at most this many are scored when mining: the answering
+# pages' sentences first, then those sharing most of the question's words.
+MINING_POOL = 40
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -209,9 +237,14 @@ def page_sentences(title: str, text: str) -> list[Sentence]:
 
 
 def quiz_page_pairs(
-    quiz: Quiz, sentences: list[Sentence], rng: random.Random, recipe: Recipe = Recipe()
+    quiz: Quiz,
+    sentences: list[Sentence],
+    rng: random.Random,
+    recipe: Recipe = Recipe(),
+    miner: Judge | None = None,
 ) -> tuple[list[Pair], bool]:
-    """Pairs from the sentences of a quiz's pages, and whether the answer was found."""
+    """Pairs from the sentences of a quiz's pages, and whether the answer was found; with a
+    recipe that mines, `miner` scores the clean negatives."""
     answer = _pattern(v for a in quiz.answers for v in answer_variants(a))
     piece = _pattern(_answer_pieces(quiz))
     wrong = _pattern(v for choice in quiz.wrong_choices for v in answer_variants(choice))
@@ -222,6 +255,7 @@ def quiz_page_pairs(
     positives: list[tuple[float, Sentence]] = []
     restating: list[tuple[float, Sentence]] = []
     naming_wrong: list[Sentence] = []
+    context_only: list[tuple[float, Sentence]] = []
     others: list[Sentence] = []
     seen: set[str] = set()
     for sentence in sentences:
@@ -236,9 +270,12 @@ def quiz_page_pairs(
             if own >= SENTENCE_SUBJECT_SHARE or in_context >= CONTEXT_SUBJECT_SHARE:
                 positives.append((own + in_context, sentence))
             continue
+        if piece and piece.search(folded):
+            continue  # answers in part: no clean label
         around = fold(f"{sentence.title} {sentence.before}")
-        if (piece and (piece.search(folded) or piece.search(around))) or answer.search(around):
-            continue  # answers in part, or its title or the sentence before does: no clean label
+        if (piece and piece.search(around)) or answer.search(around):
+            context_only.append((own, sentence))  # its context names the answer, it does not
+            continue
         if wrong and wrong.search(folded):
             naming_wrong.append(sentence)
         elif own > 0:
@@ -252,6 +289,10 @@ def quiz_page_pairs(
     chosen = [(s, 1, "quiz-page") for _, s in positives[:POSITIVES_PER_QUESTION]]
     chosen += [(s, 0, "quiz-restating") for _, s in restating[: recipe.restating_negatives]]
     chosen += [(s, 0, "quiz-wrong-choice") for s in naming_wrong[:WRONG_CHOICE_NEGATIVES]]
+    context_only.sort(key=lambda scored: -scored[0])
+    chosen += [
+        (s, 0, "quiz-context-only") for _, s in context_only[: recipe.context_answer_negatives]
+    ]
     if recipe.same_page_negatives:
         answering_pages = {s.title for _, s in positives[:POSITIVES_PER_QUESTION]}
         taken = {id(s) for s, _, _ in chosen}
@@ -263,6 +304,21 @@ def quiz_page_pairs(
         chosen += [(s, 0, "quiz-same-page") for s in same_page]
         others = [s for s in others if all(s is not page for page in same_page)]
     chosen += [(s, 0, "quiz-other") for s in rng.sample(others, min(OTHER_NEGATIVES, len(others)))]
+    if recipe.mined_negatives:
+        if miner is None:
+            raise ValueError("this recipe mines negatives: give it a trained reranker")
+        answering_pages = {s.title for _, s in positives[:POSITIVES_PER_QUESTION]}
+        clean = [s for _, s in restating] + naming_wrong + [s for _, s in context_only] + others
+        taken = {id(s) for s, _, _ in chosen}
+        pool = sorted(
+            (s for s in clean if id(s) not in taken),
+            key=lambda s: s.title not in answering_pages,
+        )[:MINING_POOL]
+        logits = miner.logits(
+            quiz.question, [candidate_text(s.text, s.title, s.before) for s in pool]
+        )
+        hardest = sorted(range(len(pool)), key=lambda i: -float(logits[i]))
+        chosen += [(pool[i], 0, "quiz-mined") for i in hardest[: recipe.mined_negatives]]
     pairs = [
         Pair(
             quiz.question_id,
@@ -355,10 +411,10 @@ def trecqa_pairs(path: Path) -> list[Pair]:
 
 
 def build(
-    shared: Path, recipe: Recipe = Recipe()
+    shared: Path, recipe: Recipe = Recipe(), miner: Judge | None = None
 ) -> tuple[list[Pair], list[Pair], list[Pair], dict[str, object]]:
-    """Training, validation and TrecQA-test pairs made by `recipe`, and counts of what was
-    made."""
+    """Training, validation and TrecQA-test pairs made by `recipe` (mining with `miner`), and
+    counts of what was made."""
     rng = random.Random(SEED)
     data = shared / "data" / "answer_train"
     quizzes = read_quizzes(data / "questions.jsonl.gz")
@@ -380,7 +436,7 @@ def build(
             if url in pages and url not in sentences_of:
                 sentences_of[url] = page_sentences(*pages[url])
             sentences.extend(sentences_of.get(url, []))
-        page_pairs, answered = quiz_page_pairs(quiz, sentences, rng, recipe)
+        page_pairs, answered = quiz_page_pairs(quiz, sentences, rng, recipe, miner)
         found["pages answer"] += answered
         others = [s for s in week_sentences[quiz.week] if s not in quiz.evidence]
         pairs = page_pairs + quiz_evidence_pairs(quiz, others, rng)
@@ -449,10 +505,17 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="round-1")
     parser.add_argument("--out", type=Path, help="default: the recipe's folder of WORK")
+    parser.add_argument(
+        "--mine-with", type=Path, help="an exported reranker (train.export --out) that mines"
+    )
     args = parser.parse_args()
+    recipe = RECIPES[args.recipe]
+    if recipe.mined_negatives and args.mine_with is None:
+        parser.error(f"--recipe {args.recipe} mines negatives: give --mine-with DIR")
+    miner = Reranker(args.mine_with) if recipe.mined_negatives else None
     out: Path = args.out or recipe_folder(args.recipe)
     out.mkdir(parents=True, exist_ok=True)
-    train, valid, test, stats = build(args.shared, RECIPES[args.recipe])
+    train, valid, test, stats = build(args.shared, recipe, miner)
     write_pairs(out / "train.jsonl", train)
     write_pairs(out / "valid.jsonl", valid)
     write_pairs(out / "trecqa_test.jsonl", test)
