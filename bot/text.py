@@ -66,8 +66,10 @@ def at_quote(link: str, quote: str) -> str:
 
 def _fragment_term(text: str) -> str:
     """`text` percent-encoded for a text fragment: everything but letters, digits and
-    `_.~`, "-", "," and "&" included (the spec's reserved characters)."""
-    return quote(text, safe="").replace("-", "%2D")
+    `_.~`, "-", "," and "&" included (the spec's reserved characters). A character UTF-8
+    cannot carry (a lone surrogate) becomes "?", which a page never matches: the link then
+    opens at the top."""
+    return quote(text, safe="", errors="replace").replace("-", "%2D")
 
 
 def stats_rows(stats: IndexStats) -> list[tuple[str, str]]:

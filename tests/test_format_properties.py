@@ -568,6 +568,7 @@ def test_several_people_of_one_name_are_listed_before_the_quotes() -> None:
          "https://a.example/x#top:~:text=Two%20words"),
         ("https://a.example/x", "One two three four five six seven eight nine ten.",
          "https://a.example/x#:~:text=One%20two%20three%20four%20five%20six,eight%20nine%20ten."),
+        ("https://a.example/x", "Broken \ud800 text", "https://a.example/x#:~:text=Broken%20%3F%20text"),
     ],
 )  # fmt: skip
 def test_a_link_at_the_quote_names_it_briefly_and_encoded(
