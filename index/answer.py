@@ -125,29 +125,29 @@ FIRST_STAGE = Scorer(
     -7.862,
 )
 # The second stage: the first stage's best `RERANKED` candidates with the reranker's logit
-# (`index.rerank`) beside their signals: 0.749 x the first stage's logit + 0.342 x the
-# reranker's + 0.272, written out over the signals. Fitted by bench/fit_answer_weights.py
+# (`index.rerank`) beside their signals: 0.691 x the first stage's logit + 0.338 x the
+# reranker's + 0.357, written out over the signals. Fitted by bench/fit_answer_weights.py
 # --reranker on (docs/reranker.md).
 RERANKED = 10
 RERANKED_STAGE = Scorer(
     {
-        "dense": 1.876,
-        "coverage": 1.759,
-        "context_coverage": 1.883,
-        "passage_dense": -0.315,
-        "article_rank": 1.726,
-        "new_words": 0.573,
-        "type_match": 0.311,
-        "answer_beside": 1.083,
-        "type_missing": -0.118,
-        "answer_in_title": 0.261,
-        "answer_repeated": 0.254,
-        "lead": 0.431,
-        "dense_gap": 1.472,
-        "coverage_gap": 0.858,
-        "reranker": 0.342,
+        "dense": 1.729,
+        "coverage": 1.622,
+        "context_coverage": 1.736,
+        "passage_dense": -0.291,
+        "article_rank": 1.591,
+        "new_words": 0.528,
+        "type_match": 0.287,
+        "answer_beside": 0.999,
+        "type_missing": -0.109,
+        "answer_in_title": 0.24,
+        "answer_repeated": 0.234,
+        "lead": 0.397,
+        "dense_gap": 1.357,
+        "coverage_gap": 0.791,
+        "reranker": 0.338,
     },
-    -5.617,
+    -5.076,
 )
 # The reranker's logit is read within these bounds (a signal of the logistic model).
 LOGIT_BOUND = 10.0
