@@ -287,6 +287,7 @@ def quiz_page_pairs(
     positives.sort(key=lambda scored: -scored[0])
     restating.sort(key=lambda scored: -scored[0])
     chosen = [(s, 1, "quiz-page") for _, s in positives[:POSITIVES_PER_QUESTION]]
+    answering_pages = {s.title for s, _, _ in chosen}
     chosen += [(s, 0, "quiz-restating") for _, s in restating[: recipe.restating_negatives]]
     chosen += [(s, 0, "quiz-wrong-choice") for s in naming_wrong[:WRONG_CHOICE_NEGATIVES]]
     context_only.sort(key=lambda scored: -scored[0])
@@ -294,7 +295,6 @@ def quiz_page_pairs(
         (s, 0, "quiz-context-only") for _, s in context_only[: recipe.context_answer_negatives]
     ]
     if recipe.same_page_negatives:
-        answering_pages = {s.title for _, s in positives[:POSITIVES_PER_QUESTION]}
         taken = {id(s) for s, _, _ in chosen}
         same_page = [
             s
@@ -307,7 +307,6 @@ def quiz_page_pairs(
     if recipe.mined_negatives:
         if miner is None:
             raise ValueError("this recipe mines negatives: give it a trained reranker")
-        answering_pages = {s.title for _, s in positives[:POSITIVES_PER_QUESTION]}
         clean = [s for _, s in restating] + naming_wrong + [s for _, s in context_only] + others
         taken = {id(s) for s, _, _ in chosen}
         pool = sorted(
