@@ -26,7 +26,15 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from index.answer import FIRST_STAGE, RERANKED_STAGE, Scorer
+from index.answer import (
+    FIRST_STAGE,
+    RERANK_ALWAYS,
+    RERANK_BAND,
+    RERANKED,
+    RERANKED_STAGE,
+    Scorer,
+    needs_reranking,
+)
 from index.config import Settings
 from index.engine import Engine
 from index.evaluate import (
@@ -184,7 +192,8 @@ def load_rows(args: argparse.Namespace, squad_questions: list[EvalQuestion]) -> 
             settings = Settings(  # type: ignore[call-arg]
                 _env_file=None, index_dir=index, reranker=args.reranker == "on"
             )
-            collected = collect(Engine(settings), stage(args), set_name, questions)
+            engine = Engine(settings, rerank_band=RERANK_ALWAYS)
+            collected = collect(engine, stage(args), set_name, questions)
             args.rows_dir.mkdir(parents=True, exist_ok=True)
             cached.write_bytes(pickle.dumps(collected))
             rows += collected
@@ -211,6 +220,21 @@ def main() -> None:
     parser.add_argument(
         "--collect", action="store_true", help="collect again even if --rows-dir has them"
     )
+    parser.add_argument(
+        "--reranked",
+        type=int,
+        default=RERANKED,
+        help="score as if the reranker read only the first stage's best N (at most RERANKED)",
+    )
+    parser.add_argument(
+        "--band",
+        type=float,
+        nargs=2,
+        default=RERANK_BAND,
+        metavar=("LOW", "HIGH"),
+        help="score as the engine does, reranking a question only when the first stage's"
+        " best is within LOW..HIGH (0 1: every question)",
+    )
     args = parser.parse_args()
     squad = load_squad(SHARED / "xquad_en_dev.json")
     if args.write_xquad:
@@ -218,8 +242,14 @@ def main() -> None:
         return
     rows = load_rows(args, squad.questions)
     if args.reranker == "on":
-        rows = [second_stage_rows(r) for r in rows]
+        rows = [first_stage_best_of(second_stage_rows(r), args.reranked) for r in rows]
     held_out = cross_validate(rows)
+    if args.reranker == "on":
+        held_out = [within_band(r, s, args.band) for r, s in zip(rows, held_out, strict=True)]
+        for set_name in sorted({r.set_name for r in rows}):
+            asked = [r for r in rows if r.set_name == set_name]
+            read = sum(needs_reranking(first_stage_best(r), args.band) for r in asked)
+            print(f"{set_name}: {read} of {len(asked)} questions reranked (band {args.band})")
     print(f"{FOLDS}-fold cross-validation, grouped by question; held-out figures:")
     for threshold in (0.0, *np.arange(0.1, 0.625, 0.05)):
         print(f"  threshold {threshold:.2f}")
@@ -238,6 +268,30 @@ def main() -> None:
     features = stage(args).features
     print(json.dumps(dict(zip(features, np.round(weights, 3).tolist(), strict=True)), indent=2))
     print(f"intercept {intercept:.3f}")
+
+
+def first_stage_best(rows: QuestionRows) -> float:
+    """The first stage's best probability among a question's second-stage rows."""
+    return float(1.0 / (1.0 + np.exp(-rows.signals[:, 0].max()))) if len(rows.labels) else 0.0
+
+
+def first_stage_best_of(rows: QuestionRows, count: int) -> QuestionRows:
+    """A question's second-stage rows as if the reranker read only the first stage's best
+    `count` candidates."""
+    kept = np.argsort(-rows.signals[:, 0], kind="stable")[:count]
+    return QuestionRows(
+        rows.set_name, rows.question, rows.answerable, rows.signals[kept], rows.labels[kept]
+    )
+
+
+def within_band(
+    rows: QuestionRows, held_out: NDArray[np.float64], band: tuple[float, float]
+) -> NDArray[np.float64]:
+    """A question's scores as the engine gives them with `band`: the second stage's where
+    the reranker reads the question, else the first stage's own."""
+    if not len(rows.labels) or needs_reranking(first_stage_best(rows), band):
+        return held_out
+    return np.asarray(1.0 / (1.0 + np.exp(-rows.signals[:, 0])))
 
 
 def second_stage_rows(rows: QuestionRows) -> QuestionRows:

@@ -149,6 +149,12 @@ RERANKED_STAGE = Scorer(
     },
     -5.076,
 )
+# The first stage's best probability within which (both ends included) the reranker reads a
+# question's candidates: outside it the first stage is sure enough either way, and answers
+# alone, at its own speed (docs/reranker.md: the band's figures beside reranking every one).
+RERANK_BAND = (0.1, 0.6)
+# The band that reranks every question.
+RERANK_ALWAYS = (0.0, 1.0)
 # The reranker's logit is read within these bounds (a signal of the logistic model).
 LOGIT_BOUND = 10.0
 # Articles whose question-independent facts (names, stems, phrases) the engine keeps: about
@@ -427,6 +433,34 @@ def score_sentences(
     return scored
 
 
+def needs_reranking(best_score: float, band: tuple[float, float] = RERANK_BAND) -> bool:
+    """Whether the reranker reads a question's candidates, the best of which the first stage
+    scores `best_score`: when that is within `band`."""
+    low, high = band
+    return low <= best_score <= high
+
+
+def judge(
+    question: str,
+    candidates: Sequence[Candidate],
+    articles: Mapping[str, StoredArticle],
+    reranker: Judge,
+) -> list[float]:
+    """The reranker's logit (within `LOGIT_BOUND`) for each candidate, read with its
+    article's title and the sentence before it."""
+    texts = []
+    for candidate in candidates:
+        article = articles[candidate.article_id]
+        before = article.text[slice(*candidate.before)] if candidate.before else ""
+        texts.append(
+            candidate_text(article.text[candidate.start : candidate.end], article.title, before)
+        )
+    logits: list[float] = np.clip(
+        reranker.logits(question, texts), -LOGIT_BOUND, LOGIT_BOUND
+    ).tolist()
+    return logits
+
+
 def rerank_sentences(
     question: str,
     scored: Sequence[ScoredSentence],
@@ -436,15 +470,7 @@ def rerank_sentences(
     """The first stage's best `RERANKED` sentences (`scored`, best first), scored again with
     the reranker's logit among their signals, best first; the others are not kept."""
     best = scored[:RERANKED]
-    texts = []
-    for sentence in best:
-        candidate = sentence.candidate
-        article = articles[candidate.article_id]
-        before = article.text[slice(*candidate.before)] if candidate.before else ""
-        texts.append(
-            candidate_text(article.text[candidate.start : candidate.end], article.title, before)
-        )
-    logits = np.clip(reranker.logits(question, texts), -LOGIT_BOUND, LOGIT_BOUND).tolist()
+    logits = judge(question, [sentence.candidate for sentence in best], articles, reranker)
     rescored = []
     for sentence, logit in zip(best, logits, strict=True):
         signals = {**sentence.signals, "reranker": logit}

@@ -18,10 +18,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.answer import (
+    RERANK_BAND,
     ArticleFactsCache,
     ScoredSentence,
     candidate_sentences,
     compose_answer,
+    needs_reranking,
     rerank_sentences,
     score_sentences,
     select_quotes,
@@ -33,7 +35,7 @@ from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError
 from index.interfaces import IndexSource
-from index.profile import Profile, choose, mentions, name_words, names_surname
+from index.profile import Profile, choose, judged, mentions, name_words, names_surname
 from index.question import read_question
 from index.records import (
     Answer,
@@ -82,9 +84,17 @@ class Engine:
     """Answers questions from the index at `settings.index_dir`; safe to call from threads."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, reranker: Judge | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        reranker: Judge | None = None,
+        *,
+        rerank_band: tuple[float, float] = RERANK_BAND,
     ) -> None:
+        """`rerank_band`: the first stage's best probabilities at which the reranker (when
+        on) reads a question's candidates (`index.answer.needs_reranking`)."""
         self.settings = settings
+        self.rerank_band = rerank_band
         self._index = live_index(settings)
         self._injected_embedder = embedder
         self._reranker = (reranker or Reranker()) if settings.reranker else None
@@ -347,7 +357,11 @@ class Engine:
             snapshot, question, question_vector, naming, articles, quote_beside=False
         )
         found = mentions(name, ranked.sentences, ranked.articles)
-        return (ranked, choose(found)) if found else None
+        if not found:
+            return None
+        if self._reranker is not None:
+            found = judged(question.text, found, ranked.articles, self._reranker)
+        return ranked, choose(found, described_only=self._reranker is not None)
 
     def _score(
         self,
@@ -361,8 +375,9 @@ class Engine:
         rerank: bool = False,
     ) -> RankedSentences:
         """Every sentence of `passages` (best first; their `articles` given) scored for
-        `question`; `quote_beside` as `candidate_sentences` takes it. With `rerank` and the
-        reranker on, the best of them scored again with the reranker, and only those."""
+        `question`; `quote_beside` as `candidate_sentences` takes it. With `rerank`, the
+        reranker on and the first stage unsure (`rerank_band`), the best of them scored again
+        with the reranker, and only those."""
         reader = snapshot.reader
         candidates = candidate_sentences(
             question,
@@ -373,7 +388,12 @@ class Engine:
             quote_beside=quote_beside,
         )
         scored = score_sentences(candidates, question_vector, reader)
-        if rerank and self._reranker is not None:
+        if (
+            rerank
+            and self._reranker is not None
+            and scored
+            and needs_reranking(scored[0].score, self.rerank_band)
+        ):
             scored = rerank_sentences(question.text, scored, articles, self._reranker)
         return RankedSentences(scored, passages, articles)
 

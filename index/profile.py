@@ -7,17 +7,20 @@ after ("Pérez") has those sentences counted too. Sentences that define the pers
 "Guatemalan migrant Lety Pérez ...", "X, the ... of ...", "X is ...". Each mention is read as
 the whole name it stands in ("Carmelo Anthony"), so when one name belongs to several people
 they are told apart and listed, each with a citation, instead of one being picked silently.
+With the reranker on, it reads "who is X?" with the best mentions: those it judges to answer
+are the defining ones, and only people a defining mention describes are listed as namesakes.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from index.answer import MAX_QUOTES, ScoredSentence
+from index.answer import MAX_QUOTES, RERANKED, ScoredSentence, judge
 from index.phrases import PhraseKind, find_phrases
 from index.records import StoredArticle
+from index.rerank.model import Judge
 from index.words import STOPWORDS, fold, split_words
 
 # After the name: ", the ...", ", a ...", ", 42, ..." or " is ...", " was ...".
@@ -75,18 +78,39 @@ def mentions(
         for start, end in _spans_of(sentence, words, short_form=len(words) > 1 and bool(known)):
             start, end = _whole_name(sentence, start, end)
             person = _only(known, sentence[start:end])
-            found.append(Mention(scored, person, _defines(sentence, start, end)))
+            found.append(Mention(scored, person, defines_person(sentence, start, end)))
             break
     found.sort(key=lambda m: (not m.defining, -m.sentence.score))
     return found
 
 
-def choose(found: Sequence[Mention]) -> Profile:
+def judged(
+    question: str,
+    found: Sequence[Mention],
+    articles: Mapping[str, StoredArticle],
+    reranker: Judge,
+) -> list[Mention]:
+    """`found` with the reranker's judgement of the first `RERANKED`: those it reads as
+    answering `question` define the person, and come first, the surest first; the others
+    follow as they were."""
+    read = found[:RERANKED]
+    logits = judge(question, [m.sentence.candidate for m in read], articles, reranker)
+    order = sorted(range(len(read)), key=lambda i: -logits[i])
+    return [replace(read[i], defining=logits[i] > 0) for i in order] + list(found[RERANKED:])
+
+
+def choose(found: Sequence[Mention], *, described_only: bool = False) -> Profile:
     """Up to three facts: about each person, when the name belongs to several (most often
-    named first), else from different sentences, preferring different articles."""
+    named first), else from different sentences, preferring different articles. With
+    `described_only`, the people no defining mention describes are left out when another
+    is described (a name in a product listing is no namesake)."""
     by_person: dict[str, list[Mention]] = {}
     for mention in found:
         by_person.setdefault(fold(mention.person), []).append(mention)
+    if described_only:
+        described = {k: g for k, g in by_person.items() if any(m.defining for m in g)}
+        by_person = described or by_person
+        found = [mention for mention in found if fold(mention.person) in by_person]
     if len(by_person) > 1:
         people = sorted(by_person.values(), key=lambda group: -len(group))[:MAX_QUOTES]
         return Profile([group[0].sentence for group in people], [g[0].person for g in people])
@@ -171,7 +195,7 @@ def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _defines(sentence: str, start: int, end: int) -> bool:
+def defines_person(sentence: str, start: int, end: int) -> bool:
     """Whether the sentence says who the person is: "X, the ...", "X is ...", or a
     describing word before the name ("migrant Lety Pérez")."""
     if _DEFINED_AFTER.match(sentence[end:]):

@@ -7,7 +7,9 @@ import pytest
 
 from index.engine import Engine
 from index.question import asked_name
+from tests.support.embedder import FakeEmbedder
 from tests.support.indexes import fake_engine_over
+from tests.support.judge import Judge
 
 ARTICLES = [
     {
@@ -92,6 +94,35 @@ def test_one_name_of_several_people_lists_them_each_cited(engine: Engine) -> Non
     for person, part in zip(answer.people, answer.answer, strict=True):
         assert "Anthony" in part.text and len(part.citations) == 1
         assert answer.citations[part.citations[0] - 1].article_id == articles[person]
+
+
+def _judged_by(engine: Engine, judge: Judge) -> Engine:
+    settings = engine.settings.model_copy(update={"reranker": True})
+    return Engine(settings, embedder=FakeEmbedder(), reranker=judge)
+
+
+def test_the_reranker_picks_the_defining_sentences(engine: Engine) -> None:
+    judge = Judge("a mother of two")
+    answer = _judged_by(engine, judge).ask("who is Lety Pérez?")
+    assert (
+        answer.answer[0].text
+        == "Lety Pérez, a mother of two from Guatemala, arrived there in June."
+    )
+    question, read = judge.read[0]
+    assert question == "who is Lety Pérez?" and len(read) > 1
+
+
+def test_with_the_reranker_only_people_the_articles_describe_are_namesakes(
+    engine: Engine,
+) -> None:
+    answer = _judged_by(engine, Judge("young son", "first pick")).ask("Who is Anthony?")
+    assert sorted(answer.people) == ["Anthony", "Anthony Bennett"]
+    only_one = _judged_by(engine, Judge("young son")).ask("Who is Anthony?")
+    assert only_one.people == []
+    assert all("Anthony" in part.text for part in only_one.answer)
+    assert only_one.answer[0].text.endswith("her young son, Anthony.")
+    nobody = _judged_by(engine, Judge("nothing said")).ask("Who is Anthony?")
+    assert sorted(nobody.people) == ["Anthony", "Anthony Bennett", "Carmelo Anthony"]
 
 
 def test_a_name_no_article_gives_falls_back_to_an_ordinary_answer(engine: Engine) -> None:

@@ -1,15 +1,19 @@
-"""The reranking stage, with a stand-in for the model: what it reads, what it changes, and
-that with the reranker off the engine answers with the first stage alone."""
+"""The reranking stage, with a stand-in for the model: what it reads, what it changes, that
+it reads only questions the first stage is unsure of, and that with the reranker off the
+engine answers with the first stage alone."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
 import pytest
-from numpy.typing import NDArray
 
-from index.answer import FIRST_STAGE, RERANKED, RERANKED_STAGE, ScoredSentence
+from index.answer import (
+    FIRST_STAGE,
+    RERANK_ALWAYS,
+    RERANKED,
+    RERANKED_STAGE,
+    ScoredSentence,
+    needs_reranking,
+)
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine, RankedSentences
@@ -18,6 +22,7 @@ from index.rerank.model import Reranker
 from index.rerank.pair import candidate_text
 from tests.support.corpora import write_files
 from tests.support.embedder import FakeEmbedder
+from tests.support.judge import Judge
 
 ARTICLES = {
     "ferry.txt": "Ferry service resumes\n\n"
@@ -34,19 +39,6 @@ ARTICLES = {
 }
 
 
-class Judge:
-    """A stand-in reranker: a candidate answers when it holds `word`; records what it read."""
-
-    def __init__(self, word: str) -> None:
-        self.word = word
-        self.read: list[tuple[str, list[str]]] = []
-
-    def logits(self, question: str, candidates: Sequence[str]) -> NDArray[np.float32]:
-        self.read.append((question, list(candidates)))
-        first = [candidate.split(" | ")[0] for candidate in candidates]
-        return np.array([4.0 if self.word in text else -4.0 for text in first], dtype=np.float32)
-
-
 @pytest.fixture
 def ferry_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
     root = settings.index_dir.parent / "articles"
@@ -55,9 +47,11 @@ def ferry_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
     return settings
 
 
-def _engine(settings: Settings, judge: Judge | None) -> Engine:
+def _engine(
+    settings: Settings, judge: Judge | None, band: tuple[float, float] = RERANK_ALWAYS
+) -> Engine:
     updated = settings.model_copy(update={"reranker": judge is not None})
-    return Engine(updated, embedder=FakeEmbedder(), reranker=judge)
+    return Engine(updated, embedder=FakeEmbedder(), reranker=judge, rerank_band=band)
 
 
 QUESTION = "When will the harbour ferry run again?"
@@ -112,6 +106,30 @@ def test_the_sentence_before_is_the_one_before_the_quote(ferry_index: Settings) 
         "The ferry will run again from Lisbon on Friday, the port authority said."
         " | Ferry service resumes | Officials met on Monday."
     )
+
+
+def test_a_question_the_first_stage_is_sure_of_is_not_reranked(ferry_index: Settings) -> None:
+    first = _engine(ferry_index, None).rank_sentences(QUESTION)
+    best = first.sentences[0].score
+    judge = Judge("Friday")
+    outside = _engine(ferry_index, judge, (best + 0.01, 1.0)).rank_sentences(QUESTION)
+    assert judge.read == []
+    assert [(s.score, _span(s)) for s in outside.sentences] == [
+        (s.score, _span(s)) for s in first.sentences
+    ]
+    inside = _engine(ferry_index, judge, (best, best)).rank_sentences(QUESTION)
+    assert len(judge.read) == 1
+    assert all("reranker" in s.signals for s in inside.sentences)
+
+
+def test_the_band_holds_both_its_ends() -> None:
+    assert [needs_reranking(p, (0.1, 0.6)) for p in (0.05, 0.1, 0.3, 0.6, 0.61)] == [
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_no_model_is_one_line(tmp_path: pytest.TempPathFactory) -> None:

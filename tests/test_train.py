@@ -1,6 +1,6 @@
 """The reranker's training: labels of the distant pairs, the batches, the figures, and a run
 stopped part way that goes on, with the same command, to the same model as one that never
-stopped."""
+stopped; a distilled run learns an exported reranker's logits."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from numpy.typing import NDArray
 from safetensors.numpy import load_file
 
+from index.rerank.model import WEIGHTS, Reranker
 from index.rerank.pair import candidate_text
 from tests.support.paths import REPO, SHARED
 from train.pairs import (
@@ -25,10 +26,20 @@ from train.pairs import (
     Sentence,
     answer_variants,
     quiz_page_pairs,
+    read_pairs,
     trecqa_pairs,
+    who_is_pairs,
     write_pairs,
 )
-from train.reranker import batches, ranking_figures, roc_auc
+from train.reranker import (
+    TEACHER_LOGITS,
+    batches,
+    load_model,
+    ranking_figures,
+    roc_auc,
+    scores,
+    teacher_logits,
+)
 
 TRECQA = SHARED / "data" / "answer_train" / "trecqa"
 
@@ -116,6 +127,31 @@ def test_round_three_adds_sentences_whose_context_names_the_answer_but_they_do_n
     assert [pair for pair in third if pair.origin != "quiz-context-only"] == second
 
 
+def test_who_is_pairs_take_the_sentence_saying_who_a_person_is() -> None:
+    title = "Alex Jones trial: the opening statements"
+    texts = [
+        "In his opening statement, Andino Reynal, an attorney for Jones, accused the lawyers.",
+        "Evidence will show Jones did not cause the harassment, Reynal said.",
+        "“He thought it was important coverage,” Reynal added.",
+        "The verdict would do justice, said Mark Bankston, the attorney for the parents.",
+        "The Grand Canyon, a national park, drew crowds on Monday.",
+    ]
+    sentences = [Sentence(text, title, "") for text in texts]
+    for seed in range(6):
+        pairs = who_is_pairs("g", sentences, random.Random(seed))
+        asked = pairs[0].question
+        assert any(name in asked for name in ("Andino Reynal", "Reynal", "Andino"))
+        labelled = {pair.candidate.split(" | ")[0]: (pair.label, pair.origin) for pair in pairs}
+        assert labelled == {
+            texts[0]: (1, "who-is"),
+            texts[1]: (0, "who-is-other-mention"),
+            texts[2]: (0, "who-is-other-mention"),
+            texts[3]: (0, "who-is-someone-else"),
+        }
+    # Nobody said to speak, and no one whose other mentions do not say who they are.
+    assert who_is_pairs("g", sentences[3:], random.Random(0)) == []
+
+
 def test_trecqa_reads_as_plain_sentences_with_labels() -> None:
     pairs = trecqa_pairs(TRECQA / "DEV.xml")
     assert {pair.label for pair in pairs} == {0, 1}
@@ -171,6 +207,38 @@ def test_a_stopped_run_goes_on_to_the_model_an_unstopped_run_makes(tmp_path: Pat
     assert all(np.array_equal(whole[name], resumed[name]) for name in whole)
     figures = json.loads((tmp_path / "whole" / "final" / "figures.json").read_text("utf-8"))
     assert {"valid", "trecqa test"} <= figures.keys()
+
+
+def test_the_teacher_logits_are_the_exported_models_and_are_computed_once(
+    tmp_path: Path,
+) -> None:
+    pairs = trecqa_pairs(TRECQA / "DEV.xml")[:9]
+    cache = tmp_path / TEACHER_LOGITS
+    logits = teacher_logits(pairs, WEIGHTS, cache)
+    judge = Reranker(WEIGHTS)
+    questions = list(dict.fromkeys(p.question for p in pairs))
+    by_question = [
+        judge.logits(question, [p.candidate for p in pairs if p.question == question])
+        for question in questions
+    ]
+    assert len(questions) > 1
+    assert logits.tolist() == np.concatenate(by_question).tolist()
+    np.save(cache, np.arange(len(pairs), dtype=np.float32))
+    assert teacher_logits(pairs, WEIGHTS, cache).tolist() == list(range(len(pairs)))
+
+
+@pytest.mark.slow
+def test_a_distilled_student_moves_toward_its_teacher(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs"
+    _write_pairs(pairs)
+    training = list(read_pairs(pairs / "train.jsonl"))
+    out = tmp_path / "student"
+    _train(pairs, out, "--teacher", str(WEIGHTS), "--layers", "1", "--lr", "1e-3")
+    teacher = np.load(out / TEACHER_LOGITS)
+    before = scores(*reversed(load_model(1)), training)
+    after = scores(*reversed(load_model(1, out / "final")), training)
+    assert np.mean((after - teacher) ** 2) < 0.8 * np.mean((before - teacher) ** 2)
+    assert "distilling" in (out / "train.log").read_text("utf-8")
 
 
 class WordJudge:

@@ -5,6 +5,7 @@ the rate limit, the question bound, errors, and a rebuilt index picked up betwee
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -389,3 +390,13 @@ def test_serve_without_an_index_is_one_line(tmp_path: Path) -> None:
     assert "run `citebot build` first" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "[default: 127.0.0.1]" in CliRunner().invoke(cli, ["serve", "--help"]).output
+
+
+def test_serve_on_a_port_in_use_is_one_line(seed_settings: Settings) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        arguments = ["serve", "--index", str(seed_settings.index_dir), "--port", str(port)]
+        result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -1,6 +1,6 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--recipe round-1|...|round-4] [--shared ../shared] [--out DIR]
+    python -m train.pairs [--recipe round-1|...|round-5] [--shared ../shared] [--out DIR]
                           [--mine-with EXPORTED_RERANKER]
 
 Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
@@ -17,6 +17,9 @@ Sources (../shared/data/answer_train/README.txt):
   later recipes add sentences of the answering page, sentences whose title or sentence
   before names the answer but which do not, and (round 4, `--mine-with`) those a trained
   reranker scores highest among them all (`RECIPES` says which round adds what);
+- "who is X?" (round 5): a page sentence that says who a person it names is ("Andino
+  Reynal, an attorney for Jones, ...") answers; the page's other sentences naming them, and
+  one saying who someone else is, do not (`who_is_pairs`);
 - the quizzes' own explanations: a sentence holding the answer is positive; sentences of
   other questions of the same week are negatives (same period, other stories);
 - SelQA (every candidate as labelled) and TrecQA TRAIN (DEV is validation, TEST is reported).
@@ -41,6 +44,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.clean import clean_body, normalise_line
+from index.phrases import PhraseKind, find_phrases
+from index.profile import defines_person
 from index.rerank.model import Judge, Reranker
 from index.rerank.pair import candidate_text
 from index.segment import sentence_spans
@@ -79,6 +84,8 @@ class Recipe:
     # The clean negatives a trained reranker (`--mine-with`) scores highest: its own mistakes.
     mined_negatives: int = 0
     selqa_share: float = 1.0
+    # "Who is X?" pairs from the pages (`who_is_pairs`).
+    who_is: bool = False
 
 
 # Round 1: the first model's pairs. Round 2, from what round 1 got wrong on news (it chose
@@ -104,11 +111,38 @@ RECIPES = {
         mined_negatives=4,
         selqa_share=0.3,
     ),
+    # Round 5: round 4's recipe, mined with round 4's model, and "who is X?" pairs (what
+    # citebot's profiles ask; no quiz asks it): round 4 scored every mention of a person
+    # below 0, "her young son, Anthony" for "who is Anthony?" as well as a byline.
+    "round-5": Recipe(
+        restating_negatives=6,
+        same_page_negatives=4,
+        context_answer_negatives=5,
+        mined_negatives=4,
+        selqa_share=0.3,
+        who_is=True,
+    ),
 }
 # Of a quiz's clean negatives, at most this many are scored when mining: the answering
 # pages' sentences first, then those sharing most of the question's words.
 MINING_POOL = 40
 _TAG = re.compile(r"<[^>]*>")
+# "Who is X?" pairs (round 5): negatives a person, and the share of pages read for them.
+WHO_IS_NEGATIVES = 3
+# Phrasings that say who someone is, stricter than the profile's own rule (a positive must be
+# clean): "X, the ...", "X, a FlightAware spokesperson", "X is a ...", "her young son, X".
+_WHO_AFTER = re.compile(
+    r"^(?:,\s+(?:the|an?)|\s+(?:is|was)\s+(?:the|an?))\s+(?:[A-Z][\w-]*\s+)?[a-z]"
+)
+_WHO_BEFORE = re.compile(r"\b(?:his|her|their)\s+(?:[\w’'-]+\s+){0,2}[a-z][\w’'-]*,\s+$")
+_CLAUSE_END = re.compile(r"^\s*(?:[,.;:)]|$)")
+_SAYING = "said|says|told|tells|wrote|writes|added|explained"
+# Words a name may start with that are not the name (they are left out of it).
+_TITLES = frozenset(
+    {"president", "prime", "minister", "dr", "mr", "mrs", "ms", "sir", "gov", "governor"}
+    | {"sen", "senator", "rep", "secretary", "gen", "judge", "justice", "coach", "captain"}
+    | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +365,107 @@ def quiz_page_pairs(
     return pairs, True
 
 
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    """A sentence naming a person: whether it says who they are, strictly (a clean
+    positive) and by the profile's looser rule (what is not, a clean negative)."""
+
+    sentence: Sentence
+    says_who: bool
+    may_say_who: bool
+
+
+def _person_mentions(sentences: list[Sentence]) -> dict[str, list[_Mention]]:
+    """Each person named in full (two or three capitalised words) in `sentences` and said
+    to speak in one of them, with the sentences naming them in full or by their last name
+    alone."""
+    full_names: dict[str, None] = {}
+    for sentence in sentences:
+        for phrase in find_phrases(sentence.text):
+            words = sentence.text[phrase.start : phrase.end].split()
+            while words and fold(words[0]).strip(".") in _TITLES:
+                words = words[1:]
+            if (
+                phrase.kind is PhraseKind.NAME
+                and phrase.start > 0  # a sentence's first word may not be a name's
+                and 2 <= len(words) <= 3
+                and all(word[:1].isupper() and len(word.strip(".")) > 1 for word in words)
+            ):
+                full_names[" ".join(words)] = None
+    found: dict[str, list[_Mention]] = {}
+    for name in full_names:
+        # The full name, or the last name alone where no other capitalised word comes
+        # before it (not "Miriam Adelson" for Sheldon Adelson).
+        pattern = re.compile(
+            rf"\b{re.escape(name)}\b|(?<![A-Z][\w’'-])(?<![A-Z][\w’'-]\s)"
+            rf"\b{re.escape(name.split()[-1])}\b"
+        )
+        mentions = []
+        for sentence in sentences:
+            match = pattern.search(sentence.text)
+            if match is None:
+                continue
+            start, end = match.span()
+            after = sentence.text[end:]
+            says_who = bool(
+                _WHO_AFTER.match(after)
+                or (_WHO_BEFORE.search(sentence.text[:start]) and _CLAUSE_END.match(after))
+            )
+            may_say_who = says_who or defines_person(sentence.text, start, end)
+            mentions.append(_Mention(sentence, says_who, may_say_who))
+        if mentions and any(_speaks(m.sentence.text, name) for m in mentions):
+            found[name] = mentions
+    return found
+
+
+def _speaks(sentence: str, name: str) -> bool:
+    """Whether the sentence has the person (full name or last name) say or tell something,
+    as news writes of people and not of places or things."""
+    named = rf"(?:{re.escape(name)}|{re.escape(name.split()[-1])})"
+    return bool(re.search(rf"\b{named}\s+(?:{_SAYING})\b|\b(?:{_SAYING})\s+{named}\b", sentence))
+
+
+def who_is_pairs(group: str, sentences: list[Sentence], rng: random.Random) -> list[Pair]:
+    """ "Who is X?" pairs from one page, for one person it names in several sentences of
+    which one says who they are: that sentence answers; the others naming them that do
+    not say who they are, and a sentence saying who someone else is, do not. Empty when
+    the page names no such person. The question names them in full, by their last name or
+    by their first ("who is Anthony?")."""
+    people = _person_mentions(sentences)
+    eligible = [
+        name
+        for name, mentions in people.items()
+        if any(m.says_who for m in mentions) and any(not m.may_say_who for m in mentions)
+    ]
+    if not eligible:
+        return []
+    name = rng.choice(eligible)
+    words = name.split()
+    asked = rng.choice([name, name, words[-1], words[0]])
+    question = rng.choice(["Who is {}?", "who is {}", "Who's {}?"]).format(asked)
+    mentions = people[name]
+    answering = rng.choice([m.sentence for m in mentions if m.says_who])
+    others = [m.sentence for m in mentions if not m.may_say_who]
+    chosen = [(answering, 1, "who-is")]
+    chosen += [
+        (s, 0, "who-is-other-mention")
+        for s in rng.sample(others, min(WHO_IS_NEGATIVES, len(others)))
+    ]
+    someone_else = [
+        m.sentence
+        for other, mentions_of_other in people.items()
+        if words[-1] not in other and words[0] not in other
+        for m in mentions_of_other
+        if m.says_who and asked not in m.sentence.text
+    ]
+    if someone_else:
+        chosen.append((rng.choice(someone_else), 0, "who-is-someone-else"))
+    return [
+        Pair(group, question, candidate_text(s.text, s.title, s.before), label, origin)
+        for s, label, origin in chosen
+    ]
+
+
 def evidence_sentences(evidence: str) -> list[str]:
     """The sentences of a quiz's explanation."""
     return [evidence[start:end] for start, end in sentence_spans(evidence, 0, len(evidence))]
@@ -427,18 +562,24 @@ def build(
     train: list[Pair] = []
     valid: list[Pair] = []
     found = Counter[str]()
+    # Its own random state, so the quiz pairs are drawn as without it.
+    who_is_rng = random.Random(SEED + 5)
     for number, quiz in enumerate(quizzes):
         if number % 500 == 0:
             print(f"quiz {number}/{len(quizzes)}", file=sys.stderr)
         sentences: list[Sentence] = []
+        who_is: list[Pair] = []
         for url in quiz.pages[:PAGES_PER_QUESTION]:
             if url in pages and url not in sentences_of:
                 sentences_of[url] = page_sentences(*pages[url])
+                if recipe.who_is:
+                    group = f"who-is-{quiz.question_id}-{len(who_is)}"
+                    who_is += who_is_pairs(group, sentences_of[url], who_is_rng)
             sentences.extend(sentences_of.get(url, []))
         page_pairs, answered = quiz_page_pairs(quiz, sentences, rng, recipe, miner)
         found["pages answer"] += answered
         others = [s for s in week_sentences[quiz.week] if s not in quiz.evidence]
-        pairs = page_pairs + quiz_evidence_pairs(quiz, others, rng)
+        pairs = page_pairs + quiz_evidence_pairs(quiz, others, rng) + who_is
         (valid if is_valid_week(quiz.week) else train).extend(pairs)
     selqa = [p for name in SELQA_FILES for p in selqa_pairs(data / "selqa" / name)]
     if recipe.selqa_share < 1.0:

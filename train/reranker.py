@@ -1,9 +1,13 @@
 """Train the answer reranker: a cross-encoder from the packaged all-MiniLM-L6-v2 weights.
 
     python -m train.reranker [--pairs ~/.cache/citebot/reranker-train] [--out PAIRS/run]
+                             [--teacher EXPORTED_RERANKER --layers N]
 
 Reads the pairs of `python -m train.pairs`, trains with binary cross-entropy on the CPU (or
-a GPU where torch sees one), and writes progress to `OUT/train.log`. A checkpoint is written
+a GPU where torch sees one), and writes progress to `OUT/train.log`. With `--teacher` it
+distils instead: the model learns an exported reranker's logits on the same pairs (mean
+squared error; the teacher's logits are computed once into `OUT/teacher-logits.npy`), the way
+to a smaller model that judges as the larger one does. A checkpoint is written
 every `--checkpoint-every` steps; the same command resumes from it, so a run stopped at any
 point goes on where it was, on the same batches. After each epoch the model is saved
 (`OUT/epoch-N/`) and measured on the validation pairs and TrecQA TEST (`OUT/epoch-N/figures.json`);
@@ -28,12 +32,14 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from index.rerank.model import Reranker
 from index.rerank.pair import MAX_TOKENS
 from train.pairs import WORK, Pair, read_pairs
 
 log = logging.getLogger("train.reranker")
 
 CHECKPOINT = "checkpoint.pt"
+TEACHER_LOGITS = "teacher-logits.npy"
 # Batches are sorted by length within windows of this many batches (less padding, same mix).
 SORT_WINDOW = 50
 
@@ -156,6 +162,28 @@ def evaluate(model: Any, tokenizer: Any, sets: dict[str, list[Pair]]) -> dict[st
     return figures
 
 
+def teacher_logits(pairs: Sequence[Pair], teacher: Path, cache: Path) -> np.ndarray:
+    """The exported reranker in `teacher`'s logit for each pair, one question's pairs a run,
+    read from `cache` when an earlier run computed them."""
+    if cache.exists():
+        cached: np.ndarray = np.load(cache)
+        if len(cached) == len(pairs):
+            return cached
+    judge = Reranker(teacher, threads=torch.get_num_threads())
+    by_question: dict[str, list[int]] = defaultdict(list)
+    for i, pair in enumerate(pairs):
+        by_question[pair.question].append(i)
+    result = np.zeros(len(pairs), dtype=np.float32)
+    for done, (question, members) in enumerate(by_question.items(), 1):
+        result[members] = judge.logits(question, [pairs[i].candidate for i in members])
+        if done % 1000 == 0:
+            log.info("teacher: %d of %d questions", done, len(by_question))
+    partial = cache.with_suffix(".partial.npy")
+    np.save(partial, result)
+    partial.replace(cache)
+    return result
+
+
 def train(args: argparse.Namespace) -> None:
     """Train, resuming from the checkpoint under `args.out` if there is one."""
     torch.manual_seed(args.seed)
@@ -167,6 +195,11 @@ def train(args: argparse.Namespace) -> None:
         "valid": list(read_pairs(args.pairs / "valid.jsonl")),
         "trecqa test": list(read_pairs(args.pairs / "trecqa_test.jsonl")),
     }
+    targets = np.array([pair.label for pair in training], dtype=np.float32)
+    loss_function: torch.nn.Module = torch.nn.BCEWithLogitsLoss()
+    if args.teacher:
+        targets = teacher_logits(training, args.teacher, args.out / TEACHER_LOGITS)
+        loss_function = torch.nn.MSELoss()
     tokenizer, model = load_model(args.layers, args.start)
     model.to(device)
     steps_per_epoch = math.ceil(len(training) / args.batch_size)
@@ -191,16 +224,16 @@ def train(args: argparse.Namespace) -> None:
         log.info("resumed at step %d of %d", step, total_steps)
     else:
         log.info(
-            "%d training pairs, %d steps of %d, %d layers, lr %g, seed %d",
+            "%d training pairs, %d steps of %d, %d layers, lr %g, seed %d%s",
             len(training),
             total_steps,
             args.batch_size,
             args.layers,
             args.lr,
             args.seed,
+            f", distilling {args.teacher}" if args.teacher else "",
         )
     resumed_at = step
-    loss_function = torch.nn.BCEWithLogitsLoss()
     model.train()
     started, losses = time.monotonic(), []
     seen_since = 0
@@ -210,10 +243,8 @@ def train(args: argparse.Namespace) -> None:
         for batch in epoch_batches[within:]:
             chunk = [training[i] for i in batch]
             inputs = {k: v.to(device) for k, v in encode(tokenizer, chunk).items()}
-            labels = torch.tensor(
-                [pair.label for pair in chunk], dtype=torch.float32, device=device
-            )
-            loss = loss_function(model(**inputs).logits[:, 0], labels)
+            wanted = torch.tensor(targets[batch], device=device)
+            loss = loss_function(model(**inputs).logits[:, 0], wanted)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
@@ -285,6 +316,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=WORK / "run")
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--start", type=Path, help="a trained reranker to go on from")
+    parser.add_argument(
+        "--teacher", type=Path, help="an exported reranker whose logits to learn (distilling)"
+    )
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-5)
