@@ -152,7 +152,7 @@ RERANKED_STAGE = Scorer(
 # The first stage's best probability within which (both ends included) the reranker reads a
 # question's candidates: outside it the first stage is sure enough either way, and answers
 # alone, at its own speed (docs/reranker.md: the band's figures beside reranking every one).
-RERANK_BAND = (0.1, 0.6)
+RERANK_BAND = (0.1, 0.5)
 # The band that reranks every question.
 RERANK_ALWAYS = (0.0, 1.0)
 # The reranker's logit is read within these bounds (a signal of the logistic model).

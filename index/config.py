@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     fusion: Fusion = "weighted"
     min_score: float = Field(default=0.2, ge=0.0, le=1.0, allow_inf_nan=False)
     # The answer reranker (index/rerank): on, off (the first stage alone).
-    reranker: bool = False
+    reranker: bool = True
     max_question_chars: int = Field(default=1_000, ge=16, le=10_000)
 
     # The web pages and HTTP API (`citebot serve`)

@@ -49,7 +49,8 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return fake_engine_over(ARTICLES, tmp_path_factory.mktemp("profile"))
+    """The first stage's profiles (the reranker off); `_judged_by` adds a stand-in one."""
+    return fake_engine_over(ARTICLES, tmp_path_factory.mktemp("profile"), reranker=False)
 
 
 @pytest.mark.parametrize(

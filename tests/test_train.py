@@ -235,8 +235,9 @@ def test_a_distilled_student_moves_toward_its_teacher(tmp_path: Path) -> None:
     out = tmp_path / "student"
     _train(pairs, out, "--teacher", str(WEIGHTS), "--layers", "1", "--lr", "1e-3")
     teacher = np.load(out / TEACHER_LOGITS)
-    before = scores(*reversed(load_model(1)), training)
-    after = scores(*reversed(load_model(1, out / "final")), training)
+    tokenizer, start = load_model(1)
+    before = scores(start, tokenizer, training)
+    after = scores(load_model(1, out / "final")[1], tokenizer, training)
     assert np.mean((after - teacher) ** 2) < 0.8 * np.mean((before - teacher) ** 2)
     assert "distilling" in (out / "train.log").read_text("utf-8")
 
