@@ -63,7 +63,8 @@ def names_surname(text: str, name: str) -> bool:
 def mentions(
     name: str, sentences: Sequence[ScoredSentence], articles: Mapping[str, StoredArticle]
 ) -> list[Mention]:
-    """The sentences that name the person, best first: defining ones, then by score."""
+    """The sentences that name the person, best first: defining ones, then by score; each
+    with the name marked as its phrase."""
     words = name_words(name)
     found: list[Mention] = []
     full_names = {
@@ -78,7 +79,13 @@ def mentions(
         for start, end in _spans_of(sentence, words, short_form=len(words) > 1 and bool(known)):
             start, end = _whole_name(sentence, start, end)
             person = _only(known, sentence[start:end])
-            found.append(Mention(scored, person, defines_person(sentence, start, end)))
+            # The name is the phrase to mark: it says which person the quote is about.
+            named = replace(candidate, highlight=(candidate.start + start, candidate.start + end))
+            found.append(
+                Mention(
+                    replace(scored, candidate=named), person, defines_person(sentence, start, end)
+                )
+            )
             break
     found.sort(key=lambda m: (not m.defining, -m.sentence.score))
     return found

@@ -75,6 +75,9 @@ def test_who_is_gathers_defining_facts_across_articles(engine: Engine) -> None:
     quoted = [part.text for part in answer.answer]
     assert quoted[0].startswith(("Guatemalan migrant Lety Pérez", "Lety Pérez, a mother"))
     assert {c.article_id for c in answer.citations[:2]} == {"border", "shelter"}
+    for part in answer.answer:  # the name is marked, not another person's ("Anthony")
+        assert part.highlight is not None
+        assert part.text[slice(*part.highlight)] in ("Lety Pérez", "Pérez")
     for citation in answer.citations:
         article = engine.reader().article(citation.article_id)
         assert article is not None
@@ -94,6 +97,8 @@ def test_one_name_of_several_people_lists_them_each_cited(engine: Engine) -> Non
     articles = {"Carmelo Anthony": "basketball", "Anthony Bennett": "draft", "Anthony": "border"}
     for person, part in zip(answer.people, answer.answer, strict=True):
         assert "Anthony" in part.text and len(part.citations) == 1
+        assert part.highlight is not None
+        assert "Anthony" in part.text[slice(*part.highlight)]
         assert answer.citations[part.citations[0] - 1].article_id == articles[person]
 
 
