@@ -1,6 +1,6 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--recipe round-1|...|round-5] [--shared ../shared] [--out DIR]
+    python -m train.pairs [--recipe round-1|...|round-6] [--shared ../shared] [--out DIR]
                           [--mine-with EXPORTED_RERANKER]
 
 Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
@@ -49,7 +49,7 @@ from index.profile import defines_person
 from index.rerank.model import Judge, Reranker
 from index.rerank.pair import candidate_text
 from index.segment import sentence_spans
-from index.words import content_stems, content_words, fold
+from index.words import STOPWORDS, content_stems, content_words, fold
 
 SEED = 20261206
 SELQA_FILES = ("selqa-ass-dev.json", "selqa-ass-test.json")
@@ -84,8 +84,10 @@ class Recipe:
     # The clean negatives a trained reranker (`--mine-with`) scores highest: its own mistakes.
     mined_negatives: int = 0
     selqa_share: float = 1.0
-    # "Who is X?" pairs from the pages (`who_is_pairs`).
+    # "Who is X?" pairs from the pages (`who_is_pairs`), and whether a describing word before
+    # the name says who they are.
     who_is: bool = False
+    who_is_roles: bool = False
 
 
 # Round 1: the first model's pairs. Round 2, from what round 1 got wrong on news (it chose
@@ -122,6 +124,17 @@ RECIPES = {
         selqa_share=0.3,
         who_is=True,
     ),
+    # Round 6: round 5 learned "X, a ..." but scored "Guatemalan migrant Lety Pérez ..." -3.78
+    # for "who is Lety Pérez?": its positives had left out a describing word before the name.
+    "round-6": Recipe(
+        restating_negatives=6,
+        same_page_negatives=4,
+        context_answer_negatives=5,
+        mined_negatives=4,
+        selqa_share=0.3,
+        who_is=True,
+        who_is_roles=True,
+    ),
 }
 # Of a quiz's clean negatives, at most this many are scored when mining: the answering
 # pages' sentences first, then those sharing most of the question's words.
@@ -136,6 +149,11 @@ _WHO_AFTER = re.compile(
 )
 _WHO_BEFORE = re.compile(r"\b(?:his|her|their)\s+(?:[\w’'-]+\s+){0,2}[a-z][\w’'-]*,\s+$")
 _CLAUSE_END = re.compile(r"^\s*(?:[,.;:)]|$)")
+# A describing word right before the name, after a name or an adjective ("Guatemalan
+# migrant Lety Pérez", "Labour leader Keir Starmer", "longtime resident X").
+_ROLE_BEFORE = re.compile(r"(?:^|\s)(?P<before>[\w’'-]+)\s+(?P<role>[a-z][a-z’'-]{3,})\s+$")
+# Verbs that end like the nouns `_names_a_role` accepts.
+_NOT_ROLES = frozenset({"like", "made", "make", "took", "gave", "sent", "told", "beat", "became"})
 _SAYING = "said|says|told|tells|wrote|writes|added|explained"
 # Words a name may start with that are not the name (they are left out of it).
 _TITLES = frozenset(
@@ -375,7 +393,7 @@ class _Mention:
     may_say_who: bool
 
 
-def _person_mentions(sentences: list[Sentence]) -> dict[str, list[_Mention]]:
+def _person_mentions(sentences: list[Sentence], *, roles: bool) -> dict[str, list[_Mention]]:
     """Each person named in full (two or three capitalised words) in `sentences` and said
     to speak in one of them, with the sentences naming them in full or by their last name
     alone."""
@@ -407,15 +425,35 @@ def _person_mentions(sentences: list[Sentence]) -> dict[str, list[_Mention]]:
                 continue
             start, end = match.span()
             after = sentence.text[end:]
+            before = sentence.text[:start]
             says_who = bool(
                 _WHO_AFTER.match(after)
-                or (_WHO_BEFORE.search(sentence.text[:start]) and _CLAUSE_END.match(after))
+                or (_WHO_BEFORE.search(before) and _CLAUSE_END.match(after))
+                or (roles and _names_a_role(before))
             )
             may_say_who = says_who or defines_person(sentence.text, start, end)
             mentions.append(_Mention(sentence, says_who, may_say_who))
         if mentions and any(_speaks(m.sentence.text, name) for m in mentions):
             found[name] = mentions
     return found
+
+
+def _names_a_role(before: str) -> bool:
+    """Whether the text before a name ends in a noun describing the person ("migrant",
+    "spokesperson") after a name or an adjective ("Guatemalan migrant", "royal
+    correspondent"; not "the work McCarthy needs"): not a stopword, nor a verb's "-ed",
+    "-ing" or "-s" form, nor an adverb."""
+    match = _ROLE_BEFORE.search(before)
+    if match is None:
+        return False
+    role, word_before = match["role"], match["before"]
+    if role in STOPWORDS or role in _NOT_ROLES or role.endswith(("ed", "ing", "ly")):
+        return False
+    if role.endswith("s") and not role.endswith("ss"):
+        return False
+    if word_before[:1].isupper():
+        return True
+    return word_before.islower() and word_before not in STOPWORDS and not word_before.endswith("ly")
 
 
 def _speaks(sentence: str, name: str) -> bool:
@@ -425,13 +463,16 @@ def _speaks(sentence: str, name: str) -> bool:
     return bool(re.search(rf"\b{named}\s+(?:{_SAYING})\b|\b(?:{_SAYING})\s+{named}\b", sentence))
 
 
-def who_is_pairs(group: str, sentences: list[Sentence], rng: random.Random) -> list[Pair]:
+def who_is_pairs(
+    group: str, sentences: list[Sentence], rng: random.Random, *, roles: bool = False
+) -> list[Pair]:
     """ "Who is X?" pairs from one page, for one person it names in several sentences of
     which one says who they are: that sentence answers; the others naming them that do
     not say who they are, and a sentence saying who someone else is, do not. Empty when
     the page names no such person. The question names them in full, by their last name or
-    by their first ("who is Anthony?")."""
-    people = _person_mentions(sentences)
+    by their first ("who is Anthony?"). With `roles`, a describing word right before the name
+    says who they are too ("migrant Lety Pérez")."""
+    people = _person_mentions(sentences, roles=roles)
     eligible = [
         name
         for name, mentions in people.items()
@@ -574,7 +615,9 @@ def build(
                 sentences_of[url] = page_sentences(*pages[url])
                 if recipe.who_is:
                     group = f"who-is-{quiz.question_id}-{len(who_is)}"
-                    who_is += who_is_pairs(group, sentences_of[url], who_is_rng)
+                    who_is += who_is_pairs(
+                        group, sentences_of[url], who_is_rng, roles=recipe.who_is_roles
+                    )
             sentences.extend(sentences_of.get(url, []))
         page_pairs, answered = quiz_page_pairs(quiz, sentences, rng, recipe, miner)
         found["pages answer"] += answered
