@@ -270,9 +270,14 @@ def main() -> None:
     print(f"intercept {intercept:.3f}")
 
 
+def first_stage_scores(rows: QuestionRows) -> NDArray[np.float64]:
+    """The first stage's probability for each of a question's second-stage rows."""
+    return np.asarray(1.0 / (1.0 + np.exp(-rows.signals[:, 0])))
+
+
 def first_stage_best(rows: QuestionRows) -> float:
     """The first stage's best probability among a question's second-stage rows."""
-    return float(1.0 / (1.0 + np.exp(-rows.signals[:, 0].max()))) if len(rows.labels) else 0.0
+    return float(first_stage_scores(rows).max()) if len(rows.labels) else 0.0
 
 
 def first_stage_best_of(rows: QuestionRows, count: int) -> QuestionRows:
@@ -291,7 +296,7 @@ def within_band(
     the reranker reads the question, else the first stage's own."""
     if not len(rows.labels) or needs_reranking(first_stage_best(rows), band):
         return held_out
-    return np.asarray(1.0 / (1.0 + np.exp(-rows.signals[:, 0])))
+    return first_stage_scores(rows)
 
 
 def second_stage_rows(rows: QuestionRows) -> QuestionRows:

@@ -40,7 +40,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from index.clean import clean_body, normalise_line
@@ -93,54 +93,36 @@ class Recipe:
 # Round 1: the first model's pairs. Round 2, from what round 1 got wrong on news (it chose
 # the sentence restating the question over the one naming the answer): more restating
 # negatives, sentences of the answering page that do not answer, and fewer Wikipedia pairs.
+_ROUND_2 = Recipe(restating_negatives=6, same_page_negatives=4, selqa_share=0.3)
+# Round 3, from what round 2 got wrong on news: a sentence whose title (or the sentence
+# before) names the answer scored as if it did itself, since round 2 never saw one as a
+# negative ("The new contract takes the 37-year-old to $532 million" under the title
+# "LeBron James becomes highest paid NBA player ever"). A quote answers only when it names
+# the answer itself.
+_ROUND_3 = replace(_ROUND_2, context_answer_negatives=5)
+# Round 4: round 3's pairs and, for each quiz, the on-topic sentences that do not answer
+# which round 3's model scores highest (what it would still quote wrongly).
+_ROUND_4 = replace(_ROUND_3, mined_negatives=4)
+# Round 5: round 4's recipe, mined with round 4's model, and "who is X?" pairs (what
+# citebot's profiles ask; no quiz asks it): round 4 scored every mention of a person below 0,
+# "her young son, Anthony" for "who is Anthony?" as well as a byline.
+_ROUND_5 = replace(_ROUND_4, who_is=True)
+# Round 6: round 5 learned "X, a ..." but scored "Guatemalan migrant Lety Pérez ..." -3.78
+# for "who is Lety Pérez?": its positives had left out a describing word before the name.
+_ROUND_6 = replace(_ROUND_5, who_is_roles=True)
 RECIPES = {
     "round-1": Recipe(),
-    "round-2": Recipe(restating_negatives=6, same_page_negatives=4, selqa_share=0.3),
-    # Round 3, from what round 2 got wrong on news: a sentence whose title (or the sentence
-    # before) names the answer scored as if it did itself, since round 2 never saw one as a
-    # negative ("The new contract takes the 37-year-old to $532 million" under the title
-    # "LeBron James becomes highest paid NBA player ever"). A quote answers only when it
-    # names the answer itself.
-    "round-3": Recipe(
-        restating_negatives=6, same_page_negatives=4, context_answer_negatives=5, selqa_share=0.3
-    ),
-    # Round 4: round 3's pairs and, for each quiz, the on-topic sentences that do not answer
-    # which round 3's model scores highest (what it would still quote wrongly).
-    "round-4": Recipe(
-        restating_negatives=6,
-        same_page_negatives=4,
-        context_answer_negatives=5,
-        mined_negatives=4,
-        selqa_share=0.3,
-    ),
-    # Round 5: round 4's recipe, mined with round 4's model, and "who is X?" pairs (what
-    # citebot's profiles ask; no quiz asks it): round 4 scored every mention of a person
-    # below 0, "her young son, Anthony" for "who is Anthony?" as well as a byline.
-    "round-5": Recipe(
-        restating_negatives=6,
-        same_page_negatives=4,
-        context_answer_negatives=5,
-        mined_negatives=4,
-        selqa_share=0.3,
-        who_is=True,
-    ),
-    # Round 6: round 5 learned "X, a ..." but scored "Guatemalan migrant Lety Pérez ..." -3.78
-    # for "who is Lety Pérez?": its positives had left out a describing word before the name.
-    "round-6": Recipe(
-        restating_negatives=6,
-        same_page_negatives=4,
-        context_answer_negatives=5,
-        mined_negatives=4,
-        selqa_share=0.3,
-        who_is=True,
-        who_is_roles=True,
-    ),
+    "round-2": _ROUND_2,
+    "round-3": _ROUND_3,
+    "round-4": _ROUND_4,
+    "round-5": _ROUND_5,
+    "round-6": _ROUND_6,
 }
 # Of a quiz's clean negatives, at most this many are scored when mining: the answering
 # pages' sentences first, then those sharing most of the question's words.
 MINING_POOL = 40
 _TAG = re.compile(r"<[^>]*>")
-# "Who is X?" pairs (round 5): negatives a person, and the share of pages read for them.
+# "Who is X?" pairs (round 5): the other mentions of a person taken as negatives, at most.
 WHO_IS_NEGATIVES = 3
 # Phrasings that say who someone is, stricter than the profile's own rule (a positive must be
 # clean): "X, the ...", "X, a FlightAware spokesperson", "X is a ...", "her young son, X".
