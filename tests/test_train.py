@@ -158,13 +158,16 @@ def test_round_six_counts_a_describing_word_before_the_name() -> None:
         "Guatemalan migrant Lety Pérez crouches in front of the soldier.",
         "“Let me pass,” Pérez told the soldiers.",
         "The photo shows the work Pérez did.",
+        "Crowds at the border await Pérez’s arrival.",
     ]
     sentences = [Sentence(text, title, "") for text in texts]
     assert who_is_pairs("g", sentences, random.Random(0)) == []
-    pairs = who_is_pairs("g", sentences, random.Random(0), roles=True)
-    labelled = {pair.candidate.split(" | ")[0]: pair.label for pair in pairs}
-    # "the work Pérez did" is no role, and unclear by the profile's rule: not a pair.
-    assert labelled == {texts[0]: 1, texts[1]: 0}
+    for seed in range(6):
+        pairs = who_is_pairs("g", sentences, random.Random(seed), roles=True)
+        labelled = {pair.candidate.split(" | ")[0]: pair.label for pair in pairs}
+        # Neither "the work Pérez did" nor a verb ("await Pérez’s arrival") says who she
+        # is; both are unclear by the profile's rule: not pairs.
+        assert labelled == {texts[0]: 1, texts[1]: 0}
     assert RECIPES["round-6"].who_is_roles and not RECIPES["round-5"].who_is_roles
 
 
