@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 # news_dev and XQuAD (one to three questions better), in about 15% less time
 # (docs/calibration.md).
 PASSAGES_READ = 6
-# For "who is X?": passages naming X that are looked at, and articles whose sentences are read.
+# For "who is X?": passages naming X that are read, and articles read whole for later mentions.
 PROFILE_PASSAGES = 30
 PROFILE_ARTICLES = 5
 # Article titles offered when the engine abstains.
@@ -342,13 +342,17 @@ class Engine:
         hits = phrase_search(reader, name_words(name), PROFILE_PASSAGES, article_filter)
         passages = reader.passages(hits.ids.tolist()) if len(hits.ids) else {}
         named = list(dict.fromkeys(passages[i].article_id for i in hits.ids.tolist()))
-        articles = reader.articles(named[:PROFILE_ARTICLES]) if named else {}
+        articles = reader.articles(named) if named else {}
+        # The best articles are read whole (a later mention may give the last name alone);
+        # of the others, the passages naming the person in full.
         naming = [
             p
             for article_id in named[:PROFILE_ARTICLES]
             for p in reader.passages_of(article_id)
             if names_surname(articles[article_id].text[p.start : p.end], name)
         ]
+        read_whole = set(named[:PROFILE_ARTICLES])
+        naming += [p for p in passages.values() if p.article_id not in read_whole]
         if not naming:
             return None
         question_vector = snapshot.embedder.embed([question.text])[0]
@@ -361,7 +365,7 @@ class Engine:
             return None
         if self._reranker is not None:
             found = judged(question.text, found, ranked.articles, self._reranker)
-        return ranked, choose(found, described_only=self._reranker is not None)
+        return ranked, choose(found, name, described_only=self._reranker is not None)
 
     def _score(
         self,

@@ -29,6 +29,18 @@ _DEFINED_AFTER = re.compile(
 )
 # Before the name: a describing word that is not a stopword ("migrant Lety Pérez").
 _DESCRIBED_BEFORE = re.compile(r"(?:^|[\s(])(?P<word>[A-Za-z][\w-]*)\s+$")
+# Before the name, who they are to someone, the name ending the clause: "her young son,
+# Anthony." ("his lawyer, X,").
+RELATION_BEFORE = re.compile(r"\b(?:his|her|their)\s+(?:[\w’'-]+\s+){0,2}[a-z][\w’'-]*,\s+$")
+CLAUSE_END = re.compile(r"^\s*(?:[,.;:)]|$)")
+# Words a name may start with that are not the name ("President Joe Biden").
+TITLES = frozenset(
+    {"president", "prime", "minister", "dr", "mr", "mrs", "ms", "sir", "gov", "governor"}
+    | {"sen", "senator", "rep", "secretary", "gen", "judge", "justice", "coach", "captain"}
+    | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor"}
+)
+# A possessive ends a person's name: "Marc Anthony’s Viviendo Tour" is Marc Anthony's.
+_POSSESSIVE = re.compile(r"[’']s\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +118,13 @@ def judged(
     return [replace(read[i], defining=logits[i] > 0) for i in order] + list(found[RERANKED:])
 
 
-def choose(found: Sequence[Mention], *, described_only: bool = False) -> Profile:
-    """Up to three facts: about each person, when the name belongs to several (most often
-    named first), else from different sentences, preferring different articles. With
-    `described_only`, the people no defining mention describes are left out when another
-    is described (a name in a product listing is no namesake)."""
+def choose(found: Sequence[Mention], name: str, *, described_only: bool = False) -> Profile:
+    """Up to three facts: about each person, when the asked `name` belongs to several, else
+    from different sentences, preferring different articles. People come in this order:
+    those a mention defines, then one known by the asked name alone ("Anthony", as an article
+    calls a boy it never names in full), then the most often named. With `described_only`,
+    the people no defining mention describes are left out when another is described (a name
+    in a product listing is no namesake)."""
     by_person: dict[str, list[Mention]] = {}
     for mention in found:
         by_person.setdefault(fold(mention.person), []).append(mention)
@@ -119,8 +133,16 @@ def choose(found: Sequence[Mention], *, described_only: bool = False) -> Profile
         by_person = described or by_person
         found = [mention for mention in found if fold(mention.person) in by_person]
     if len(by_person) > 1:
-        people = sorted(by_person.values(), key=lambda group: -len(group))[:MAX_QUOTES]
-        return Profile([group[0].sentence for group in people], [g[0].person for g in people])
+        asked = fold(name)
+        people = sorted(
+            by_person.items(),
+            key=lambda item: (
+                not any(m.defining for m in item[1]),
+                item[0] != asked,
+                -len(item[1]),
+            ),
+        )[:MAX_QUOTES]
+        return Profile([g[0].sentence for _, g in people], [g[0].person for _, g in people])
     chosen: list[ScoredSentence] = []
     for pass_ in ("new article", "any"):
         for mention in found:
@@ -198,14 +220,34 @@ def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
         if phrase.kind is PhraseKind.NAME:
             phrase_start, phrase_end = window_start + phrase.start, window_start + phrase.end
             if phrase_start <= start and end <= phrase_end:
-                return phrase_start, phrase_end
+                return _person_span(text, phrase_start, phrase_end, start, end)
     return start, end
 
 
+def _person_span(
+    text: str, phrase_start: int, phrase_end: int, start: int, end: int
+) -> tuple[int, int]:
+    """The person's name within the name phrase `text[phrase_start:phrase_end]` that holds
+    the asked-for `text[start:end]`: without the titles before it ("Australian Prime
+    Minister") nor what follows a possessive after more than the asked words ("Marc
+    Anthony’s Viviendo Tour")."""
+    head = text[phrase_start:start]
+    titles = [w.end() for w in re.finditer(r"\S+", head) if fold(w.group()).strip(".") in TITLES]
+    if titles:  # the name starts after the last title
+        phrase_start += len(head) - len(head[titles[-1] :].lstrip())
+    possessive = _POSSESSIVE.search(text, end, phrase_end)
+    if possessive is None or (phrase_start, possessive.start()) == (start, end):
+        return phrase_start, phrase_end  # "Anthony’s Coal Fired Pizza" is no person
+    return phrase_start, possessive.start()
+
+
 def defines_person(sentence: str, start: int, end: int) -> bool:
-    """Whether the sentence says who the person is: "X, the ...", "X is ...", or a
-    describing word before the name ("migrant Lety Pérez")."""
+    """Whether the sentence says who the person is: "X, the ...", "X is ...", a describing
+    word before the name ("migrant Lety Pérez") or who they are to someone ("her young son,
+    Anthony.")."""
     if _DEFINED_AFTER.match(sentence[end:]):
+        return True
+    if RELATION_BEFORE.search(sentence[:start]) and CLAUSE_END.match(sentence[end:]):
         return True
     before = _DESCRIBED_BEFORE.search(sentence[:start])
     if before is None:

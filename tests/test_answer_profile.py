@@ -3,9 +3,12 @@ told apart (`index.profile`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from index.engine import Engine
+from index.profile import defines_person
 from index.question import asked_name
 from tests.support.embedder import FakeEmbedder
 from tests.support.indexes import fake_engine_over
@@ -135,3 +138,46 @@ def test_a_name_no_article_gives_falls_back_to_an_ordinary_answer(engine: Engine
     answer = engine.ask("who is Zebulon Quixote?")
     assert answer.people == []
     assert all("Zebulon" not in part.text for part in answer.answer)
+
+
+def test_a_title_or_a_possessive_is_no_part_of_the_persons_name(tmp_path: Path) -> None:
+    articles = [
+        ("speech", "President Joe Biden spoke on Monday.\n\nBiden said the economy was strong."),
+        ("profile", "Joe Biden, the 46th president, turned 81 this week."),
+        ("family", "Hunter Biden, the president’s son, testified on Tuesday."),
+        ("home", "Crowds gathered outside Joe Biden’s Delaware Home on Sunday."),
+    ]
+    engine = fake_engine_over(
+        [{"id": i, "title": i, "text": text} for i, text in articles], tmp_path, reranker=False
+    )
+    assert sorted(engine.ask("Who is Biden?").people) == ["Hunter Biden", "Joe Biden"]
+
+
+def test_someone_known_by_the_asked_name_alone_is_listed_first(tmp_path: Path) -> None:
+    lakers = "Anthony Davis, the Lakers star, scored 40.\n\nAnthony Davis said he was tired."
+    articles = [*ARTICLES, {"id": "lakers", "title": "Lakers win", "text": lakers}]
+    engine = fake_engine_over(articles, tmp_path, reranker=False)
+    answer = engine.ask("Who is Anthony?")
+    assert len(answer.people) == 3 and answer.people[0] == "Anthony"
+    assert answer.answer[0].text.endswith("her young son, Anthony.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "defining"),
+    [
+        (
+            "Guatemalan migrant Lety Pérez crouches, holding her young son, Anthony.",
+            "Anthony",
+            True,
+        ),
+        ("His lawyer, Andino Reynal, spoke first.", "Andino Reynal", True),
+        ("Her son, Anthony scored twice.", "Anthony", False),
+        ("Lety Pérez, a mother of two, arrived in June.", "Lety Pérez", True),
+        ("“Let me pass,” Pérez begged the soldiers.", "Pérez", False),
+    ],
+)
+def test_a_sentence_defines_a_person_by_how_it_names_them(
+    sentence: str, name: str, defining: bool
+) -> None:
+    start = sentence.index(name)
+    assert defines_person(sentence, start, start + len(name)) is defining
