@@ -229,12 +229,17 @@ def _person_span(
 ) -> tuple[int, int]:
     """The person's name within the name phrase `text[phrase_start:phrase_end]` that holds
     the asked-for `text[start:end]`: without the titles before it ("Australian Prime
-    Minister") nor what follows a possessive after more than the asked words ("Marc
-    Anthony’s Viviendo Tour")."""
+    Minister") or a sentence's capitalised first word ("While"), nor what follows a
+    possessive after more than the asked words ("Marc Anthony’s Viviendo Tour")."""
     head = text[phrase_start:start]
-    titles = [w.end() for w in re.finditer(r"\S+", head) if fold(w.group()).strip(".") in TITLES]
-    if titles:  # the name starts after the last title
-        phrase_start += len(head) - len(head[titles[-1] :].lstrip())
+    words = list(re.finditer(r"\S+", head))
+    not_name = [
+        w.end()
+        for at, w in enumerate(words)
+        if fold(w.group()).strip(".") in (TITLES | STOPWORDS if at == 0 else TITLES)
+    ]
+    if not_name:  # the name starts after the last title or a first word like "While"
+        phrase_start += len(head) - len(head[not_name[-1] :].lstrip())
     possessive = _POSSESSIVE.search(text, end, phrase_end)
     if possessive is None or (phrase_start, possessive.start()) == (start, end):
         return phrase_start, phrase_end  # "Anthony’s Coal Fired Pizza" is no person

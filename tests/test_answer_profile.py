@@ -140,12 +140,13 @@ def test_a_name_no_article_gives_falls_back_to_an_ordinary_answer(engine: Engine
     assert all("Zebulon" not in part.text for part in answer.answer)
 
 
-def test_a_title_or_a_possessive_is_no_part_of_the_persons_name(tmp_path: Path) -> None:
+def test_a_title_a_possessive_or_an_opening_word_is_no_part_of_the_name(tmp_path: Path) -> None:
     articles = [
         ("speech", "President Joe Biden spoke on Monday.\n\nBiden said the economy was strong."),
         ("profile", "Joe Biden, the 46th president, turned 81 this week."),
         ("family", "Hunter Biden, the president’s son, testified on Tuesday."),
         ("home", "Crowds gathered outside Joe Biden’s Delaware Home on Sunday."),
+        ("rally", "It was a loud rally in a critical year. While Joe Biden spoke, people sang."),
     ]
     engine = fake_engine_over(
         [{"id": i, "title": i, "text": text} for i, text in articles], tmp_path, reranker=False
