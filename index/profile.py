@@ -39,8 +39,11 @@ TITLES = frozenset(
     | {"sen", "senator", "rep", "secretary", "gen", "judge", "justice", "coach", "captain"}
     | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor"}
 )
-# A possessive ends a person's name: "Marc Anthony’s Viviendo Tour" is Marc Anthony's.
-_POSSESSIVE = re.compile(r"[’']s\b")
+# Lowercase words a name may hold ("Ana de Armas", "Ludwig van Beethoven").
+_PARTICLES = frozenset({"de", "da", "del", "della", "di", "du", "la", "le", "van", "von", "bin"})
+# A possessive ends a person's name: "Marc Anthony’s Viviendo Tour" is Marc Anthony's,
+# "Truss’ Oct. 20 resignation" Truss's.
+_POSSESSIVE = re.compile(r"[’'](?:s\b|(?=\s))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,22 +231,29 @@ def _person_span(
     text: str, phrase_start: int, phrase_end: int, start: int, end: int
 ) -> tuple[int, int]:
     """The person's name within the name phrase `text[phrase_start:phrase_end]` that holds
-    the asked-for `text[start:end]`: without the titles before it ("Australian Prime
-    Minister") or a sentence's capitalised first word ("While"), nor what follows a
-    possessive after more than the asked words ("Marc Anthony’s Viviendo Tour")."""
+    the asked-for `text[start:end]`: without the words before it that are no part of it
+    ("Australian Prime Minister", "While"), nor what follows a possessive ("Marc Anthony’s
+    Viviendo Tour")."""
     head = text[phrase_start:start]
-    words = list(re.finditer(r"\S+", head))
     not_name = [
-        w.end()
-        for at, w in enumerate(words)
-        if fold(w.group()).strip(".") in (TITLES | STOPWORDS if at == 0 else TITLES)
+        word.end()
+        for at, word in enumerate(re.finditer(r"\S+", head))
+        if _opens_no_name(word.group(), first=at == 0)
     ]
-    if not_name:  # the name starts after the last title or a first word like "While"
+    if not_name:  # the name starts after the last word that is no part of it
         phrase_start += len(head) - len(head[not_name[-1] :].lstrip())
     possessive = _POSSESSIVE.search(text, end, phrase_end)
-    if possessive is None or (phrase_start, possessive.start()) == (start, end):
-        return phrase_start, phrase_end  # "Anthony’s Coal Fired Pizza" is no person
-    return phrase_start, possessive.start()
+    return phrase_start, possessive.start() if possessive else phrase_end
+
+
+def _opens_no_name(word: str, *, first: bool) -> bool:
+    """Whether a word of a name phrase, before the asked-for name, is no part of the name:
+    a title ("President"), a lowercase word other than a particle ("View with Lara Trump";
+    not "Ana de Armas"), or a stopword opening the phrase ("While Anthony Richardson")."""
+    folded = fold(word).strip(".")
+    if folded in TITLES or (word.islower() and folded not in _PARTICLES):
+        return True
+    return first and folded in STOPWORDS
 
 
 def defines_person(sentence: str, start: int, end: int) -> bool:

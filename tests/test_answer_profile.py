@@ -147,6 +147,7 @@ def test_a_title_a_possessive_or_an_opening_word_is_no_part_of_the_name(tmp_path
         ("family", "Hunter Biden, the president’s son, testified on Tuesday."),
         ("home", "Crowds gathered outside Joe Biden’s Delaware Home on Sunday."),
         ("rally", "It was a loud rally in a critical year. While Joe Biden spoke, people sang."),
+        ("show", "The show, “My View with Hunter Biden,” airs after Biden' visit to Ohio."),
     ]
     engine = fake_engine_over(
         [{"id": i, "title": i, "text": text} for i, text in articles], tmp_path, reranker=False
