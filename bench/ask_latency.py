@@ -3,12 +3,15 @@
     .venv/bin/python -m bench.ask_latency --index DIR [--questions N] [--reranker on|off]
     .venv/bin/python -m bench.ask_latency --store milvus --milvus-uri URI [--questions N]
     .venv/bin/python -m bench.ask_latency --index NEWS_DEV_INDEX --periods
+    .venv/bin/python -m bench.ask_latency --index NEWS_DEV_INDEX --who-is
 
 Questions are the XQuAD dev questions (most have no answer in a news index: a realistic mix
 of answers and abstentions), after a few warm-up questions. With `--periods`, they are
 news_dev's questions that name a calendar period ("this week"), each asked on its quiz day,
 so every one searches among the passages a date filter allows; they are asked in turn until
-N have been asked.
+N have been asked. With `--who-is`, "who is X?" for each name news_dev's questions hold
+("Liz Truss") and for its last word alone ("Truss", a profile's costliest kind: every person
+of that name), in turn until N have been asked.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from index.config import STORES, Settings
 from index.engine import Engine
 from index.evaluate import load_questions_jsonl, load_squad
 from index.period import asked_period
+from index.phrases import PhraseKind, find_phrases
 from index.search import dense_search, lexical_search
 from index.words import query_words
 
@@ -47,6 +51,19 @@ def timed(function: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def asked_names() -> list[str]:
+    """The names of two or three words news_dev's questions hold, each followed by its last
+    word alone."""
+    names: dict[str, None] = {}
+    for question in load_questions_jsonl(NEWS_DEV):
+        for phrase in find_phrases(question.question):
+            name = question.question[phrase.start : phrase.end]
+            if phrase.kind is PhraseKind.NAME and 2 <= len(name.split()) <= 3:
+                names[name] = None
+                names[name.split()[-1]] = None
+    return list(names)
+
+
 def main() -> None:
     """Print the latency table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -57,10 +74,15 @@ def main() -> None:
     parser.add_argument(
         "--periods", action="store_true", help="news_dev's questions that name a period"
     )
+    parser.add_argument("--who-is", action="store_true", help='"who is X?" for names news_dev asks')
     parser.add_argument("--reranker", choices=("on", "off"), default="on")
     args = parser.parse_args()
     asked: list[tuple[str, date | None]]
-    if args.periods:
+    if args.who_is:
+        asked = list(
+            islice(cycle((f"who is {name}?", None) for name in asked_names()), args.questions)
+        )
+    elif args.periods:
         named = [
             (q.question, q.asked_on)
             for q in load_questions_jsonl(NEWS_DEV)
