@@ -125,29 +125,29 @@ FIRST_STAGE = Scorer(
     -7.862,
 )
 # The second stage: the first stage's best `RERANKED` candidates with the reranker's logit
-# (`index.rerank`) beside their signals: 0.691 x the first stage's logit + 0.338 x the
-# reranker's + 0.357, written out over the signals. Fitted by bench/fit_answer_weights.py
+# (`index.rerank`) beside their signals: 0.706 x the first stage's logit + 0.288 x the
+# reranker's + 0.272, written out over the signals. Fitted by bench/fit_answer_weights.py
 # --reranker on (docs/reranker.md).
 RERANKED = 10
 RERANKED_STAGE = Scorer(
     {
-        "dense": 1.729,
-        "coverage": 1.622,
-        "context_coverage": 1.736,
-        "passage_dense": -0.291,
-        "article_rank": 1.591,
-        "new_words": 0.528,
-        "type_match": 0.287,
-        "answer_beside": 0.999,
-        "type_missing": -0.109,
-        "answer_in_title": 0.24,
-        "answer_repeated": 0.234,
-        "lead": 0.397,
-        "dense_gap": 1.357,
-        "coverage_gap": 0.791,
-        "reranker": 0.338,
+        "dense": 1.769,
+        "coverage": 1.659,
+        "context_coverage": 1.776,
+        "passage_dense": -0.297,
+        "article_rank": 1.627,
+        "new_words": 0.54,
+        "type_match": 0.293,
+        "answer_beside": 1.021,
+        "type_missing": -0.112,
+        "answer_in_title": 0.246,
+        "answer_repeated": 0.239,
+        "lead": 0.406,
+        "dense_gap": 1.388,
+        "coverage_gap": 0.809,
+        "reranker": 0.288,
     },
-    -5.076,
+    -5.279,
 )
 # The first stage's best probability within which (both ends included) the reranker reads a
 # question's candidates: outside it the first stage is sure enough either way, and answers

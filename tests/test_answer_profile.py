@@ -134,6 +134,16 @@ def test_with_the_reranker_only_people_the_articles_describe_are_namesakes(
     assert sorted(nobody.people) == ["Anthony", "Anthony Bennett", "Carmelo Anthony"]
 
 
+def test_a_sentence_the_rules_read_as_defining_stands_unless_the_reranker_is_sure(
+    engine: Engine,
+) -> None:
+    # "her young son, Anthony." and "Anthony, 38, has played ..." both define by the rules;
+    # the reranker doubts the first (it stands) and rejects the second.
+    judge = Judge("first pick", unsure=("young son",))
+    answer = _judged_by(engine, judge).ask("Who is Anthony?")
+    assert answer.people == ["Anthony", "Anthony Bennett"]
+
+
 def test_a_name_no_article_gives_falls_back_to_an_ordinary_answer(engine: Engine) -> None:
     answer = engine.ask("who is Zebulon Quixote?")
     assert answer.people == []

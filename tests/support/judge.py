@@ -9,15 +9,22 @@ from numpy.typing import NDArray
 
 
 class Judge:
-    """A stand-in reranker: a candidate answers when its sentence holds one of `words`;
-    records what it read."""
+    """A stand-in reranker: a candidate answers when its sentence holds one of `words` (logit
+    4), is doubtful when it holds one of `unsure` (-1), else does not (-4); records what it
+    read."""
 
-    def __init__(self, *words: str) -> None:
+    def __init__(self, *words: str, unsure: Sequence[str] = ()) -> None:
         self.words = words
+        self.unsure = unsure
         self.read: list[tuple[str, list[str]]] = []
 
     def logits(self, question: str, candidates: Sequence[str]) -> NDArray[np.float32]:
         self.read.append((question, list(candidates)))
-        first = [candidate.split(" | ")[0] for candidate in candidates]
-        answers = [any(word in text for word in self.words) for text in first]
-        return np.array([4.0 if answer else -4.0 for answer in answers], dtype=np.float32)
+        return np.array(
+            [self._logit(candidate.split(" | ")[0]) for candidate in candidates], dtype=np.float32
+        )
+
+    def _logit(self, sentence: str) -> float:
+        if any(word in sentence for word in self.words):
+            return 4.0
+        return -1.0 if any(word in sentence for word in self.unsure) else -4.0
