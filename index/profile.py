@@ -21,7 +21,7 @@ from index.answer import MAX_QUOTES, RERANKED, ScoredSentence, judge
 from index.phrases import PhraseKind, find_phrases
 from index.records import StoredArticle
 from index.rerank.model import Judge
-from index.words import STOPWORDS, fold, split_words
+from index.words import STOPWORDS, TITLES, fold, split_words
 
 # The reranker's logit below which a sentence the rules read as defining someone does not
 # (a product listing, a byline): where the reranker gives it less than a 5% chance. Above
@@ -39,12 +39,6 @@ _DESCRIBED_BEFORE = re.compile(r"(?:^|[\s(])(?P<word>[A-Za-z][\w-]*)\s+$")
 # Anthony." ("his lawyer, X,").
 RELATION_BEFORE = re.compile(r"\b(?:his|her|their)\s+(?:[\w’'-]+\s+){0,2}[a-z][\w’'-]*,\s+$")
 CLAUSE_END = re.compile(r"^\s*(?:[,.;:)]|$)")
-# Words a name may start with that are not the name ("President Joe Biden").
-TITLES = frozenset(
-    {"president", "prime", "minister", "dr", "mr", "mrs", "ms", "sir", "gov", "governor"}
-    | {"sen", "senator", "rep", "secretary", "gen", "judge", "justice", "coach", "captain"}
-    | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor"}
-)
 # Lowercase words a name may hold ("Ana de Armas", "Ludwig van Beethoven").
 _PARTICLES = frozenset({"de", "da", "del", "della", "di", "du", "la", "le", "van", "von", "bin"})
 # A possessive ends a person's name: "Marc Anthony’s Viviendo Tour" is Marc Anthony's,

@@ -18,6 +18,7 @@ from index.period import asked_period, within
 from index.records import ArticleFilter, Expects, Question, QuestionFrame, Unit
 from index.words import (
     STOPWORDS,
+    TITLES,
     content_stems,
     content_words,
     folded_words,
@@ -115,6 +116,8 @@ def asked_name(question: str) -> str | None:
     if not 1 <= len(words) <= _MAX_NAME_WORDS:
         return None
     if any(word in STOPWORDS and word not in _NAME_JOINERS for word in words):
+        return None
+    if all(word in TITLES or len(word) < 2 for word in words):  # "who is Mr.?", "who is ’s"
         return None
     return match["name"].strip()
 

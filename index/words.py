@@ -36,6 +36,13 @@ _QUESTION_FRAME_TEXT = """
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_QUESTION_FRAME_TEXT.split())
 
+# Words a name may start with that are not the name ("President Joe Biden").
+TITLES = frozenset(
+    {"president", "prime", "minister", "dr", "mr", "mrs", "ms", "sir", "gov", "governor"}
+    | {"sen", "senator", "rep", "secretary", "gen", "judge", "justice", "coach", "captain"}
+    | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor"}
+)
+
 
 def word_set(text: str) -> frozenset[str]:
     """The words of `text` (split on spaces), as a set: for the rules' word lists."""

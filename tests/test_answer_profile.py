@@ -65,6 +65,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         ("Who is the president of Mexico?", None),
         ("who is in charge of the shelter?", None),
         ("who won the match?", None),
+        ("who is Mr.?", None),
+        ("who is ’s", None),
+        ("Who is King Charles?", "King Charles"),
         ("Who is a good person to ask about the border crisis today?", None),
     ],
 )

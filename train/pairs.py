@@ -45,11 +45,11 @@ from pathlib import Path
 
 from index.clean import clean_body, normalise_line
 from index.phrases import PhraseKind, find_phrases
-from index.profile import CLAUSE_END, RELATION_BEFORE, TITLES, defines_person
+from index.profile import CLAUSE_END, RELATION_BEFORE, defines_person
 from index.rerank.model import Judge, Reranker
 from index.rerank.pair import candidate_text
 from index.segment import sentence_spans
-from index.words import STOPWORDS, content_stems, content_words, fold
+from index.words import STOPWORDS, TITLES, content_stems, content_words, fold
 
 SEED = 20261206
 SELQA_FILES = ("selqa-ass-dev.json", "selqa-ass-test.json")
