@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from train.pairs import (
     Quiz,
     Sentence,
     answer_variants,
+    quiz_evidence_pairs,
     quiz_page_pairs,
     read_pairs,
     trecqa_pairs,
@@ -125,6 +127,24 @@ def test_round_three_adds_sentences_whose_context_names_the_answer_but_they_do_n
     ]
     assert all(pair.label == 0 for pair in added)
     assert [pair for pair in third if pair.origin != "quiz-context-only"] == second
+
+
+def test_explanation_sentences_are_read_under_a_title_as_news_sentences_are() -> None:
+    # Round 6 read the explanations bare and every page sentence under its title, and learned
+    # that a sentence without a title answers: in the engine, every candidate has one.
+    quiz = replace(QUIZ, evidence="The festival came to town. Lisbon hosted it this week.")
+    others = [Sentence("A storm closed schools across the county.", "Storm closes schools", "")]
+    pairs = quiz_evidence_pairs(quiz, others, random.Random(0), "Harbour festival draws crowds")
+    assert [(pair.candidate, pair.label, pair.origin) for pair in pairs] == [
+        (
+            "Lisbon hosted it this week. | Harbour festival draws crowds"
+            " | The festival came to town.",
+            1,
+            "quiz-evidence",
+        ),
+        ("A storm closed schools across the county. | Storm closes schools", 0, "quiz-week-other"),
+    ]
+    assert RECIPES["round-7"].evidence_titles and not RECIPES["round-6"].evidence_titles
 
 
 def test_who_is_pairs_take_the_sentence_saying_who_a_person_is() -> None:
