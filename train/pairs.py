@@ -615,7 +615,10 @@ def build(
     pages = read_pages(data / "pages.jsonl.gz", wanted)
     print(f"{len(quizzes)} quizzes, {len(pages)} pages", file=sys.stderr)
     sentences_of: dict[str, list[Sentence]] = {}
-    title_of = {quiz.question_id: _first_page_title(quiz, pages, recipe) for quiz in quizzes}
+    title_of = {
+        quiz.question_id: _first_page_title(quiz, pages) if recipe.evidence_titles else ""
+        for quiz in quizzes
+    }
     week_sentences: dict[str, list[Sentence]] = defaultdict(list)
     for quiz in quizzes:
         week_sentences[quiz.week].extend(
@@ -668,14 +671,9 @@ def build(
     return train, valid, test, stats
 
 
-def _first_page_title(quiz: Quiz, pages: dict[str, tuple[str, str]], recipe: Recipe) -> str:
-    """The title that a quiz's explanation sentences are read under: its first search
-    page's, with a recipe that gives them titles; else none."""
-    if recipe.evidence_titles:
-        for url in quiz.pages[:PAGES_PER_QUESTION]:
-            if url in pages:
-                return pages[url][0]
-    return ""
+def _first_page_title(quiz: Quiz, pages: dict[str, tuple[str, str]]) -> str:
+    """The title of a quiz's first search page that `pages` holds ("" when none does)."""
+    return next((pages[url][0] for url in quiz.pages[:PAGES_PER_QUESTION] if url in pages), "")
 
 
 def _counts(pairs: list[Pair]) -> dict[str, int]:
