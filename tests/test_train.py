@@ -29,6 +29,8 @@ from train.pairs import (
     quiz_evidence_pairs,
     quiz_page_pairs,
     read_pairs,
+    synthetic_pairs,
+    synthetic_questions,
     trecqa_pairs,
     who_is_pairs,
     write_pairs,
@@ -189,6 +191,53 @@ def test_round_six_counts_a_describing_word_before_the_name() -> None:
         # is; both are unclear by the profile's rule: not pairs.
         assert labelled == {texts[0]: 1, texts[1]: 0}
     assert RECIPES["round-6"].who_is_roles and not RECIPES["round-5"].who_is_roles
+
+
+def test_synthetic_questions_take_a_subject_person_or_a_count_out_of_a_sentence() -> None:
+    texts = [
+        "Hamlin stood up after the tackle in the first quarter, but collapsed again.",
+        "The storm hit the island with maximum sustained winds of 85 miles an hour.",
+        "Hamlin and his family thanked the hospital staff for their care on Sunday.",
+        "“We are praying for him,” Hamlin said of his teammate after the game on Monday.",
+        "Officials said the storm reached the island in 2022 and brought heavy rain.",
+        "Too short.",
+    ]
+    sentences = [Sentence(text, "Bills player collapses", "") for text in texts]
+    questions = synthetic_questions(sentences, ["Damar Hamlin"])
+    # The clause after "but" goes (the sentence says more than the question asks); a name
+    # before "and" is not a verb's subject; quotes and years give no question.
+    assert [(q.question, q.answer, q.sentence.text) for q in questions] == [
+        ("Who stood up after the tackle in the first quarter?", ("Hamlin", "Hamlin"), texts[0]),
+        (
+            "The storm hit the island with maximum sustained winds of how many miles an hour?",
+            ("85",),
+            texts[1],
+        ),
+    ]
+
+
+def test_a_synthetic_questions_negatives_share_its_words_but_not_its_answer() -> None:
+    title = "Hurricane Nicole nears Florida"
+    texts = [
+        "The storm hit the island with maximum sustained winds of 85 miles an hour.",
+        "The island braced for the storm and its winds on Tuesday night, officials said.",
+        "Winds of that strength were also recorded on the mainland overnight.",
+        "The storm is expected to weaken as it moves over the island's mountains.",
+        "Sustained winds at the coast knocked out power for thousands of homes.",
+        "A school board meeting was postponed until next month.",
+    ]
+    sentences = [Sentence(text, title, "") for text in texts]
+    pairs = synthetic_pairs("g", sentences, random.Random(0))
+    assert [(pair.candidate.split(" | ")[0], pair.label) for pair in pairs] == [
+        (texts[0], 1),
+        (texts[1], 0),
+        (texts[3], 0),
+        (texts[4], 0),
+    ]
+    assert {pair.question for pair in pairs} == {
+        "The storm hit the island with maximum sustained winds of how many miles an hour?"
+    }
+    assert RECIPES["round-8"].synthetic_questions and not RECIPES["round-7"].synthetic_questions
 
 
 def test_trecqa_reads_as_plain_sentences_with_labels() -> None:

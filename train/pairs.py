@@ -1,6 +1,6 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--recipe round-1|...|round-7] [--shared ../shared] [--out DIR]
+    python -m train.pairs [--recipe round-1|...|round-8] [--shared ../shared] [--out DIR]
                           [--mine-with EXPORTED_RERANKER]
 
 Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
@@ -23,6 +23,11 @@ Sources (../shared/data/answer_train/README.txt):
 - the quizzes' own explanations: a sentence holding the answer is positive; sentences of
   other questions of the same week are negatives (same period, other stories); from round 7,
   each under the title of its quiz's first search page, as a news sentence is read;
+- synthetic questions (round 8, `synthetic_pairs`): a page sentence opening with a person
+  who does something ("Hamlin stood up ...") or counting something ("winds of 85 miles an
+  hour") gives a question of its own words ("Who stood up ...?", "... winds of how many
+  miles an hour?") that it answers; the page's sentences sharing most of those words
+  without the answer do not;
 - SelQA (every candidate as labelled) and TrecQA TRAIN (DEV is validation, TEST is reported).
 
 Quiz questions are split by week (about one week in eight is validation), never by pair.
@@ -92,6 +97,8 @@ class Recipe:
     # the name says who they are.
     who_is: bool = False
     who_is_roles: bool = False
+    # A synthetic question from each quiz's pages (`synthetic_pairs`).
+    synthetic_questions: bool = False
 
 
 # Round 1: the first model's pairs. Round 2, from what round 1 got wrong on news (it chose
@@ -121,6 +128,13 @@ _ROUND_6 = replace(_ROUND_5, who_is_roles=True)
 # (XQuAD's Wikipedia questions were round 6's widest gap; round 2 had cut SelQA together
 # with adding the restating negatives that fixed round 1 on news).
 _ROUND_7 = replace(_ROUND_6, selqa_share=1.0, evidence_titles=True)
+# Round 8: round 7 rejected sentences that restate the question and name its answer (XQuAD's
+# "Then Anderson scored on a 2-yard touchdown run ..."; 65-71% of XQuAD's misses had every
+# answering candidate below -2): the quizzes' questions seldom share their answers' words.
+# Round 7's pairs (mined with round 6's model, as round 7's were) and, a quiz, one question
+# made from a sentence of its pages ("Who stood up afterwards ...?" for "Hamlin stood up
+# afterwards ..."), the page's sentences sharing its words without the answer negatives.
+_ROUND_8 = replace(_ROUND_7, synthetic_questions=True)
 RECIPES = {
     "round-1": Recipe(),
     "round-2": _ROUND_2,
@@ -129,6 +143,7 @@ RECIPES = {
     "round-5": _ROUND_5,
     "round-6": _ROUND_6,
     "round-7": _ROUND_7,
+    "round-8": _ROUND_8,
 }
 # Of a quiz's clean negatives, at most this many are scored when mining: the answering
 # pages' sentences first, then those sharing most of the question's words.
@@ -522,6 +537,131 @@ def who_is_pairs(
     ]
 
 
+# Synthetic questions (round 8): a page sentence becomes the answer to a question made from
+# its own words, one name or count taken out ("Biden told reporters ..." -> "Who told
+# reporters ...?"). The quizzes' questions seldom share their answer's words; XQuAD's and
+# many readers' do, and round 7 rejected such sentences ("Then Anderson scored on a 2-yard
+# touchdown run" for "... the player who scored a 2-yard touchdown ...?").
+SYNTHETIC_NEGATIVES = 3
+# Sentences of this many characters (bounds included) become questions.
+SYNTHETIC_SENTENCE = (50, 220)
+# A question keeps at least this many words after its question word before a clause break.
+SYNTHETIC_CLAUSE_WORDS = 5
+_QUOTE_MARKS = re.compile(r"[“”\"‘’']")
+_CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|\s[—–-]\s|\s\(")
+# A word after a name that makes it the subject of a verb: a past or present tense
+# ("Hamlin stood", "Biden says"), or one of these.
+_VERB_ENDING = re.compile(r"^[a-z]+(?:ed|[^s]s)$")
+_VERBS = frozenset(
+    {"is", "was", "has", "had", "will", "would", "could", "can", "may", "might", "must"}
+    | {"should", "did", "does", "also", "then", "later", "still", "never", "once", "now"}
+    | {"recently", "previously", "already", "first", "made", "won", "became", "began"}
+    | {"took", "gave", "got", "led", "left", "met", "ran", "said", "told", "wrote", "went"}
+    | {"came", "saw", "found", "stood", "sat", "spent", "lost", "held", "kept", "brought"}
+    | {"thought", "knew", "beat", "hit", "set", "put", "cut", "shot", "quit", "sold", "paid"}
+)
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+# A bare count before a plural noun: "killed 23 people", "12 children".
+_COUNT = re.compile(
+    r"(?<![\w$£€#.,-])(?P<count>\d{1,3}(?:,\d{3})*)"
+    r" (?P<noun>[a-z]{3,}s|people|children|men|women)\b(?![-%])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticQuestion:
+    """A question made from `sentence`: `answer` is what it took out of it (a person's
+    name and last name, or a count)."""
+
+    question: str
+    answer: tuple[str, ...]
+    sentence: Sentence
+
+
+def _clause(text: str, from_word: int) -> str:
+    """`text` up to its first clause break after `from_word` words more, without its end
+    punctuation."""
+    words = list(re.finditer(r"\S+", text))
+    start = words[min(from_word, len(words) - 1)].start() if words else 0
+    found = _CLAUSE_BREAK.search(text, start)
+    cut = text[: found.start()] if found else text
+    return cut.rstrip(" .!?,;:")
+
+
+def synthetic_questions(
+    sentences: list[Sentence], people: Iterable[str]
+) -> list[SyntheticQuestion]:
+    """The questions `sentences` give: "Who ...?" from a sentence that opens with one of
+    `people` (full name or last name) followed by a verb; "... how many ...?" from one that
+    counts a plural noun. Sentences quoting anyone are left out (their words are not the
+    page's)."""
+    names = sorted(
+        {
+            form
+            for name in people
+            for form in (name, name.split()[-1])
+            if fold(form) not in STOPWORDS and len(form) > 2
+        },
+        key=len,
+    )
+    opening = (
+        re.compile(
+            rf"^(?P<name>{'|'.join(re.escape(n) for n in reversed(names))}) (?P<rest>[a-z].*)$"
+        )
+        if names
+        else None
+    )
+    low, high = SYNTHETIC_SENTENCE
+    found: list[SyntheticQuestion] = []
+    for sentence in sentences:
+        text = sentence.text
+        if not low <= len(text) <= high or _QUOTE_MARKS.search(text):
+            continue
+        named = opening.match(text) if opening else None
+        verb = named["rest"].split()[0].rstrip(",") if named else ""
+        if named and (verb in _VERBS or _VERB_ENDING.match(verb)):
+            question = "Who " + _clause(named["rest"], SYNTHETIC_CLAUSE_WORDS - 1) + "?"
+            answer = (named["name"], named["name"].split()[-1])
+            found.append(SyntheticQuestion(question, answer, sentence))
+            continue
+        counted = _COUNT.search(text)
+        if counted and not _YEAR.fullmatch(counted["count"]):
+            asked = text[: counted.start()] + "how many" + text[counted.start("noun") - 1 :]
+            before = len(text[: counted.start()].split())
+            question = _clause(asked, before + SYNTHETIC_CLAUSE_WORDS - 1)
+            question = question[0].upper() + question[1:] + "?"
+            found.append(SyntheticQuestion(question, (counted["count"],), sentence))
+    return found
+
+
+def synthetic_pairs(group: str, sentences: list[Sentence], rng: random.Random) -> list[Pair]:
+    """Pairs for one synthetic question drawn from `sentences` (a quiz's newly read pages):
+    its sentence answers; the page sentences sharing most of its words without its answer
+    do not. Empty when the sentences give no question, or too few such others."""
+    people = _person_mentions(sentences, roles=False)
+    questions = synthetic_questions(sentences, people)
+    if not questions:
+        return []
+    chosen = rng.choice(questions)
+    answer = _pattern(chosen.answer)
+    asked = content_stems(chosen.question)
+    scored = sorted(
+        (
+            (-len(asked & content_stems(s.text)), number)
+            for number, s in enumerate(sentences)
+            if answer is not None and not answer.search(fold(s.text))
+        )
+    )
+    others = [sentences[number] for shared, number in scored if shared < 0][:SYNTHETIC_NEGATIVES]
+    if len(others) < SYNTHETIC_NEGATIVES:
+        return []
+    labelled = [(chosen.sentence, 1, "synthetic")] + [(s, 0, "synthetic-other") for s in others]
+    return [
+        Pair(group, chosen.question, candidate_text(s.text, s.title, s.before), label, origin)
+        for s, label, origin in labelled
+    ]
+
+
 def evidence_sentences(evidence: str) -> list[str]:
     """The sentences of a quiz's explanation."""
     return [evidence[start:end] for start, end in sentence_spans(evidence, 0, len(evidence))]
@@ -660,6 +800,11 @@ def build(
     valid.extend(trecqa_pairs(data / "trecqa" / "DEV.xml"))
     test = trecqa_pairs(data / "trecqa" / "TEST.xml")
     rng.shuffle(train)
+    if recipe.synthetic_questions:
+        # After the shuffle: the other pairs come out as the recipe without them writes them.
+        synthetic_train, synthetic_valid = quiz_synthetic_pairs(quizzes, sentences_of)
+        train.extend(synthetic_train)
+        valid.extend(synthetic_valid)
     stats: dict[str, object] = {
         "seed": SEED,
         "quizzes": len(quizzes),
@@ -669,6 +814,26 @@ def build(
         "trecqa test": _counts(test),
     }
     return train, valid, test, stats
+
+
+def quiz_synthetic_pairs(
+    quizzes: list[Quiz], sentences_of: dict[str, list[Sentence]]
+) -> tuple[list[Pair], list[Pair]]:
+    """Training and validation pairs of one synthetic question a quiz, from the sentences of
+    its pages that no quiz before it had (`sentences_of`: a page's sentences by URL), split
+    by the quiz's week."""
+    rng = random.Random(SEED + 8)
+    train: list[Pair] = []
+    valid: list[Pair] = []
+    read: set[str] = set()
+    for quiz in quizzes:
+        urls = [url for url in quiz.pages[:PAGES_PER_QUESTION] if url in sentences_of]
+        new = [url for url in dict.fromkeys(urls) if url not in read]
+        read.update(new)
+        sentences = [sentence for url in new for sentence in sentences_of[url]]
+        pairs = synthetic_pairs(f"synthetic-{quiz.question_id}", sentences, rng)
+        (valid if is_valid_week(quiz.week) else train).extend(pairs)
+    return train, valid
 
 
 def _first_page_title(quiz: Quiz, pages: dict[str, tuple[str, str]]) -> str:
