@@ -132,8 +132,9 @@ _ROUND_7 = replace(_ROUND_6, selqa_share=1.0, evidence_titles=True)
 # "Then Anderson scored on a 2-yard touchdown run ..."; 65-71% of XQuAD's misses had every
 # answering candidate below -2): the quizzes' questions seldom share their answers' words.
 # Round 7's pairs (mined with round 6's model, as round 7's were) and, a quiz, one question
-# made from a sentence of its pages ("Who stood up afterwards ...?" for "Hamlin stood up
-# afterwards ..."), the page's sentences sharing its words without the answer negatives.
+# made from a sentence of its pages ("Who stood up after the tackle in the first quarter?"
+# for "Hamlin stood up after the tackle in the first quarter, but collapsed again."), the
+# page's sentences sharing its words without the answer negatives.
 _ROUND_8 = replace(_ROUND_7, synthetic_questions=True)
 RECIPES = {
     "round-1": Recipe(),
@@ -545,7 +546,9 @@ def who_is_pairs(
 SYNTHETIC_NEGATIVES = 3
 # Sentences of this many characters (bounds included) become questions.
 SYNTHETIC_SENTENCE = (50, 220)
-# A question keeps at least this many words after its question word before a clause break.
+# A question is cut at its first clause break after its first words: "Who" and this many
+# less one ("Who stood up after the | tackle ..., but ..."), or "how many" and this many
+# less three ("how many miles an | hour ...").
 SYNTHETIC_CLAUSE_WORDS = 5
 _QUOTE_MARKS = re.compile(r"[“”\"‘’']")
 _CLAUSE_BREAK = re.compile(r"[,;:](?=\s)|\s[—–-]\s|\s\(")
@@ -579,8 +582,8 @@ class SyntheticQuestion:
 
 
 def _clause(text: str, from_word: int) -> str:
-    """`text` up to its first clause break after `from_word` words more, without its end
-    punctuation."""
+    """`text` up to its first clause break that starts at or after its word `from_word`
+    (counted from 0), without its end punctuation."""
     words = list(re.finditer(r"\S+", text))
     start = words[min(from_word, len(words) - 1)].start() if words else 0
     found = _CLAUSE_BREAK.search(text, start)
@@ -644,13 +647,13 @@ def synthetic_pairs(group: str, sentences: list[Sentence], rng: random.Random) -
         return []
     chosen = rng.choice(questions)
     answer = _pattern(chosen.answer)
+    if answer is None:
+        return []
     asked = content_stems(chosen.question)
     scored = sorted(
-        (
-            (-len(asked & content_stems(s.text)), number)
-            for number, s in enumerate(sentences)
-            if answer is not None and not answer.search(fold(s.text))
-        )
+        (-len(asked & content_stems(s.text)), number)
+        for number, s in enumerate(sentences)
+        if not answer.search(fold(s.text))
     )
     others = [sentences[number] for shared, number in scored if shared < 0][:SYNTHETIC_NEGATIVES]
     if len(others) < SYNTHETIC_NEGATIVES:
@@ -755,6 +758,8 @@ def build(
     pages = read_pages(data / "pages.jsonl.gz", wanted)
     print(f"{len(quizzes)} quizzes, {len(pages)} pages", file=sys.stderr)
     sentences_of: dict[str, list[Sentence]] = {}
+    # For each quiz, the sentences of its pages that no quiz before it had.
+    first_read: list[list[Sentence]] = []
     title_of = {
         quiz.question_id: _first_page_title(quiz, pages) if recipe.evidence_titles else ""
         for quiz in quizzes
@@ -774,10 +779,12 @@ def build(
         if number % 500 == 0:
             print(f"quiz {number}/{len(quizzes)}", file=sys.stderr)
         sentences: list[Sentence] = []
+        first_read.append([])
         who_is: list[Pair] = []
         for url in quiz.pages[:PAGES_PER_QUESTION]:
             if url in pages and url not in sentences_of:
                 sentences_of[url] = page_sentences(*pages[url])
+                first_read[-1].extend(sentences_of[url])
                 if recipe.who_is:
                     group = f"who-is-{quiz.question_id}-{len(who_is)}"
                     who_is += who_is_pairs(
@@ -802,7 +809,7 @@ def build(
     rng.shuffle(train)
     if recipe.synthetic_questions:
         # After the shuffle: the other pairs come out as the recipe without them writes them.
-        synthetic_train, synthetic_valid = quiz_synthetic_pairs(quizzes, sentences_of)
+        synthetic_train, synthetic_valid = quiz_synthetic_pairs(quizzes, first_read)
         train.extend(synthetic_train)
         valid.extend(synthetic_valid)
     stats: dict[str, object] = {
@@ -817,20 +824,15 @@ def build(
 
 
 def quiz_synthetic_pairs(
-    quizzes: list[Quiz], sentences_of: dict[str, list[Sentence]]
+    quizzes: list[Quiz], first_read: list[list[Sentence]]
 ) -> tuple[list[Pair], list[Pair]]:
     """Training and validation pairs of one synthetic question a quiz, from the sentences of
-    its pages that no quiz before it had (`sentences_of`: a page's sentences by URL), split
-    by the quiz's week."""
+    its pages that no quiz before it had (`first_read`, one list a quiz), split by the quiz's
+    week."""
     rng = random.Random(SEED + 8)
     train: list[Pair] = []
     valid: list[Pair] = []
-    read: set[str] = set()
-    for quiz in quizzes:
-        urls = [url for url in quiz.pages[:PAGES_PER_QUESTION] if url in sentences_of]
-        new = [url for url in dict.fromkeys(urls) if url not in read]
-        read.update(new)
-        sentences = [sentence for url in new for sentence in sentences_of[url]]
+    for quiz, sentences in zip(quizzes, first_read, strict=True):
         pairs = synthetic_pairs(f"synthetic-{quiz.question_id}", sentences, rng)
         (valid if is_valid_week(quiz.week) else train).extend(pairs)
     return train, valid
