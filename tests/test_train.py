@@ -26,6 +26,8 @@ from train.pairs import (
     Quiz,
     Sentence,
     answer_variants,
+    in_situ_pairs,
+    in_situ_questions,
     quiz_evidence_pairs,
     quiz_page_pairs,
     read_pairs,
@@ -238,6 +240,69 @@ def test_a_synthetic_questions_negatives_share_its_words_but_not_its_answer() ->
         "The storm hit the island with maximum sustained winds of how many miles an hour?"
     }
     assert RECIPES["round-8"].synthetic_questions and not RECIPES["round-7"].synthetic_questions
+
+
+def test_questions_asked_in_place_take_a_country_state_count_sum_or_year() -> None:
+    texts = [
+        "The president flew to France on Tuesday for talks with European leaders.",
+        "The storm left 3 million people without power in Florida on Thursday.",
+        "The company paid $5 million to settle the case brought by Georgia regulators.",
+        "A dozen protesters gathered outside the Vatican embassy in the capital city.",
+        "Section 1983 of the law allows suits against officials who violate rights.",
+        "Reporters from USA TODAY visited the plant in 2019 with the engineers.",
+    ]
+    questions = in_situ_questions([Sentence(text, "News", "") for text in texts])
+    # Georgia is a country and a state; "a dozen", a name's "Vatican" and "USA", and a year
+    # that no preposition introduces ("Section 1983") give no question.
+    assert [(q.question, q.answer, q.sentence.text) for q in questions] == [
+        (
+            "The president flew to which country on Tuesday for talks with European leaders?",
+            ("France",),
+            texts[0],
+        ),
+        (
+            "The storm left how many people without power in Florida on Thursday?",
+            ("3 million",),
+            texts[1],
+        ),
+        (
+            "The storm left 3 million people without power in which state on Thursday?",
+            ("Florida",),
+            texts[1],
+        ),
+        (
+            "The company paid how much to settle the case brought by Georgia regulators?",
+            ("$5 million",),
+            texts[2],
+        ),
+        (
+            "Reporters from USA TODAY visited the plant in what year with the engineers?",
+            ("2019",),
+            texts[5],
+        ),
+    ]
+
+
+def test_a_question_asked_in_place_has_a_negative_naming_another_of_its_kind() -> None:
+    texts = [
+        "The president flew to France on Tuesday for talks with European leaders.",
+        "The president met European leaders on Tuesday to talk about trade.",
+        "Talks with the leaders were expected to last until late Tuesday night.",
+        "A school board meeting was postponed until next month.",
+        "The president will travel to Germany next month for a summit.",
+    ]
+    sentences = [Sentence(text, "Summit", "") for text in texts]
+    pairs = in_situ_pairs("g", sentences, random.Random(0))
+    assert [(pair.candidate.split(" | ")[0], pair.label, pair.origin) for pair in pairs] == [
+        (texts[4], 1, "in-situ"),
+        (texts[3], 0, "in-situ-other"),
+        (texts[1], 0, "in-situ-other"),
+        (texts[0], 0, "in-situ-alike"),
+    ]
+    assert {pair.question for pair in pairs} == {
+        "The president will travel to which country next month for a summit?"
+    }
+    assert RECIPES["round-9"].in_situ_questions and not RECIPES["round-8"].in_situ_questions
 
 
 def test_trecqa_reads_as_plain_sentences_with_labels() -> None:
