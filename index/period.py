@@ -1,6 +1,8 @@
 """The period a question asks about ("this week", "yesterday", "in 2022", "the latest").
 
-News questions are about a time. Words relative to when the question is asked ("this week",
+A question is answered from what had been published when it was asked: with the day asked
+known, articles dated later (by more than a day, for time zones) are not read. News
+questions are about a time. Words relative to when the question is asked ("this week",
 "today", "latest", "recently") count back from that day, and only when that day is known
 (the bot and the CLI give today's; `citebot eval` a question's "asked_on"). A period on the
 calendar is a filter: "who won this week?" is answered from this week's articles or not at
@@ -35,6 +37,9 @@ _RECENT_DAYS = 31
 # Calendar periods reach this many days further back than they say: a quiz on Friday asks
 # about "this week" from Monday's articles, dated in their own time zones.
 SLACK_DAYS = 2
+# An article dated this many days after the question was asked may be of the same day in its
+# own time zone; later ones had not been published when it was asked.
+LATE_DAYS = 1
 
 
 def asked_period(question: str, asked_on: date | None) -> Period | None:
@@ -79,16 +84,29 @@ def _days_before(day: date, days: int) -> date:
 def within(article_filter: ArticleFilter | None, period: Period) -> ArticleFilter:
     """`article_filter` narrowed to the articles published in `period` and those of unknown
     date (unless `article_filter` chose dates)."""
-    since, until = period.since.isoformat(), period.until.isoformat()
+    return _narrowed(article_filter, period.since.isoformat(), period.until.isoformat())
+
+
+def published_by(article_filter: ArticleFilter | None, asked_on: date) -> ArticleFilter:
+    """`article_filter` narrowed to the articles published by `asked_on` (or the day after,
+    in their own time zone) and those of unknown date (unless `article_filter` chose dates):
+    a question is answered from what had been published when it was asked."""
+    latest = asked_on + timedelta(days=min(LATE_DAYS, (date.max - asked_on).days))
+    return _narrowed(article_filter, None, latest.isoformat())
+
+
+def _narrowed(article_filter: ArticleFilter | None, since: str | None, until: str) -> ArticleFilter:
+    """`article_filter` narrowed to the ISO days `since` (None: from the first) to `until`."""
     if article_filter is None:
         return ArticleFilter(since, until, undated=True)
     # Partial dates ("2022-06") mean all of their month or year: the later start is the
     # greater string, and the earlier end the smaller once each reads as its last day ("~"
     # sorts after every digit and "-").
     return ArticleFilter(
-        max(since, article_filter.since or since),
+        max(filter(None, (since, article_filter.since)), default=None),
         min(until, article_filter.until or until, key=lambda end: end + "~"),
         article_filter.outlet,
-        # Chosen dates leave undated articles out, as they always do.
-        undated=not (article_filter.since or article_filter.until),
+        # Dates a person chose leave undated articles out, as they always do; those of the
+        # day asked and of a period do not.
+        undated=article_filter.undated or not (article_filter.since or article_filter.until),
     )

@@ -14,7 +14,7 @@ import itertools
 import re
 from datetime import date
 
-from index.period import asked_period, within
+from index.period import asked_period, published_by, within
 from index.records import ArticleFilter, Expects, Question, QuestionFrame, Unit
 from index.words import (
     STOPWORDS,
@@ -88,8 +88,10 @@ def read_question(
     text: str, asked_on: date | None = None, article_filter: ArticleFilter | None = None
 ) -> Question:
     """The question `text` read once: its words, what it asks for, the name it asks about,
-    the period it names (counted from `asked_on`), and `article_filter` narrowed to that
-    period when it is one on the calendar."""
+    the period it names (counted from `asked_on`), and `article_filter` narrowed to the
+    articles published by `asked_on` and to that period when it is one on the calendar."""
+    if asked_on is not None:
+        article_filter = published_by(article_filter, asked_on)
     period = asked_period(text, asked_on)
     if period is not None and period.strict:
         article_filter = within(article_filter, period)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.engine import Engine
-from index.period import asked_period, within
+from index.period import asked_period, published_by, within
 from index.records import ArticleFilter, Period, published_day
 from tests.support.indexes import fake_engine_over
 
@@ -86,6 +86,23 @@ def test_a_calendar_period_narrows_the_chosen_filter(
 
 
 @pytest.mark.parametrize(
+    ("chosen", "narrowed"),
+    [
+        (None, ArticleFilter(until="2022-10-15", undated=True)),
+        (ArticleFilter(outlet="cnn"), ArticleFilter(None, "2022-10-15", "cnn", True)),
+        (ArticleFilter("2022-10-10", "2022-10"), ArticleFilter("2022-10-10", "2022-10-15")),
+        (ArticleFilter(until="2021"), ArticleFilter(None, "2021")),
+    ],
+)
+def test_the_day_asked_narrows_the_chosen_filter(
+    chosen: ArticleFilter | None, narrowed: ArticleFilter
+) -> None:
+    """An article dated the day after the question (in its own time zone, the same day) is
+    read; chosen dates still leave articles of unknown date out."""
+    assert published_by(chosen, ASKED_ON) == narrowed
+
+
+@pytest.mark.parametrize(
     ("published", "day"),
     [("2022-10-11", date(2022, 10, 11)), ("2022-10-11T23:59:00+02:00", date(2022, 10, 11)),
      ("2022-13-40", None), ("Oct 11, 2022", None), (None, None), ("", None)],
@@ -157,6 +174,23 @@ def test_answers_prefer_articles_of_the_year_or_the_last_month(
     assert {p.article_id for p in ranked.passages} == {"similar", "new", "2021"}
 
 
+@pytest.mark.parametrize(
+    ("asked_on", "read"),
+    [
+        (date(2021, 6, 1), {"similar", "2021"}),
+        (date(2022, 10, 10), {"similar", "2021"}),
+        (date(2022, 10, 11), {"similar", "2021", "new"}),
+    ],
+)
+def test_a_question_is_answered_from_what_was_published_when_it_was_asked(
+    engine: Engine, asked_on: date, read: set[str]
+) -> None:
+    ranked = engine.rank_sentences("Where were flood warnings issued?", asked_on=asked_on)
+    assert {p.article_id for p in ranked.passages} == read
+    answer = engine.ask("Where were flood warnings issued?", asked_on=asked_on)
+    assert {c.article_id for c in answer.citations} <= read and answer.notice is None
+
+
 def test_the_latest_of_an_older_index_is_still_answered(engine: Engine) -> None:
     answer = engine.ask("Where were the latest flood warnings issued?", asked_on=date(2030, 1, 1))
     assert not answer.abstained and answer.notice is None
@@ -216,3 +250,4 @@ def test_any_day_asked_gives_a_period_within_the_calendar(asked_on: date, words:
     if period is not None:
         assert period.since <= period.until
         within(None, period)
+    assert published_by(None, asked_on).until >= asked_on.isoformat()

@@ -340,10 +340,10 @@ class IndexReader:
         if self.vectors.ntotal == 0:
             return no_matches()
         query = query_vector.reshape(1, -1)
-        if article_filter is None:
+        allowed = self._admitted(article_filter)
+        if allowed is None:
             scores, ids = self.vectors.search(query, min(k, self.vectors.ntotal))
         else:
-            allowed = self._passage_ids_where(article_filter)
             if not len(allowed):
                 return no_matches()
             scores, ids = self._search_among(query, min(k, len(allowed)), allowed)
@@ -383,7 +383,7 @@ class IndexReader:
         """The `k` best passages by BM25 holding any of `words`, scored in numpy from the
         postings (`index.local.postings`: FTS5's formula and weights, the title weighing less),
         among the passages of the articles `article_filter` lets through; best first."""
-        allowed = None if article_filter is None else self._passage_ids_where(article_filter)
+        allowed = self._admitted(article_filter)
         if not words or (allowed is not None and not len(allowed)):
             return no_matches()
         marks = ", ".join("?" * len(words))
@@ -416,13 +416,13 @@ class IndexReader:
             "SELECT rowid, bm25(passages_fts, ?, ?) AS score FROM passages_fts"
             " WHERE passages_fts MATCH ?"
         )
-        if article_filter is None:
+        allowed = self._admitted(article_filter)
+        if allowed is None:
             rows = self._rows(f"{matched} ORDER BY score LIMIT ?", (*BM25_WEIGHTS, phrase, k))
         else:
             # Scored once, best first, and read until `k` allowed ones are found: with the
             # filter inside its query, FTS5 would look up every passage the filter lets
             # through in the full-text index, one at a time.
-            allowed = self._passage_ids_where(article_filter)
             if not len(allowed):
                 return no_matches()
             rows = self._rows(
@@ -433,6 +433,15 @@ class IndexReader:
             np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
             -np.fromiter((row[1] for row in rows), dtype=np.float32, count=len(rows)),
         )
+
+    def _admitted(self, article_filter: ArticleFilter | None) -> NDArray[np.int64] | None:
+        """The ids of the passages `article_filter` lets through, sorted; None when there is
+        no filter or it lets every passage through (as a question's day asked mostly does),
+        so that the search goes unfiltered, at its own speed."""
+        if article_filter is None:
+            return None
+        allowed = self._passage_ids_where(article_filter)
+        return None if len(allowed) == self.manifest.passages else allowed
 
     def _passage_ids_where(self, article_filter: ArticleFilter) -> NDArray[np.int64]:
         """The ids of the passages of the articles `article_filter` lets through, sorted;
