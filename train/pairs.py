@@ -663,6 +663,16 @@ def synthetic_pairs(group: str, sentences: list[Sentence], rng: random.Random) -
     if not questions:
         return []
     chosen = rng.choice(questions)
+    others = [sentences[number] for number in _sharing_without_answer(chosen, sentences)]
+    if len(others) < SYNTHETIC_NEGATIVES:
+        return []
+    labelled = [(s, 0, "synthetic-other") for s in others[:SYNTHETIC_NEGATIVES]]
+    return _question_pairs(group, chosen, [(chosen.sentence, 1, "synthetic"), *labelled])
+
+
+def _sharing_without_answer(chosen: SyntheticQuestion, sentences: list[Sentence]) -> list[int]:
+    """The numbers of `sentences` that share words with `chosen`'s question without naming
+    its answer, those sharing most first (none when the answer gives no pattern)."""
     answer = _pattern(chosen.answer)
     if answer is None:
         return []
@@ -672,10 +682,14 @@ def synthetic_pairs(group: str, sentences: list[Sentence], rng: random.Random) -
         for number, s in enumerate(sentences)
         if not answer.search(fold(s.text))
     )
-    others = [sentences[number] for shared, number in scored if shared < 0][:SYNTHETIC_NEGATIVES]
-    if len(others) < SYNTHETIC_NEGATIVES:
-        return []
-    labelled = [(chosen.sentence, 1, "synthetic")] + [(s, 0, "synthetic-other") for s in others]
+    return [number for shared, number in scored if shared < 0]
+
+
+def _question_pairs(
+    group: str, chosen: SyntheticQuestion, labelled: list[tuple[Sentence, int, str]]
+) -> list[Pair]:
+    """`chosen`'s question paired with each sentence of `labelled`, read in its context,
+    with its label and origin."""
     return [
         Pair(group, chosen.question, candidate_text(s.text, s.title, s.before), label, origin)
         for s, label, origin in labelled
@@ -686,7 +700,6 @@ def synthetic_pairs(group: str, sentences: list[Sentence], rng: random.Random) -
 # it, the question cut as the synthetic ones are ("The storm left 3 million people without
 # power" -> "The storm left how many people without power?").
 _PLURAL_AFTER = re.compile(r" (?:[a-z]{3,}s|people|children|men|women)\b(?![-%])")
-_IN_YEAR = re.compile(r"(?:1[89]|20)\d\d")
 # What stands before a place or a year that is asked for: a preposition, a verb of going, or
 # a comma ("in Dayton, Ohio"), so that neither is part of a larger name ("USA TODAY"), nor
 # used as an adjective ("Vatican secrecy rules"), nor a number ("Section 1983").
@@ -720,7 +733,7 @@ def asks_for(sentence: str, phrase: Phrase) -> tuple[int, str] | None:
             return None
         return start, "which country" if places == ["country"] else "which state"
     if phrase.kind is PhraseKind.TIME:
-        known = _IN_YEAR.fullmatch(text) and _YEAR_BEFORE.search(sentence[:start])
+        known = _YEAR.fullmatch(text) and _YEAR_BEFORE.search(sentence[:start])
         return (
             (start, "what year") if known and sentence[phrase.end : phrase.end + 1] != "-" else None
         )
@@ -772,16 +785,7 @@ def in_situ_pairs(group: str, sentences: list[Sentence], rng: random.Random) -> 
         return []
     asking = rng.choice(sorted({question.asking for question in questions}))
     chosen = rng.choice([question for question in questions if question.asking == asking])
-    answer = _pattern(chosen.answer)
-    if answer is None:
-        return []
-    asked = content_stems(chosen.question)
-    scored = sorted(
-        (-len(asked & content_stems(s.text)), number)
-        for number, s in enumerate(sentences)
-        if not answer.search(fold(s.text))
-    )
-    sharing = [number for shared, number in scored if shared < 0]
+    sharing = _sharing_without_answer(chosen, sentences)
     alike = [
         number
         for number in sharing
@@ -801,10 +805,7 @@ def in_situ_pairs(group: str, sentences: list[Sentence], rng: random.Random) -> 
         + [(sentences[number], 0, "in-situ-other") for number in nearest]
         + [(sentences[number], 0, "in-situ-alike") for number in alike]
     )
-    return [
-        Pair(group, chosen.question, candidate_text(s.text, s.title, s.before), label, origin)
-        for s, label, origin in labelled
-    ]
+    return _question_pairs(group, chosen, labelled)
 
 
 def evidence_sentences(evidence: str) -> list[str]:
