@@ -45,7 +45,7 @@ import re
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -774,6 +774,15 @@ def in_situ_questions(sentences: list[Sentence]) -> list[SyntheticQuestion]:
     return found
 
 
+def _asks_alike(text: str, asking: str) -> bool:
+    """Whether `text` has a phrase that `asking` would ask for (another country, another
+    count)."""
+    return any(
+        (found := asks_for(text, phrase)) is not None and found[1] == asking
+        for phrase in find_phrases(text)
+    )
+
+
 def in_situ_pairs(group: str, sentences: list[Sentence], rng: random.Random) -> list[Pair]:
     """Pairs for one question asked in place, drawn from `sentences` (a quiz's newly read
     pages): a kind of question first, then one of that kind. Its sentence answers; of the
@@ -786,18 +795,10 @@ def in_situ_pairs(group: str, sentences: list[Sentence], rng: random.Random) -> 
     asking = rng.choice(sorted({question.asking for question in questions}))
     chosen = rng.choice([question for question in questions if question.asking == asking])
     sharing = _sharing_without_answer(chosen, sentences)
-    alike = [
-        number
-        for number in sharing
-        if any(
-            found is not None and found[1] == asking
-            for found in (
-                asks_for(sentences[number].text, p) for p in find_phrases(sentences[number].text)
-            )
-        )
-    ][:1]
-    nearest = [number for number in sharing if number not in alike]
-    nearest = nearest[: SYNTHETIC_NEGATIVES - len(alike)]
+    alike = next(([n] for n in sharing if _asks_alike(sentences[n].text, asking)), [])
+    nearest = [number for number in sharing if number not in alike][
+        : SYNTHETIC_NEGATIVES - len(alike)
+    ]
     if len(nearest) + len(alike) < SYNTHETIC_NEGATIVES:
         return []
     labelled = (
@@ -942,9 +943,7 @@ def build(
         (valid if is_valid_week(quiz.week) else train).extend(pairs)
     selqa = [p for name in SELQA_FILES for p in selqa_pairs(data / "selqa" / name)]
     if recipe.selqa_share < 1.0:
-        groups = sorted({pair.group for pair in selqa})
-        kept = set(rng.sample(groups, round(len(groups) * recipe.selqa_share)))
-        selqa = [pair for pair in selqa if pair.group in kept]
+        selqa = questions_sampled(selqa, recipe.selqa_share, rng)
     train.extend(selqa)
     train.extend(trecqa_pairs(data / "trecqa" / "TRAIN.xml"))
     valid.extend(trecqa_pairs(data / "trecqa" / "DEV.xml"))
@@ -952,13 +951,17 @@ def build(
     rng.shuffle(train)
     if recipe.synthetic_questions:
         # After the shuffle: the other pairs come out as the recipe without them writes them.
-        synthetic_train, synthetic_valid = quiz_synthetic_pairs(quizzes, first_read)
+        synthetic_train, synthetic_valid = quiz_pairs(
+            quizzes, first_read, synthetic_pairs, "synthetic", random.Random(SEED + 8)
+        )
         train.extend(synthetic_train)
         valid.extend(synthetic_valid)
     if recipe.replay_share < 1.0:
-        train = replayed(train, recipe.replay_share, random.Random(SEED + 9))
+        train = questions_sampled(train, recipe.replay_share, random.Random(SEED + 9))
     if recipe.in_situ_questions:
-        in_situ_train, in_situ_valid = quiz_in_situ_pairs(quizzes, first_read)
+        in_situ_train, in_situ_valid = quiz_pairs(
+            quizzes, first_read, in_situ_pairs, "in-situ", random.Random(SEED + 9)
+        )
         train.extend(in_situ_train)
         valid.extend(in_situ_valid)
     stats: dict[str, object] = {
@@ -972,37 +975,25 @@ def build(
     return train, valid, test, stats
 
 
-def quiz_synthetic_pairs(
-    quizzes: list[Quiz], first_read: list[list[Sentence]]
+def quiz_pairs(
+    quizzes: list[Quiz],
+    first_read: list[list[Sentence]],
+    make_pairs: Callable[[str, list[Sentence], random.Random], list[Pair]],
+    origin: str,
+    rng: random.Random,
 ) -> tuple[list[Pair], list[Pair]]:
-    """Training and validation pairs of one synthetic question a quiz, from the sentences of
-    its pages that no quiz before it had (`first_read`, one list a quiz), split by the quiz's
-    week."""
-    rng = random.Random(SEED + 8)
+    """Training and validation pairs of one question a quiz made by `make_pairs` (drawing
+    with `rng`, its groups named `origin`-question id) from the sentences of the quiz's pages
+    that no quiz before it had (`first_read`, one list a quiz), split by the quiz's week."""
     train: list[Pair] = []
     valid: list[Pair] = []
     for quiz, sentences in zip(quizzes, first_read, strict=True):
-        pairs = synthetic_pairs(f"synthetic-{quiz.question_id}", sentences, rng)
+        pairs = make_pairs(f"{origin}-{quiz.question_id}", sentences, rng)
         (valid if is_valid_week(quiz.week) else train).extend(pairs)
     return train, valid
 
 
-def quiz_in_situ_pairs(
-    quizzes: list[Quiz], first_read: list[list[Sentence]]
-) -> tuple[list[Pair], list[Pair]]:
-    """Training and validation pairs of one question asked in place a quiz, from the
-    sentences of its pages that no quiz before it had (`first_read`, one list a quiz), split
-    by the quiz's week."""
-    rng = random.Random(SEED + 9)
-    train: list[Pair] = []
-    valid: list[Pair] = []
-    for quiz, sentences in zip(quizzes, first_read, strict=True):
-        pairs = in_situ_pairs(f"in-situ-{quiz.question_id}", sentences, rng)
-        (valid if is_valid_week(quiz.week) else train).extend(pairs)
-    return train, valid
-
-
-def replayed(pairs: list[Pair], share: float, rng: random.Random) -> list[Pair]:
+def questions_sampled(pairs: list[Pair], share: float, rng: random.Random) -> list[Pair]:
     """The pairs of `share` of the questions of `pairs` (drawn by `rng`), in their order."""
     groups = sorted({pair.group for pair in pairs})
     kept = set(rng.sample(groups, round(len(groups) * share)))
