@@ -33,7 +33,7 @@ from index.answer import (
     RERANKED,
     RERANKED_STAGE,
     Scorer,
-    needs_reranking,
+    reranked_count,
 )
 from index.config import Settings
 from index.engine import Engine
@@ -248,8 +248,12 @@ def main() -> None:
         held_out = [within_band(r, s, args.band) for r, s in zip(rows, held_out, strict=True)]
         for set_name in sorted({r.set_name for r in rows}):
             asked = [r for r in rows if r.set_name == set_name]
-            read = sum(needs_reranking(first_stage_best(r), args.band) for r in asked)
-            print(f"{set_name}: {read} of {len(asked)} questions reranked (band {args.band})")
+            counts = [reranked_count(first_stage_best(r), args.band) for r in asked]
+            print(
+                f"{set_name}: of {len(asked)} questions, {counts.count(RERANKED)} reranked,"
+                f" {sum(0 < c < RERANKED for c in counts)} decided between the best two"
+                f" (band {args.band})"
+            )
     print(f"{FOLDS}-fold cross-validation, grouped by question; held-out figures:")
     for threshold in (0.0, *np.arange(0.1, 0.625, 0.05)):
         print(f"  threshold {threshold:.2f}")
@@ -292,11 +296,15 @@ def first_stage_best_of(rows: QuestionRows, count: int) -> QuestionRows:
 def within_band(
     rows: QuestionRows, held_out: NDArray[np.float64], band: tuple[float, float]
 ) -> NDArray[np.float64]:
-    """A question's scores as the engine gives them with `band`: the second stage's where
-    the reranker reads the question, else the first stage's own."""
-    if not len(rows.labels) or needs_reranking(first_stage_best(rows), band):
-        return held_out
-    return first_stage_scores(rows)
+    """A question's scores as the engine gives them with `band` (its rows in the first
+    stage's order): the second stage's for the candidates the reranker reads
+    (`reranked_count`), the first stage's own for the others, each at most the lowest of
+    those read."""
+    count = reranked_count(first_stage_best(rows), band) if len(rows.labels) else 0
+    if not count:
+        return first_stage_scores(rows)
+    read = held_out[:count]
+    return np.concatenate([read, np.minimum(first_stage_scores(rows)[count:], read.min())])
 
 
 def second_stage_rows(rows: QuestionRows) -> QuestionRows:

@@ -24,8 +24,9 @@ bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
 - `dense_gap` and `coverage_gap`: how far its cosine and coverage fall short of the best
   candidate's for the same question.
 
-With the reranker on (CITEBOT_RERANKER), the first stage's best candidates are read again by
-a cross-encoder that sees the question with the sentence, its title and the sentence before
+With the reranker on (CITEBOT_RERANKER), the first stage's best candidates (ten when it is
+unsure, two when it is sure of its choice: `reranked_count`) are read again by a
+cross-encoder that sees the question with the sentence, its title and the sentence before
 (`index.rerank`), and a second logistic model (`RERANKED_STAGE`) weighs its judgement with
 the signals above. The score is the model's probability that the sentence answers; below the
 abstention threshold (CITEBOT_MIN_SCORE) nothing is quoted. The answering phrase is marked in
@@ -150,9 +151,12 @@ RERANKED_STAGE = Scorer(
     -5.279,
 )
 # The first stage's best probability within which (both ends included) the reranker reads a
-# question's candidates: outside it the first stage is sure enough either way, and answers
-# alone, at its own speed (docs/reranker.md: the band's figures beside reranking every one).
+# question's best `RERANKED` candidates: below it the first stage is sure that nothing
+# answers, and abstains at its own speed; above it, sure of its choice, the reranker only
+# decides between that choice and its runner-up, at a fifth of the cost (docs/reranker.md:
+# the band's figures beside reranking every one).
 RERANK_BAND = (0.1, 0.5)
+RERANKED_WHEN_SURE = 2
 # The band that reranks every question.
 RERANK_ALWAYS = (0.0, 1.0)
 # The reranker's logit is read within these bounds (a signal of the logistic model).
@@ -433,11 +437,14 @@ def score_sentences(
     return scored
 
 
-def needs_reranking(best_score: float, band: tuple[float, float] = RERANK_BAND) -> bool:
-    """Whether the reranker reads a question's candidates, the best of which the first stage
-    scores `best_score`: when that is within `band`."""
+def reranked_count(best: float, band: tuple[float, float] = RERANK_BAND) -> int:
+    """How many of a question's best candidates the reranker reads, the best of which the
+    first stage scores `best`: none below `band`, `RERANKED` within it (both ends included),
+    `RERANKED_WHEN_SURE` above it."""
     low, high = band
-    return low <= best_score <= high
+    if best < low:
+        return 0
+    return RERANKED if best <= high else RERANKED_WHEN_SURE
 
 
 def judge(
@@ -466,18 +473,24 @@ def rerank_sentences(
     scored: Sequence[ScoredSentence],
     articles: Mapping[str, StoredArticle],
     reranker: Judge,
+    count: int = RERANKED,
 ) -> list[ScoredSentence]:
-    """The first stage's best `RERANKED` sentences (`scored`, best first), scored again with
-    the reranker's logit among their signals, best first; the others are not kept."""
-    best = scored[:RERANKED]
-    logits = judge(question, [sentence.candidate for sentence in best], articles, reranker)
+    """`scored` (best first) with the first stage's best `count` scored again with the
+    reranker's logit among their signals, best first; the others follow in their order,
+    each scored at most as the lowest of those read (one the reranker did not read cannot
+    outrank one it did), and none past the first `RERANKED`."""
+    read = scored[:count]
+    logits = judge(question, [sentence.candidate for sentence in read], articles, reranker)
     rescored = []
-    for sentence, logit in zip(best, logits, strict=True):
+    for sentence, logit in zip(read, logits, strict=True):
         signals = {**sentence.signals, "reranker": logit}
         probability = RERANKED_STAGE.probability(signals)
         rescored.append(ScoredSentence(sentence.candidate, probability, signals))
     rescored.sort(key=lambda s: s.score, reverse=True)
-    return rescored
+    lowest = rescored[-1].score if rescored else 0.0
+    return rescored + [
+        ScoredSentence(s.candidate, min(s.score, lowest), s.signals) for s in scored[count:RERANKED]
+    ]
 
 
 def _coverage(stems: AbstractSet[str], weights: Mapping[str, float]) -> float:

@@ -23,8 +23,8 @@ from index.answer import (
     ScoredSentence,
     candidate_sentences,
     compose_answer,
-    needs_reranking,
     rerank_sentences,
+    reranked_count,
     score_sentences,
     select_quotes,
     word_weights,
@@ -92,7 +92,8 @@ class Engine:
         rerank_band: tuple[float, float] = RERANK_BAND,
     ) -> None:
         """`rerank_band`: the first stage's best probabilities at which the reranker (when
-        on) reads a question's candidates (`index.answer.needs_reranking`)."""
+        on) reads a question's ten best candidates, and above which its best two
+        (`index.answer.reranked_count`)."""
         self.settings = settings
         self.rerank_band = rerank_band
         self._index = live_index(settings)
@@ -379,9 +380,9 @@ class Engine:
         rerank: bool = False,
     ) -> RankedSentences:
         """Every sentence of `passages` (best first; their `articles` given) scored for
-        `question`; `quote_beside` as `candidate_sentences` takes it. With `rerank`, the
-        reranker on and the first stage unsure (`rerank_band`), the best of them scored again
-        with the reranker, and only those."""
+        `question`; `quote_beside` as `candidate_sentences` takes it. With `rerank` and the
+        reranker on, the best of them scored again with the reranker: how many, the first
+        stage's surety says (`rerank_band`)."""
         reader = snapshot.reader
         candidates = candidate_sentences(
             question,
@@ -392,13 +393,9 @@ class Engine:
             quote_beside=quote_beside,
         )
         scored = score_sentences(candidates, question_vector, reader)
-        if (
-            rerank
-            and self._reranker is not None
-            and scored
-            and needs_reranking(scored[0].score, self.rerank_band)
-        ):
-            scored = rerank_sentences(question.text, scored, articles, self._reranker)
+        count = reranked_count(scored[0].score, self.rerank_band) if scored else 0
+        if rerank and self._reranker is not None and count:
+            scored = rerank_sentences(question.text, scored, articles, self._reranker, count)
         return RankedSentences(scored, passages, articles)
 
     def search(

@@ -1,5 +1,6 @@
 """The reranking stage, with a stand-in for the model: what it reads, what it changes, that
-it reads only questions the first stage is unsure of, and that with the reranker off the
+it reads a question's ten best when the first stage is unsure, its best two when it is sure
+of its choice and none when it is sure nothing answers, and that with the reranker off the
 engine answers with the first stage alone."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from index.answer import (
     RERANK_ALWAYS,
     RERANKED,
     RERANKED_STAGE,
+    RERANKED_WHEN_SURE,
     ScoredSentence,
-    needs_reranking,
+    reranked_count,
 )
 from index.build import build_index
 from index.config import Settings
@@ -108,28 +110,44 @@ def test_the_sentence_before_is_the_one_before_the_quote(ferry_index: Settings) 
     )
 
 
-def test_a_question_the_first_stage_is_sure_of_is_not_reranked(ferry_index: Settings) -> None:
+def test_a_question_below_the_band_is_not_reranked(ferry_index: Settings) -> None:
     first = _engine(ferry_index, None).rank_sentences(QUESTION)
     best = first.sentences[0].score
     judge = Judge("Friday")
-    outside = _engine(ferry_index, judge, (best + 0.01, 1.0)).rank_sentences(QUESTION)
+    below = _engine(ferry_index, judge, (best + 0.01, 1.0)).rank_sentences(QUESTION)
     assert judge.read == []
-    assert [(s.score, _span(s)) for s in outside.sentences] == [
+    assert [(s.score, _span(s)) for s in below.sentences] == [
         (s.score, _span(s)) for s in first.sentences
     ]
     inside = _engine(ferry_index, judge, (best, best)).rank_sentences(QUESTION)
     assert len(judge.read) == 1
+    assert len(judge.read[0][1]) == RERANKED
     assert all("reranker" in s.signals for s in inside.sentences)
 
 
+def test_above_the_band_the_reranker_decides_between_the_best_two(
+    ferry_index: Settings,
+) -> None:
+    first = _engine(ferry_index, None).rank_sentences(QUESTION)
+    best, runner_up = first.sentences[:2]
+    judge = Judge(_text(first, runner_up))
+    above = _engine(ferry_index, judge, (0.0, best.score - 0.01)).rank_sentences(QUESTION)
+    (_, read), *more = judge.read
+    assert more == [] and len(read) == RERANKED_WHEN_SURE
+    assert [_span(s) for s in above.sentences[:2]] == [_span(runner_up), _span(best)]
+    read_scores = [s.score for s in above.sentences[:2]]
+    assert all("reranker" in s.signals for s in above.sentences[:2])
+    # The others follow in the first stage's order, none above those the reranker read.
+    others = above.sentences[2:]
+    assert [_span(s) for s in others] == [_span(s) for s in first.sentences[2:RERANKED]]
+    for sentence, unread in zip(others, first.sentences[2:], strict=False):
+        assert "reranker" not in sentence.signals
+        assert sentence.score == pytest.approx(min(unread.score, min(read_scores)))
+
+
 def test_the_band_holds_both_its_ends() -> None:
-    assert [needs_reranking(p, (0.1, 0.6)) for p in (0.05, 0.1, 0.3, 0.6, 0.61)] == [
-        False,
-        True,
-        True,
-        True,
-        False,
-    ]
+    counts = [reranked_count(p, (0.1, 0.6)) for p in (0.05, 0.1, 0.3, 0.6, 0.61)]
+    assert counts == [0, RERANKED, RERANKED, RERANKED, RERANKED_WHEN_SURE]
 
 
 def test_no_model_is_one_line(tmp_path: pytest.TempPathFactory) -> None:
