@@ -5,6 +5,7 @@ stopped; a distilled run learns an exported reranker's logits."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from numpy.typing import NDArray
 from safetensors.numpy import load_file
 
@@ -38,9 +40,12 @@ from train.pairs import (
     write_pairs,
 )
 from train.reranker import (
+    QUESTION_CHUNK,
     TEACHER_LOGITS,
     batches,
+    listwise_loss,
     load_model,
+    question_batches,
     ranking_figures,
     roc_auc,
     scores,
@@ -318,6 +323,29 @@ def test_batches_hold_every_pair_once_and_repeat_with_the_seed() -> None:
     assert sorted(i for batch in first for i in batch) == list(range(1000))
     assert first == batches(pairs, 16, seed=3)
     assert first != batches(pairs, 16, seed=4)
+
+
+def test_question_batches_keep_a_questions_pairs_together() -> None:
+    pairs = [Pair(f"q{i % 50}", "q", "c", int(i < 50), "t") for i in range(230)]
+    first = question_batches(pairs, 4, seed=3)
+    assert sorted(i for batch in first for i in batch) == list(range(230))
+    assert first == question_batches(pairs, 4, seed=3)
+    assert first != question_batches(pairs, 4, seed=4)
+    for batch in first:
+        groups = [pairs[i].group for i in batch]
+        assert len(set(groups)) <= 4
+        assert all(groups.count(group) <= QUESTION_CHUNK for group in groups)
+
+
+def test_the_listwise_loss_rewards_the_answer_first() -> None:
+    labels = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    groups = ["a", "a", "b", "b"]
+    # Question "a": equal logits, -log(1/2); question "b" has no answer and does not count.
+    even = listwise_loss(torch.tensor([0.0, 0.0, 5.0, -5.0]), labels, groups)
+    assert float(even) == pytest.approx(math.log(2))
+    ahead = listwise_loss(torch.tensor([3.0, 0.0, 5.0, -5.0]), labels, groups)
+    behind = listwise_loss(torch.tensor([0.0, 3.0, 5.0, -5.0]), labels, groups)
+    assert float(ahead) < float(even) < float(behind)
 
 
 def test_ranking_figures() -> None:

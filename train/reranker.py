@@ -4,7 +4,10 @@
                              [--teacher EXPORTED_RERANKER --layers N]
 
 Reads the pairs of `python -m train.pairs`, trains with binary cross-entropy on the CPU (or
-a GPU where torch sees one), and writes progress to `OUT/train.log`. With `--teacher` it
+a GPU where torch sees one), and writes progress to `OUT/train.log`. With `--listwise W` a
+batch holds whole questions and the loss adds, W times, each question's cross-entropy of its
+candidates' softmax against its answering ones: what citebot asks of the model is to pick
+among a question's candidates. With `--teacher` it
 distils instead: the model learns an exported reranker's logits on the same pairs (mean
 squared error; the teacher's logits are computed once into `OUT/teacher-logits.npy`), the way
 to a smaller model that judges as the larger one does. A checkpoint is written
@@ -42,6 +45,10 @@ CHECKPOINT = "checkpoint.pt"
 TEACHER_LOGITS = "teacher-logits.npy"
 # Batches are sorted by length within windows of this many batches (less padding, same mix).
 SORT_WINDOW = 50
+# With the listwise loss, a question's pairs go into batches in chunks of at most this many,
+# and a batch holds a quarter of `--batch-size` chunks (most questions have four pairs).
+QUESTION_CHUNK = 8
+PAIRS_PER_QUESTION = 4
 
 
 def batches(pairs: Sequence[Pair], batch_size: int, seed: int) -> list[list[int]]:
@@ -59,6 +66,41 @@ def batches(pairs: Sequence[Pair], batch_size: int, seed: int) -> list[list[int]
         result.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     random.Random(seed + 1).shuffle(result)
     return result
+
+
+def question_batches(pairs: Sequence[Pair], questions: int, seed: int) -> list[list[int]]:
+    """The epoch's batches of pair indices for the listwise loss: each question's pairs (in
+    chunks of at most `QUESTION_CHUNK`) together, the chunks shuffled by `seed`, `questions`
+    chunks a batch."""
+    by_question: dict[str, list[int]] = defaultdict(list)
+    for i, pair in enumerate(pairs):
+        by_question[pair.group].append(i)
+    chunks = [
+        members[start : start + QUESTION_CHUNK]
+        for members in by_question.values()
+        for start in range(0, len(members), QUESTION_CHUNK)
+    ]
+    random.Random(seed).shuffle(chunks)
+    return [
+        [i for chunk in chunks[start : start + questions] for i in chunk]
+        for start in range(0, len(chunks), questions)
+    ]
+
+
+def listwise_loss(
+    logits: torch.Tensor, labels: torch.Tensor, groups: Sequence[str]
+) -> torch.Tensor:
+    """The mean, over the batch's questions with both an answering and another candidate, of
+    -log the softmax mass of the question's candidates on the answering ones."""
+    losses = []
+    for group in dict.fromkeys(groups):
+        index = [i for i, g in enumerate(groups) if g == group]
+        wanted = labels[index]
+        if wanted.min() == wanted.max():
+            continue
+        log_p = torch.log_softmax(logits[index], dim=0)
+        losses.append(-torch.logsumexp(log_p[wanted > 0.5], dim=0))
+    return torch.stack(losses).mean() if losses else logits.sum() * 0.0
 
 
 def load_model(layers: int, start: Path | None = None) -> tuple[Any, Any]:
@@ -202,7 +244,11 @@ def train(args: argparse.Namespace) -> None:
         loss_function = torch.nn.MSELoss()
     tokenizer, model = load_model(args.layers, args.start)
     model.to(device)
-    steps_per_epoch = math.ceil(len(training) / args.batch_size)
+    questions = max(args.batch_size // PAIRS_PER_QUESTION, 1)
+    if args.listwise:
+        steps_per_epoch = len(question_batches(training, questions, args.seed))
+    else:
+        steps_per_epoch = math.ceil(len(training) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     warmup = int(total_steps * args.warmup)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -224,7 +270,7 @@ def train(args: argparse.Namespace) -> None:
         log.info("resumed at step %d of %d", step, total_steps)
     else:
         log.info(
-            "%d training pairs, %d steps of %d, %d layers, lr %g, seed %d%s",
+            "%d training pairs, %d steps of %d, %d layers, lr %g, seed %d%s%s",
             len(training),
             total_steps,
             args.batch_size,
@@ -232,6 +278,7 @@ def train(args: argparse.Namespace) -> None:
             args.lr,
             args.seed,
             f", distilling {args.teacher}" if args.teacher else "",
+            f", listwise x {args.listwise:g}" if args.listwise else "",
         )
     resumed_at = step
     model.train()
@@ -239,12 +286,19 @@ def train(args: argparse.Namespace) -> None:
     seen_since = 0
     while step < total_steps:
         epoch, within = divmod(step, steps_per_epoch)
-        epoch_batches = batches(training, args.batch_size, args.seed + epoch)
+        if args.listwise:
+            epoch_batches = question_batches(training, questions, args.seed + epoch)
+        else:
+            epoch_batches = batches(training, args.batch_size, args.seed + epoch)
         for batch in epoch_batches[within:]:
             chunk = [training[i] for i in batch]
             inputs = {k: v.to(device) for k, v in encode(tokenizer, chunk).items()}
             wanted = torch.tensor(targets[batch], device=device)
-            loss = loss_function(model(**inputs).logits[:, 0], wanted)
+            logits = model(**inputs).logits[:, 0]
+            loss = loss_function(logits, wanted)
+            if args.listwise:
+                groups = [pair.group for pair in chunk]
+                loss = loss + args.listwise * listwise_loss(logits, wanted, groups)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
@@ -319,6 +373,12 @@ def main() -> None:
     parser.add_argument(
         "--teacher", type=Path, help="an exported reranker whose logits to learn (distilling)"
     )
+    parser.add_argument(
+        "--listwise",
+        type=float,
+        default=0.0,
+        help="weight of a per-question softmax loss beside the pairs' (0: pairs alone)",
+    )
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-5)
@@ -331,6 +391,8 @@ def main() -> None:
         "--stop-after", type=int, default=0, help="stop after this many steps (0: run to the end)"
     )
     args = parser.parse_args()
+    if args.listwise and args.teacher:
+        parser.error("--listwise trains on labels, --teacher on a teacher's logits: one of them")
     args.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,
