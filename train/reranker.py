@@ -245,10 +245,13 @@ def train(args: argparse.Namespace) -> None:
     tokenizer, model = load_model(args.layers, args.start)
     model.to(device)
     questions = max(args.batch_size // PAIRS_PER_QUESTION, 1)
-    if args.listwise:
-        steps_per_epoch = len(question_batches(training, questions, args.seed))
-    else:
-        steps_per_epoch = math.ceil(len(training) / args.batch_size)
+
+    def epoch_batches(seed: int) -> list[list[int]]:
+        if args.listwise:
+            return question_batches(training, questions, seed)
+        return batches(training, args.batch_size, seed)
+
+    steps_per_epoch = len(epoch_batches(args.seed))
     total_steps = steps_per_epoch * args.epochs
     warmup = int(total_steps * args.warmup)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -286,11 +289,7 @@ def train(args: argparse.Namespace) -> None:
     seen_since = 0
     while step < total_steps:
         epoch, within = divmod(step, steps_per_epoch)
-        if args.listwise:
-            epoch_batches = question_batches(training, questions, args.seed + epoch)
-        else:
-            epoch_batches = batches(training, args.batch_size, args.seed + epoch)
-        for batch in epoch_batches[within:]:
+        for batch in epoch_batches(args.seed + epoch)[within:]:
             chunk = [training[i] for i in batch]
             inputs = {k: v.to(device) for k, v in encode(tokenizer, chunk).items()}
             wanted = torch.tensor(targets[batch], device=device)
