@@ -22,6 +22,7 @@ from safetensors.numpy import load_file
 from index.rerank.model import WEIGHTS, Reranker
 from index.rerank.pair import candidate_text
 from tests.support.paths import REPO, SHARED
+from train.export import REFERENCE_FILE
 from train.pairs import (
     RECIPES,
     Pair,
@@ -30,6 +31,7 @@ from train.pairs import (
     answer_variants,
     in_situ_pairs,
     in_situ_questions,
+    questions_sampled,
     quiz_evidence_pairs,
     quiz_page_pairs,
     read_pairs,
@@ -325,6 +327,16 @@ def test_batches_hold_every_pair_once_and_repeat_with_the_seed() -> None:
     assert first != batches(pairs, 16, seed=4)
 
 
+def test_a_replayed_share_keeps_whole_questions_in_their_order() -> None:
+    pairs = [Pair(f"q{i % 40}", "q", f"c{i}", int(i < 40), "t") for i in range(200)]
+    kept = questions_sampled(pairs, 0.5, random.Random(9))
+    assert len({pair.group for pair in kept}) == 20
+    assert all(sum(p.group == pair.group for p in kept) == 5 for pair in kept)
+    assert kept == [pair for pair in pairs if pair in kept]
+    assert RECIPES["round-11"].replay_share == 0.5
+    assert replace(RECIPES["round-11"], replay_share=1.0) == RECIPES["round-7"]
+
+
 def test_question_batches_keep_a_questions_pairs_together() -> None:
     pairs = [Pair(f"q{i % 50}", "q", "c", int(i < 50), "t") for i in range(230)]
     first = question_batches(pairs, 4, seed=3)
@@ -421,6 +433,16 @@ def test_a_distilled_student_moves_toward_its_teacher(tmp_path: Path) -> None:
     after = scores(load_model(1, out / "final")[1], tokenizer, training)
     assert np.mean((after - teacher) ** 2) < 0.8 * np.mean((before - teacher) ** 2)
     assert "distilling" in (out / "train.log").read_text("utf-8")
+
+
+def test_a_run_can_start_from_the_shipped_int8_model_dequantised() -> None:
+    # The first 40 pairs of TrecQA DEV, whose fp32 logits ship beside the model.
+    pairs = trecqa_pairs(TRECQA / "DEV.xml")[:40]
+    reference = json.loads((WEIGHTS / REFERENCE_FILE).read_text("utf-8"))["logits"][:40]
+    tokenizer, model = load_model(6, WEIGHTS)
+    dequantised = scores(model, tokenizer, pairs)
+    assert np.abs(dequantised - np.array(reference)).mean() < 0.2
+    assert np.corrcoef(dequantised, reference)[0, 1] > 0.99
 
 
 class WordJudge:

