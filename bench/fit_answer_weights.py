@@ -245,7 +245,9 @@ def main() -> None:
         rows = [first_stage_best_of(second_stage_rows(r), args.reranked) for r in rows]
     held_out = cross_validate(rows)
     if args.reranker == "on":
-        held_out = [within_band(r, s, args.band) for r, s in zip(rows, held_out, strict=True)]
+        held_out = [
+            as_the_engine_scores(r, s, args.band) for r, s in zip(rows, held_out, strict=True)
+        ]
         for set_name in sorted({r.set_name for r in rows}):
             asked = [r for r in rows if r.set_name == set_name]
             counts = [reranked_count(first_stage_best(r), args.band) for r in asked]
@@ -293,7 +295,7 @@ def first_stage_best_of(rows: QuestionRows, count: int) -> QuestionRows:
     )
 
 
-def within_band(
+def as_the_engine_scores(
     rows: QuestionRows, held_out: NDArray[np.float64], band: tuple[float, float]
 ) -> NDArray[np.float64]:
     """A question's scores as the engine gives them with `band` (its rows in the first
