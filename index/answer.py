@@ -43,7 +43,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -545,6 +545,58 @@ def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[Sc
     if capped and len(chosen) < MAX_QUOTES:
         chosen += [s for s in relevant if s.candidate.article_id not in per_article][:1]
     return chosen
+
+
+def joined_runs(
+    chosen: Sequence[ScoredSentence], articles: Mapping[str, StoredArticle]
+) -> list[ScoredSentence]:
+    """`chosen` (best first) with quotes that run on in their article (one ends where the
+    next sentence of its paragraph starts) joined into one, in article order, in the place
+    of the best of them: the same sentences, shown as the article has them."""
+    joined: list[ScoredSentence] = []
+    for sentence in chosen:
+        touching = [
+            place
+            for place, quote in enumerate(joined)
+            if _runs_on(quote.candidate, sentence.candidate, articles)
+        ]
+        if not touching:
+            joined.append(sentence)
+            continue
+        parts = [joined[place].candidate for place in touching] + [sentence.candidate]
+        best = joined[touching[0]]
+        joined[touching[0]] = replace(best, candidate=_joined(best.candidate, parts))
+        for place in reversed(touching[1:]):
+            del joined[place]
+    return joined
+
+
+def _runs_on(a: Candidate, b: Candidate, articles: Mapping[str, StoredArticle]) -> bool:
+    """Whether one of `a` and `b` follows the other in a paragraph, nothing but space between."""
+    if a.article_id != b.article_id:
+        return False
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    article = articles[a.article_id]
+    between = article.text[first.end : second.start]
+    return (
+        first.end <= second.start
+        and not between.strip()
+        and article.paragraph_of(first.start) == article.paragraph_of(second.start)
+    )
+
+
+def _joined(best: Candidate, parts: Sequence[Candidate]) -> Candidate:
+    """`best` quoted over the span of all `parts`; its answering phrase, else the first
+    part's that has one."""
+    opening = min(parts, key=lambda part: part.start)
+    highlight = next((p.highlight for p in [best, *parts] if p.highlight is not None), None)
+    return replace(
+        best,
+        start=opening.start,
+        end=max(part.end for part in parts),
+        highlight=highlight,
+        before=opening.before,
+    )
 
 
 def _same_text(a: Candidate, b: Candidate) -> bool:

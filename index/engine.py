@@ -23,6 +23,7 @@ from index.answer import (
     ScoredSentence,
     candidate_sentences,
     compose_answer,
+    joined_runs,
     rerank_sentences,
     reranked_count,
     score_sentences,
@@ -238,7 +239,10 @@ class Engine:
             chosen, people = found.chosen, found.people
         else:
             ranked = self._rank_sentences(snapshot, asked, retriever)
-            chosen, people = select_quotes(ranked.sentences, self.settings.min_score), []
+            chosen = joined_runs(
+                select_quotes(ranked.sentences, self.settings.min_score), ranked.articles
+            )
+            people = []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.people = people
         answer.citations = [

@@ -1,0 +1,84 @@
+"""Quotes that run on in their article are shown as one quote (`index.answer.joined_runs`)."""
+
+from __future__ import annotations
+
+from index.answer import Candidate, ScoredSentence, joined_runs
+from index.records import StoredArticle
+
+FIRST = "Peyton Manning is the oldest quarterback to play in a Super Bowl."
+SECOND = "The past record was held by John Elway."
+THIRD = "Elway was 38."
+OTHER_PARAGRAPH = "Denver won the game."
+
+
+def _article(article_id: str = "a") -> StoredArticle:
+    paragraph = f"{FIRST} {SECOND} {THIRD}"
+    text = f"{paragraph}\n\n{OTHER_PARAGRAPH}"
+    return StoredArticle(
+        id=article_id,
+        key=article_id,
+        title="Super Bowl",
+        text=text,
+        paragraphs=((0, len(paragraph)), (len(paragraph) + 2, len(text))),
+        url=None,
+        published=None,
+        source=None,
+        author=None,
+        metadata={},
+        content_hash="",
+    )
+
+
+def _sentence(
+    sentence: str,
+    score: float,
+    article: StoredArticle,
+    highlight: tuple[int, int] | None = None,
+) -> ScoredSentence:
+    start = article.text.index(sentence)
+    candidate = Candidate(article.id, 0, start, start + len(sentence), 0, {}, highlight, None)
+    return ScoredSentence(candidate, score, {})
+
+
+def _quotes(joined: list[ScoredSentence], article: StoredArticle) -> list[str]:
+    return [article.text[s.candidate.start : s.candidate.end] for s in joined]
+
+
+def test_the_next_sentence_joins_the_better_one_in_article_order() -> None:
+    article = _article()
+    elway = article.text.index("John Elway")
+    chosen = [
+        _sentence(SECOND, 0.6, article, (elway, elway + len("John Elway"))),
+        _sentence(FIRST, 0.5, article),
+        _sentence(OTHER_PARAGRAPH, 0.4, article),
+    ]
+
+    joined = joined_runs(chosen, {"a": article})
+
+    assert _quotes(joined, article) == [f"{FIRST} {SECOND}", OTHER_PARAGRAPH]
+    assert joined[0].score == 0.6
+    assert joined[0].candidate.highlight == (elway, elway + len("John Elway"))
+
+
+def test_a_sentence_between_two_quotes_joins_all_three() -> None:
+    article = _article()
+    chosen = [_sentence(THIRD, 0.7, article), _sentence(FIRST, 0.6, article)]
+    chosen.append(_sentence(SECOND, 0.5, article))
+
+    assert _quotes(joined_runs(chosen, {"a": article}), article) == [f"{FIRST} {SECOND} {THIRD}"]
+
+
+def test_quotes_apart_in_their_paragraph_stay_apart() -> None:
+    article = _article()
+    chosen = [_sentence(THIRD, 0.7, article), _sentence(FIRST, 0.6, article)]
+
+    assert _quotes(joined_runs(chosen, {"a": article}), article) == [THIRD, FIRST]
+
+
+def test_a_paragraph_break_or_another_article_keeps_quotes_apart() -> None:
+    article, twin = _article("a"), _article("b")
+    across_paragraphs = [_sentence(OTHER_PARAGRAPH, 0.7, article), _sentence(THIRD, 0.6, article)]
+    across_articles = [_sentence(FIRST, 0.7, article), _sentence(SECOND, 0.6, twin)]
+
+    assert len(joined_runs(across_paragraphs, {"a": article})) == 2
+    assert len(joined_runs(across_articles, {"a": article, "b": twin})) == 2
