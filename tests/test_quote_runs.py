@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from index.answer import Candidate, ScoredSentence, joined_runs
+from index.build import build_index
+from index.config import Settings
+from index.engine import Engine
+from index.evaluate import load_squad, write_articles_jsonl
 from index.records import StoredArticle
+from tests.support.paths import XQUAD
 
 FIRST = "Peyton Manning is the oldest quarterback to play in a Super Bowl."
 SECOND = "The past record was held by John Elway."
@@ -82,3 +91,25 @@ def test_a_paragraph_break_or_another_article_keeps_quotes_apart() -> None:
 
     assert len(joined_runs(across_paragraphs, {"a": article})) == 2
     assert len(joined_runs(across_articles, {"a": article, "b": twin})) == 2
+
+
+@pytest.mark.slow
+def test_the_real_model_shows_the_restating_and_the_answering_sentence_as_one_quote(
+    tmp_path: Path,
+) -> None:
+    squad = load_squad(XQUAD)
+    super_bowl = next(a for a in squad.articles if "Super Bowl" in a.title)
+    corpus = tmp_path / "super_bowl.jsonl"
+    write_articles_jsonl(corpus, [super_bowl])
+    settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
+    build_index([corpus], settings)
+
+    answer = Engine(settings).ask(
+        "Who previously held the record for being the oldest quarterback to play in a Super Bowl?"
+    )
+
+    first, citation = answer.answer[0].text, answer.citations[0]
+    assert "oldest quarterback ever to play in a Super Bowl" in first
+    assert "The past record was held by John Elway" in first
+    article = Engine(settings).reader().article(citation.article_id)
+    assert article is not None and article.text[citation.start : citation.end] == first
