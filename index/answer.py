@@ -551,8 +551,9 @@ def joined_runs(
     chosen: Sequence[ScoredSentence], articles: Mapping[str, StoredArticle]
 ) -> list[ScoredSentence]:
     """`chosen` (best first) with quotes that run on in their article (one ends where the
-    next sentence of its paragraph starts) joined into one, in article order, in the place
-    of the best of them: the same sentences, shown as the article has them."""
+    next sentence starts, nothing but space between: a paragraph break too, as news
+    paragraphs are often one sentence) joined into one, in article order, in the place of
+    the best of them: the same sentences, shown as the article has them."""
     joined: list[ScoredSentence] = []
     for sentence in chosen:
         touching = [
@@ -572,17 +573,13 @@ def joined_runs(
 
 
 def _runs_on(a: Candidate, b: Candidate, articles: Mapping[str, StoredArticle]) -> bool:
-    """Whether one of `a` and `b` follows the other in a paragraph, nothing but space between."""
+    """Whether one of `a` and `b` follows the other in their article, nothing but space
+    between."""
     if a.article_id != b.article_id:
         return False
     first, second = (a, b) if a.start <= b.start else (b, a)
-    article = articles[a.article_id]
-    between = article.text[first.end : second.start]
-    return (
-        first.end <= second.start
-        and not between.strip()
-        and article.paragraph_of(first.start) == article.paragraph_of(second.start)
-    )
+    between = articles[a.article_id].text[first.end : second.start]
+    return first.end <= second.start and not between.strip()
 
 
 def _joined(best: Candidate, parts: Sequence[Candidate]) -> Candidate:

@@ -126,7 +126,10 @@ def test_one_article_cannot_take_every_slot_when_another_is_relevant(tmp_path: P
     corpus.mkdir()
     (corpus / "a.txt").write_text(
         "Harbour news\n\n"
-        + "\n\n".join(f"The harbour bridge opened on day {n}." for n in range(6)),
+        # A paragraph apart, so that no two of them run on into one quote.
+        + "\n\nThe weather was mild.\n\n".join(
+            f"The harbour bridge opened on day {n}." for n in range(6)
+        ),
         "utf-8",
     )
     (corpus / "b.txt").write_text("Other news\n\nThe harbour bridge opened to cyclists.", "utf-8")

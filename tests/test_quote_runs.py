@@ -84,12 +84,13 @@ def test_quotes_apart_in_their_paragraph_stay_apart() -> None:
     assert _quotes(joined_runs(chosen, {"a": article}), article) == [THIRD, FIRST]
 
 
-def test_a_paragraph_break_or_another_article_keeps_quotes_apart() -> None:
+def test_the_next_paragraph_runs_on_but_another_article_does_not() -> None:
     article, twin = _article("a"), _article("b")
     across_paragraphs = [_sentence(OTHER_PARAGRAPH, 0.7, article), _sentence(THIRD, 0.6, article)]
     across_articles = [_sentence(FIRST, 0.7, article), _sentence(SECOND, 0.6, twin)]
 
-    assert len(joined_runs(across_paragraphs, {"a": article})) == 2
+    joined = joined_runs(across_paragraphs, {"a": article})
+    assert _quotes(joined, article) == [f"{THIRD}\n\n{OTHER_PARAGRAPH}"]
     assert len(joined_runs(across_articles, {"a": article, "b": twin})) == 2
 
 
