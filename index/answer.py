@@ -518,23 +518,30 @@ def word_weights(
     return {word: cache[word] for word in words}
 
 
-def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[ScoredSentence]:
-    """The one to three best sentences, no two overlapping: those within `QUOTE_SCORE_RATIO`
-    of the best, but not all from one article when another article has a sentence above
-    `min_score` (its best then takes the slot the first article would have filled)."""
+def select_quotes(
+    scored: Sequence[ScoredSentence], min_score: float, articles: Mapping[str, StoredArticle]
+) -> list[ScoredSentence]:
+    """The best sentences as up to three quotes, no two overlapping: those within
+    `QUOTE_SCORE_RATIO` of the best, and a sentence above `min_score` that runs on from one
+    of them (its context, read with it), three sentences in all; but not all from one article
+    when another article has a sentence above `min_score` (its best then takes the slot the
+    first article would have filled). Sentences that run on are one quote (`joined_runs`)."""
     if not scored or scored[0].score < min_score:
         return []
     floor = max(min_score, scored[0].score * QUOTE_SCORE_RATIO)
-    good = [s for s in scored if s.score >= floor]
     relevant = [s for s in scored if s.score >= min_score]
     other_articles = len({s.candidate.article_id for s in relevant}) > 1
     chosen: list[ScoredSentence] = []
     per_article: dict[str, int] = {}
     capped = False
-    for sentence in good:
+    for sentence in relevant:
         article_id = sentence.candidate.article_id
         if len(chosen) == MAX_QUOTES:
             break
+        if sentence.score < floor and not any(
+            _runs_on(c.candidate, sentence.candidate, articles) for c in chosen
+        ):
+            continue
         if other_articles and per_article.get(article_id, 0) >= QUOTES_PER_ARTICLE:
             capped = True
             continue
@@ -544,7 +551,7 @@ def select_quotes(scored: Sequence[ScoredSentence], min_score: float) -> list[Sc
         per_article[article_id] = per_article.get(article_id, 0) + 1
     if capped and len(chosen) < MAX_QUOTES:
         chosen += [s for s in relevant if s.candidate.article_id not in per_article][:1]
-    return chosen
+    return joined_runs(chosen, articles)
 
 
 def joined_runs(

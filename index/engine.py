@@ -23,7 +23,6 @@ from index.answer import (
     ScoredSentence,
     candidate_sentences,
     compose_answer,
-    joined_runs,
     rerank_sentences,
     reranked_count,
     score_sentences,
@@ -239,9 +238,7 @@ class Engine:
             chosen, people = found.chosen, found.people
         else:
             ranked = self._rank_sentences(snapshot, asked, retriever)
-            chosen = joined_runs(
-                select_quotes(ranked.sentences, self.settings.min_score), ranked.articles
-            )
+            chosen = select_quotes(ranked.sentences, self.settings.min_score, ranked.articles)
             people = []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.people = people

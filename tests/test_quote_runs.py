@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.answer import Candidate, ScoredSentence, joined_runs
+from index.answer import Candidate, ScoredSentence, joined_runs, select_quotes
 from index.build import build_index
 from index.config import Settings
 from index.engine import Engine
@@ -92,6 +92,22 @@ def test_the_next_paragraph_runs_on_but_another_article_does_not() -> None:
     joined = joined_runs(across_paragraphs, {"a": article})
     assert _quotes(joined, article) == [f"{THIRD}\n\n{OTHER_PARAGRAPH}"]
     assert len(joined_runs(across_articles, {"a": article, "b": twin})) == 2
+
+
+def test_a_weaker_sentence_is_quoted_only_as_the_context_of_a_quote_it_runs_on_from() -> None:
+    article = _article()
+    scored = [
+        _sentence(FIRST, 0.8, article),
+        _sentence(OTHER_PARAGRAPH, 0.3, article),
+        _sentence(SECOND, 0.3, article),
+        _sentence(THIRD, 0.1, article),
+    ]
+
+    quotes = select_quotes(scored, 0.2, {"a": article})
+
+    # Below half the best's probability, SECOND runs on from FIRST and OTHER_PARAGRAPH does
+    # not; THIRD runs on too, but is below the threshold.
+    assert _quotes(quotes, article) == [f"{FIRST} {SECOND}"]
 
 
 @pytest.mark.slow
