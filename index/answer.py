@@ -572,8 +572,7 @@ def joined_runs(
             joined.append(sentence)
             continue
         parts = [joined[place].candidate for place in touching] + [sentence.candidate]
-        best = joined[touching[0]]
-        joined[touching[0]] = replace(best, candidate=_joined(best.candidate, parts))
+        joined[touching[0]] = replace(joined[touching[0]], candidate=_joined(parts))
         for place in reversed(touching[1:]):
             del joined[place]
     return joined
@@ -589,13 +588,13 @@ def _runs_on(a: Candidate, b: Candidate, articles: Mapping[str, StoredArticle]) 
     return first.end <= second.start and not between.strip()
 
 
-def _joined(best: Candidate, parts: Sequence[Candidate]) -> Candidate:
-    """`best` quoted over the span of all `parts`; its answering phrase, else the first
-    part's that has one."""
+def _joined(parts: Sequence[Candidate]) -> Candidate:
+    """The first of `parts` (the best) quoted over the span of them all, with the first
+    answering phrase among them."""
     opening = min(parts, key=lambda part: part.start)
-    highlight = next((p.highlight for p in [best, *parts] if p.highlight is not None), None)
+    highlight = next((p.highlight for p in parts if p.highlight is not None), None)
     return replace(
-        best,
+        parts[0],
         start=opening.start,
         end=max(part.end for part in parts),
         highlight=highlight,

@@ -121,12 +121,13 @@ def test_the_real_model_shows_the_restating_and_the_answering_sentence_as_one_qu
     settings = Settings(_env_file=None, index_dir=tmp_path / "index")  # type: ignore[call-arg]
     build_index([corpus], settings)
 
-    answer = Engine(settings).ask(
+    engine = Engine(settings)
+    answer = engine.ask(
         "Who previously held the record for being the oldest quarterback to play in a Super Bowl?"
     )
 
     first, citation = answer.answer[0].text, answer.citations[0]
     assert "oldest quarterback ever to play in a Super Bowl" in first
     assert "The past record was held by John Elway" in first
-    article = Engine(settings).reader().article(citation.article_id)
+    article = engine.reader().article(citation.article_id)
     assert article is not None and article.text[citation.start : citation.end] == first

@@ -73,6 +73,7 @@ def load_into(model: torch.nn.Module, model_file: Path) -> None:
 
 def main() -> None:
     """Compare the dequantised model's logits on TrecQA DEV with the shipped fp32 ones."""
+    # Imported here: train.reranker imports this module to load a start.
     from train.export import REFERENCE_FILE, TRECQA_DEV
     from train.pairs import trecqa_pairs
     from train.reranker import load_model, ranking_figures, scores
