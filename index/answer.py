@@ -22,7 +22,9 @@ bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
   the two are then quoted together, so the quote holds what answers;
 - `lead`: how early in its article it stands (news puts the answer first);
 - `dense_gap` and `coverage_gap`: how far its cosine and coverage fall short of the best
-  candidate's for the same question.
+  candidate's for the same question;
+- `age`: how much older its article is than the newest article the index holds by the day
+  the question is asked (`article_age`; news questions are about the news of their day).
 
 With the reranker on (CITEBOT_RERANKER), the first stage's best candidates (ten when it is
 unsure, two when it is sure of its choice: `reranked_count`) are read again by a
@@ -44,6 +46,7 @@ import math
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,6 +75,7 @@ from index.records import (
     StoredPassage,
     Unit,
     citation_id,
+    published_day,
 )
 from index.rerank.model import Judge
 from index.rerank.pair import candidate_text
@@ -108,47 +112,49 @@ class Scorer:
 # with cross-validation (docs/calibration.md); alone, it is what CITEBOT_RERANKER=off answers.
 FIRST_STAGE = Scorer(
     {
-        "dense": 2.504,
-        "coverage": 2.348,
-        "context_coverage": 2.514,
-        "passage_dense": -0.421,
-        "article_rank": 2.304,
-        "new_words": 0.765,
-        "type_match": 0.415,
-        "answer_beside": 1.446,
-        "type_missing": -0.158,
-        "answer_in_title": 0.348,
-        "answer_repeated": 0.339,
-        "lead": 0.575,
-        "dense_gap": 1.965,
-        "coverage_gap": 1.145,
+        "dense": 2.028,
+        "coverage": 1.848,
+        "context_coverage": 2.381,
+        "passage_dense": 0.154,
+        "article_rank": 2.014,
+        "new_words": 0.391,
+        "type_match": 0.396,
+        "answer_beside": 1.508,
+        "type_missing": -0.259,
+        "answer_in_title": 0.369,
+        "answer_repeated": 0.51,
+        "lead": 0.174,
+        "dense_gap": 2.725,
+        "coverage_gap": 1.497,
+        "age": -2.107,
     },
-    -7.862,
+    -6.559,
 )
 # The second stage: the first stage's best `RERANKED` candidates with the reranker's logit
-# (`index.rerank`) beside their signals: 0.706 x the first stage's logit + 0.288 x the
-# reranker's + 0.272, written out over the signals. Fitted by bench/fit_answer_weights.py
+# (`index.rerank`) beside their signals: 0.726 x the first stage's logit + 0.280 x the
+# reranker's + 0.248, written out over the signals. Fitted by bench/fit_answer_weights.py
 # --reranker on (docs/reranker.md).
 RERANKED = 10
 RERANKED_STAGE = Scorer(
     {
-        "dense": 1.769,
-        "coverage": 1.659,
-        "context_coverage": 1.776,
-        "passage_dense": -0.297,
-        "article_rank": 1.627,
-        "new_words": 0.54,
-        "type_match": 0.293,
-        "answer_beside": 1.021,
-        "type_missing": -0.112,
-        "answer_in_title": 0.246,
-        "answer_repeated": 0.239,
-        "lead": 0.406,
-        "dense_gap": 1.388,
-        "coverage_gap": 0.809,
-        "reranker": 0.288,
+        "dense": 1.473,
+        "coverage": 1.342,
+        "context_coverage": 1.729,
+        "passage_dense": 0.112,
+        "article_rank": 1.463,
+        "new_words": 0.284,
+        "type_match": 0.288,
+        "answer_beside": 1.095,
+        "type_missing": -0.188,
+        "answer_in_title": 0.268,
+        "answer_repeated": 0.37,
+        "lead": 0.126,
+        "dense_gap": 1.979,
+        "coverage_gap": 1.087,
+        "age": -1.53,
+        "reranker": 0.28,
     },
-    -5.279,
+    -4.514,
 )
 # The first stage's best probability within which (both ends included) the reranker reads a
 # question's best `RERANKED` candidates: below it the first stage is sure that nothing
@@ -166,6 +172,8 @@ LOGIT_BOUND = 10.0
 FACTS_KEPT = 500
 # Occurrences in its article past which an answering phrase counts as fully repeated.
 _REPEATS = 4
+# The age in days at which an article's `age` signal is full (1).
+AGE_SCALE_DAYS = 3650
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +208,15 @@ def candidate_sentences(
     passage_cosines: Sequence[float],
     facts: Mapping[str, ArticleFacts],
     word_weights: Mapping[str, float],
+    news_day: date | None,
     *,
     quote_beside: bool = True,
 ) -> list[Candidate]:
     """Every sentence of `passages` (best first, with their cosines to `question`; the
-    `facts` of their articles), with its signals. With `quote_beside`, a sentence without an
-    answering phrase whose neighbour has one is quoted together with that neighbour."""
+    `facts` of their articles), with its signals; `news_day`, the day the index's news
+    reaches when the question is asked (`age` is counted from it). With `quote_beside`, a
+    sentence without an answering phrase whose neighbour has one is quoted together with
+    that neighbour."""
     article_ranks: dict[str, int] = {}
     for passage in passages:
         article_ranks.setdefault(passage.article_id, len(article_ranks) + 1)
@@ -221,6 +232,7 @@ def candidate_sentences(
     )
     candidates: list[Candidate] = []
     views = {key: _ArticleView(article_facts, wanted) for key, article_facts in facts.items()}
+    ages = {key: article_age(f.article.published, news_day) for key, f in facts.items()}
     for passage, passage_cosine in zip(passages, passage_cosines, strict=True):
         view = views[passage.article_id]
         sentence_words = [view.facts.stems(*sentence) for sentence in passage.sentences]
@@ -246,6 +258,7 @@ def candidate_sentences(
                 "answer_in_title": float(answer is not None and answer.in_title),
                 "answer_repeated": answer.repeated if answer is not None else 0.0,
                 "lead": 1.0 / view.facts.article.paragraph_of(start),
+                "age": ages[passage.article_id],
             }
             highlight = (answer.start, answer.end) if answer is not None else None
             candidates.append(
@@ -263,6 +276,17 @@ def candidate_sentences(
     for candidate in candidates:
         candidate.signals["coverage_gap"] = candidate.signals["coverage"] - best_coverage
     return candidates
+
+
+def article_age(published: str | None, news_day: date | None) -> float:
+    """How much older an article published on `published` is than the news of `news_day`:
+    its days before that day, on a log scale from 0 (that day or later) to 1 (ten years or
+    more); 0 when either day is unknown, as nothing then says it is old."""
+    day = published_day(published)
+    if day is None or news_day is None:
+        return 0.0
+    days = max(0, (news_day - day).days)
+    return min(1.0, math.log1p(days) / math.log1p(AGE_SCALE_DAYS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,8 @@ from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError
 from index.interfaces import IndexSource
+from index.lru import LeastRecentlyUsed
+from index.period import published_until
 from index.profile import Profile, choose, judged, mentions, name_words, names_surname
 from index.question import read_question
 from index.records import (
@@ -65,6 +67,8 @@ PROFILE_PASSAGES = 30
 PROFILE_ARTICLES = 5
 # Article titles offered when the engine abstains.
 CLOSEST_TITLES = 3
+# Days asked on whose news day (`_Snapshot.news_day`) a generation keeps.
+NEWS_DAYS_KEPT = 64
 # Threads the model may use to embed one question. A question is a few words: splitting it
 # over cores gains little, and with several askers at once the threads of each would fight
 # for the cores (measured in docs/benchmarks.md). Concurrency comes from the askers.
@@ -391,6 +395,7 @@ class Engine:
             reader.cosines([p.id for p in passages], question_vector),
             snapshot.article_facts.of(articles),
             word_weights(reader, question.content, snapshot.word_weights),
+            snapshot.news_day(question.asked_on),
             quote_beside=quote_beside,
         )
         scored = score_sentences(candidates, question_vector, reader)
@@ -491,6 +496,9 @@ class _Snapshot:
         self.loaded_embedder: Embedder | None = None
         self._make_embedder = make_embedder
         self._lock = threading.Lock()
+        self._news_days: LeastRecentlyUsed[date, tuple[date | None]] = LeastRecentlyUsed(
+            NEWS_DAYS_KEPT
+        )
 
     @property
     def embedder(self) -> Embedder:
@@ -498,3 +506,16 @@ class _Snapshot:
             if self.loaded_embedder is None:
                 self.loaded_embedder = self._make_embedder()
             return self.loaded_embedder
+
+    def news_day(self, asked_on: date | None) -> date | None:
+        """The day this generation's news reaches when a question is asked on `asked_on`: the
+        newest article published by then (a day later, in its own time zone), at most that
+        day; None when either is unknown."""
+        if asked_on is None:
+            return None
+        kept = self._news_days.get(asked_on)
+        if kept is None:
+            newest = self.reader.newest_published(published_until(asked_on))
+            kept = (min(newest, asked_on) if newest is not None else None,)
+            self._news_days.put(asked_on, kept)
+        return kept[0]

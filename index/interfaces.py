@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -110,6 +111,10 @@ class IndexSource(Protocol):
     def stored_spans(self, spans: Sequence[tuple[str, int, int]]) -> list[str | None]:
         """The stored text of each (article id, start, end), cut by the store itself: an
         independent reading to check quotes against."""
+
+    def newest_published(self, by: date) -> date | None:
+        """The day of the newest article published by `by` (articles without a full date
+        left out), or None when there is none."""
 
     def stats(self, index_dir: Path) -> IndexStats:
         """What the generation holds: counts, outlets, dates, model, size, build time."""

@@ -91,8 +91,13 @@ def published_by(article_filter: ArticleFilter | None, asked_on: date) -> Articl
     """`article_filter` narrowed to the articles published by `asked_on` (or the day after,
     in their own time zone) and those of unknown date (unless `article_filter` chose dates):
     a question is answered from what had been published when it was asked."""
-    latest = asked_on + timedelta(days=min(LATE_DAYS, (date.max - asked_on).days))
-    return _narrowed(article_filter, None, latest.isoformat())
+    return _narrowed(article_filter, None, published_until(asked_on).isoformat())
+
+
+def published_until(asked_on: date) -> date:
+    """The last day an article read for a question asked on `asked_on` may be dated: the day
+    after, which may be the same day in the article's own time zone."""
+    return asked_on + timedelta(days=min(LATE_DAYS, (date.max - asked_on).days))
 
 
 def _narrowed(article_filter: ArticleFilter | None, since: str | None, until: str) -> ArticleFilter:

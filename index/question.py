@@ -105,6 +105,7 @@ def read_question(
         name=asked_name(text),
         period=period,
         article_filter=article_filter,
+        asked_on=asked_on,
     )
 
 

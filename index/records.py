@@ -287,8 +287,9 @@ class Question:
     """A question read once (by `index.question.read_question`), as every step below the
     engine takes it: its text, its words (folded; `searched`: the content words, or every
     word when it has none; `stems` of the content words), what it asks for, the name a
-    "who is X?" question asks about, the period it names, and the filter it is answered
-    within (the user's, narrowed to a calendar period it names)."""
+    "who is X?" question asks about, the period it names, the filter it is answered within
+    (the user's, narrowed to a calendar period it names), and the day it is asked, if
+    known."""
 
     text: str
     searched: tuple[str, ...]
@@ -299,6 +300,7 @@ class Question:
     name: str | None = None
     period: Period | None = None
     article_filter: ArticleFilter | None = None
+    asked_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ incrementally, remove, switch generations under a reader, and fail on damage in 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,18 @@ def test_filters_by_date_and_outlet(store_settings: Settings, tmp_path: Path) ->
     assert found(ArticleFilter(since="2021", undated=True)) == {"bridge", "mountain"}
     assert found(ArticleFilter(until="2020", outlet="cnn", undated=True)) == {"harbour"}
     assert found(ArticleFilter(outlet="BBC", undated=True)) == {"bridge"}
+
+
+def test_the_newest_article_by_a_day_leaves_later_and_undated_ones_out(
+    store_settings: Settings, tmp_path: Path
+) -> None:
+    embedder = FakeEmbedder()
+    build_index([write_corpus(tmp_path / "c", ARTICLES)], store_settings, embedder=embedder)
+    reader = Engine(store_settings, embedder=embedder).reader()
+    assert reader.newest_published(date(2030, 1, 1)) == date(2021, 6, 1)
+    assert reader.newest_published(date(2021, 6, 1)) == date(2021, 6, 1)
+    assert reader.newest_published(date(2021, 5, 31)) == date(2020, 1, 15)
+    assert reader.newest_published(date(2020, 1, 14)) is None
 
 
 def test_the_outlet_filter_ignores_case_beyond_ascii_in_either_store(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,6 +41,7 @@ from index.records import (
     StoredArticle,
     StoredPassage,
     no_matches,
+    published_day,
 )
 
 if TYPE_CHECKING:
@@ -486,6 +488,16 @@ class IndexReader:
             )
             result.append(rows[0][0] if rows else None)
         return result
+
+    def newest_published(self, by: date) -> date | None:
+        """The day of the newest article published by `by` (articles without a full date
+        left out), or None when there is none."""
+        ((day,),) = self._rows(
+            "SELECT max(substr(published, 1, 10)) FROM articles"
+            " WHERE length(published) >= 10 AND substr(published, 1, 10) <= ?",
+            (by.isoformat(),),
+        )
+        return published_day(day)
 
     def stats(self, index_dir: Path) -> IndexStats:
         """What this generation holds: counts, outlets, dates, model, size, build time; the

@@ -2,7 +2,8 @@
 rows and rows records: the one module that creates tables in it, and that knows the order of
 their columns.
 
-- articles: one row per article, its cleaned text, paragraph spans (JSON) and metadata;
+- articles: one row per article, its cleaned text, paragraph spans (JSON) and metadata,
+  indexed by the day it was published (the newest article by a day is one lookup);
 - passages: one row per passage (id = passage id = FAISS row), its offsets, sentence spans
   (JSON) and the row of its first sentence vector;
 - passages_fts: FTS5 over each passage's body and its article's title, contentless;
@@ -36,6 +37,7 @@ CREATE TABLE articles (
     origin TEXT NOT NULL,
     content_hash TEXT NOT NULL
 );
+CREATE INDEX articles_by_day ON articles(substr(published, 1, 10));
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES articles(id),

@@ -14,6 +14,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ from index.records import (
     StoredArticle,
     StoredPassage,
     no_matches,
+    published_day,
 )
 from index.words import is_word
 
@@ -451,6 +453,15 @@ class MilvusReader:
         return {word: found.get(word, 0) for word in words}
 
     # -- what is stored ---------------------------------------------------------------------------
+
+    def newest_published(self, by: date) -> date | None:
+        """The day of the newest article published by `by` (articles without a full date
+        left out), or None when there is none."""
+        # "~" sorts after every character of an ISO 8601 date: that day's times are kept.
+        dated = f"part == 0 and published <= {literal(by.isoformat() + '~')}"
+        rows = self._query(ARTICLES, dated, ["published"])
+        days = (published_day(row["published"]) for row in rows)
+        return max((day for day in days if day is not None and day <= by), default=None)
 
     def stats(self, index_dir: Path) -> IndexStats:
         """What this generation holds; where it is, instead of `index_dir`."""
