@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
-CLEANER_VERSION = 3
+CLEANER_VERSION = 4
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -108,6 +108,10 @@ _SIGN_UP = (
 )
 
 RULES: tuple[Rule, ...] = (
+    # A paragraph that is only a dateline, where and by whom the story was filed, as CNN's
+    # pages open ("CNN —", "New York CNN Business —", "Seoul, South Korea CNN —"): up to six
+    # capitalised words and a dash. Not the story's words; first, it put the lead second.
+    paragraph_rule("dateline", r"(?:[A-Z][\w.'’&-]*,? ){0,5}[A-Z][\w.'’&-]*\s?[—–]"),
     # A paragraph that is only an advertisement marker, as news sites leave between paragraphs:
     # "ADVERTISEMENT", "Advertisement", "Story continues below advertisement".
     paragraph_rule(

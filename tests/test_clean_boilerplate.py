@@ -1,6 +1,7 @@
-"""The outlet speaking rather than the story (newsletter and subscription invitations, a video
-ad's feedback form, games, how to reach the reporter, update notes, contributor credits) is
-dropped a whole paragraph at a time; news that merely mentions such things stays."""
+"""The outlet speaking rather than the story (a dateline standing alone, newsletter and
+subscription invitations, a video ad's feedback form, games, how to reach the reporter, update
+notes, contributor credits) is dropped a whole paragraph at a time; news that merely mentions
+such things stays."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ AFTER = "Power was out for days."
 @pytest.mark.parametrize(
     ("paragraph", "rule"),
     [
+        ("CNN —", "dateline"),
+        ("New York CNN Business —", "dateline"),
+        ("Seoul, South Korea CNN —", "dateline"),
         (
             "Sign up for CNN’s Wonder Theory science newsletter. Explore the universe with news"
             " on fascinating discoveries, scientific advancements and more.",
@@ -93,6 +97,8 @@ def test_the_outlets_own_paragraph_is_dropped(paragraph: str, rule: str) -> None
         "The company said the story of its founding has been updated for the film.",
         "Contributing factors included the heat and the wind.",
         "Need a break from the heat? Cooling centers open at noon.",
+        "Washington — The Senate voted on Tuesday to keep the government open.",
+        "CNN — the network said — would not comment.",
         "Reach " + "x" * 400 + " at a@b.com",
     ],
 )
