@@ -107,11 +107,16 @@ _SIGN_UP = (
     r"(?:sign(?:ing)? ?up|subscribe))"
 )
 
+# Where and by whom a story was filed, standing alone, as CNN's pages open their text and
+# sometimes title it ("CNN —", "New York CNN Business —", "Seoul, South Korea CNN —"): up to
+# six capitalised words and a dash.
+_DATELINE = r"(?:[A-Z][\w.'’&-]*,? ){0,5}[A-Z][\w.'’&-]*\s?[—–]"
+_DATELINE_LINE = re.compile(_DATELINE)
+
 RULES: tuple[Rule, ...] = (
-    # A paragraph that is only a dateline, where and by whom the story was filed, as CNN's
-    # pages open ("CNN —", "New York CNN Business —", "Seoul, South Korea CNN —"): up to six
-    # capitalised words and a dash. Not the story's words; first, it put the lead second.
-    paragraph_rule("dateline", r"(?:[A-Z][\w.'’&-]*,? ){0,5}[A-Z][\w.'’&-]*\s?[—–]"),
+    # A paragraph that is only a dateline (`is_dateline`): not the story's words; first, it
+    # put the lead second.
+    paragraph_rule("dateline", _DATELINE),
     # A paragraph that is only an advertisement marker, as news sites leave between paragraphs:
     # "ADVERTISEMENT", "Advertisement", "Story continues below advertisement".
     paragraph_rule(
@@ -207,6 +212,12 @@ class CleanedText:
     text: str
     paragraphs: tuple[Span, ...]
     removed: Counter[str]
+
+
+def is_dateline(line: str) -> bool:
+    """Whether `line` (stripped) is only a dateline ("CNN —"): a title that is one says
+    nothing of its story."""
+    return _DATELINE_LINE.fullmatch(line) is not None
 
 
 def remove_control_characters(text: str, replacement: str = "") -> str:

@@ -145,6 +145,14 @@ def test_above_the_band_the_reranker_decides_between_the_best_two(
         assert sentence.score == pytest.approx(min(unread.score, min(read_scores)))
 
 
+def test_a_title_that_is_only_a_dateline_is_no_context() -> None:
+    assert candidate_text("It sank.", "CNN —", "A ferry left.") == "It sank. | A ferry left."
+    assert candidate_text("It sank.", " Seoul, South Korea CNN — ") == "It sank."
+    assert candidate_text("It sank.", "Ferry sinks", "A ferry left.") == (
+        "It sank. | Ferry sinks | A ferry left."
+    )
+
+
 def test_the_band_holds_both_its_ends() -> None:
     counts = [reranked_count(p, (0.1, 0.6)) for p in (0.05, 0.1, 0.3, 0.6, 0.61)]
     assert counts == [0, RERANKED, RERANKED, RERANKED, RERANKED_WHEN_SURE]

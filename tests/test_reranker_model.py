@@ -16,6 +16,7 @@ from tests.support.paths import SHARED
 from train.pairs import trecqa_pairs
 
 CARD = WEIGHTS / "MODEL_CARD.md"
+NEWS_DEV = SHARED / "data" / "news_dev"
 pytestmark = pytest.mark.slow
 # The fp32 model's logits on TrecQA DEV, written by `python -m train.export`.
 FP32_REFERENCE = WEIGHTS / "fp32-reference-trecqa-dev.json"
@@ -78,6 +79,26 @@ def test_the_sentence_that_answers_outscores_the_one_that_restates(
 ) -> None:
     answers, restates = reranker.logits(question, [answering, restating])
     assert answers > restates
+
+
+def test_a_dateline_title_does_not_hide_the_answer(reranker: Reranker) -> None:
+    """news_dev's baby wipes page is titled "CNN —": read under that title, the model scored
+    its answering lead -3.3 (bare, +5.8), and citebot abstained."""
+    question = next(
+        record
+        for line in (NEWS_DEV / "questions.jsonl").read_text("utf-8").splitlines()
+        if (record := json.loads(line))["answers"] == ["Baby wipes"]
+    )
+    article = next(
+        record
+        for line in (NEWS_DEV / "articles.jsonl").read_text("utf-8").splitlines()
+        if (record := json.loads(line))["id"] == question["article_id"]
+    )
+    assert article["title"] == "CNN —"
+    lead = article["text"].split("\n\n")[1]
+    assert lead.startswith("A shipment of baby wipes")
+    (logit,) = reranker.logits(question["question"], [candidate_text(lead, article["title"])])
+    assert logit > 0
 
 
 def test_int8_agrees_with_the_fp32_model() -> None:
