@@ -32,8 +32,11 @@ class Rule:
     removals: Callable[[str], list[Span]]
 
 
-def paragraph_rule(name: str, pattern: str, flags: re.RegexFlag = re.NOFLAG) -> Rule:
-    """A rule named `name` that drops each paragraph `pattern` matches entirely."""
+def paragraph_rule(
+    name: str, pattern: str | re.Pattern[str], flags: re.RegexFlag = re.NOFLAG
+) -> Rule:
+    """A rule named `name` that drops each paragraph `pattern` matches entirely (a compiled
+    `pattern` keeps its own flags)."""
     compiled = re.compile(pattern, flags)
     return Rule(
         name, lambda paragraph: [(0, len(paragraph))] if compiled.fullmatch(paragraph) else []
@@ -110,8 +113,7 @@ _SIGN_UP = (
 # Where and by whom a story was filed, standing alone, as CNN's pages open their text and
 # sometimes title it ("CNN —", "New York CNN Business —", "Seoul, South Korea CNN —"): up to
 # six capitalised words and a dash.
-_DATELINE = r"(?:[A-Z][\w.'’&-]*,? ){0,5}[A-Z][\w.'’&-]*\s?[—–]"
-_DATELINE_LINE = re.compile(_DATELINE)
+_DATELINE = re.compile(r"(?:[A-Z][\w.'’&-]*,? ){0,5}[A-Z][\w.'’&-]*\s?[—–]")
 
 RULES: tuple[Rule, ...] = (
     # A paragraph that is only a dateline (`is_dateline`): not the story's words; first, it
@@ -217,7 +219,7 @@ class CleanedText:
 def is_dateline(line: str) -> bool:
     """Whether `line` (stripped) is only a dateline ("CNN —"): a title that is one says
     nothing of its story."""
-    return _DATELINE_LINE.fullmatch(line) is not None
+    return _DATELINE.fullmatch(line) is not None
 
 
 def remove_control_characters(text: str, replacement: str = "") -> str:
