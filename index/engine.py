@@ -235,7 +235,7 @@ class Engine:
         started = time.perf_counter()
         text, notice = self.clean_question(question)
         snapshot = self._current()
-        asked = read_question(text, asked_on, article_filter)
+        asked = self._read(snapshot, text, asked_on, article_filter)
         profile = self._profile(snapshot, asked, asked.name, article_filter) if asked.name else None
         if profile is not None:
             ranked, found = profile
@@ -299,8 +299,21 @@ class Engine:
         """The scored candidate sentences for `question`, best first, with their passages and
         articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
-        asked = read_question(text, asked_on, article_filter)
-        return self._rank_sentences(self._current(), asked, retriever)
+        snapshot = self._current()
+        asked = self._read(snapshot, text, asked_on, article_filter)
+        return self._rank_sentences(snapshot, asked, retriever)
+
+    @staticmethod
+    def _read(
+        snapshot: _Snapshot,
+        text: str,
+        asked_on: date | None,
+        article_filter: ArticleFilter | None,
+    ) -> Question:
+        """The question read once, knowing whether the index holds news dated by the day
+        asked (a period then reads dated articles alone: `read_question`)."""
+        dated_news = snapshot.news_day(asked_on) is not None
+        return read_question(text, asked_on, article_filter, dated_news=dated_news)
 
     def _rank_sentences(
         self, snapshot: _Snapshot, question: Question, retriever: Retriever | None

@@ -81,10 +81,14 @@ def _days_before(day: date, days: int) -> date:
     return day - timedelta(days=min(days, (day - date.min).days))
 
 
-def within(article_filter: ArticleFilter | None, period: Period) -> ArticleFilter:
-    """`article_filter` narrowed to the articles published in `period` and those of unknown
-    date (unless `article_filter` chose dates)."""
-    return _narrowed(article_filter, period.since.isoformat(), period.until.isoformat())
+def within(
+    article_filter: ArticleFilter | None, period: Period, *, undated: bool = True
+) -> ArticleFilter:
+    """`article_filter` narrowed to the articles published in `period`, and to those of
+    unknown date too with `undated` (unless `article_filter` chose dates)."""
+    return _narrowed(
+        article_filter, period.since.isoformat(), period.until.isoformat(), undated=undated
+    )
 
 
 def published_by(article_filter: ArticleFilter | None, asked_on: date) -> ArticleFilter:
@@ -100,10 +104,13 @@ def published_until(asked_on: date) -> date:
     return asked_on + timedelta(days=min(LATE_DAYS, (date.max - asked_on).days))
 
 
-def _narrowed(article_filter: ArticleFilter | None, since: str | None, until: str) -> ArticleFilter:
-    """`article_filter` narrowed to the ISO days `since` (None: from the first) to `until`."""
+def _narrowed(
+    article_filter: ArticleFilter | None, since: str | None, until: str, *, undated: bool = True
+) -> ArticleFilter:
+    """`article_filter` narrowed to the ISO days `since` (None: from the first) to `until`,
+    with the articles of unknown date where `undated` and `article_filter` let them through."""
     if article_filter is None:
-        return ArticleFilter(since, until, undated=True)
+        return ArticleFilter(since, until, undated=undated)
     # Partial dates ("2022-06") mean all of their month or year: the later start is the
     # greater string, and the earlier end the smaller once each reads as its last day ("~"
     # sorts after every digit and "-").
@@ -113,5 +120,6 @@ def _narrowed(article_filter: ArticleFilter | None, since: str | None, until: st
         article_filter.outlet,
         # Dates a person chose leave undated articles out, as they always do; those of the
         # day asked and of a period do not.
-        undated=article_filter.undated or not (article_filter.since or article_filter.until),
+        undated=undated
+        and (article_filter.undated or not (article_filter.since or article_filter.until)),
     )

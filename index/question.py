@@ -85,16 +85,24 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def read_question(
-    text: str, asked_on: date | None = None, article_filter: ArticleFilter | None = None
+    text: str,
+    asked_on: date | None = None,
+    article_filter: ArticleFilter | None = None,
+    *,
+    dated_news: bool = False,
 ) -> Question:
     """The question `text` read once: its words, what it asks for, the name it asks about,
     the period it names (counted from `asked_on`), and `article_filter` narrowed to the
-    articles published by `asked_on` and to that period when it is one on the calendar."""
+    articles published by `asked_on` and to that period when it is one on the calendar.
+
+    `dated_news`: whether the index holds articles dated by `asked_on`. A period then reads
+    the articles dated in it alone (one of unknown date is not known to be of "this week");
+    an index without dates, such as a folder of text files, is read whole."""
     if asked_on is not None:
         article_filter = published_by(article_filter, asked_on)
     period = asked_period(text, asked_on)
     if period is not None and period.strict:
-        article_filter = within(article_filter, period)
+        article_filter = within(article_filter, period, undated=not dated_news)
     return Question(
         text=text,
         searched=tuple(query_words(text)),

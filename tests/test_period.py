@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -79,10 +80,11 @@ def test_a_calendar_period_narrows_the_chosen_filter(
     chosen: ArticleFilter | None, narrowed: ArticleFilter
 ) -> None:
     """Articles of unknown date are not known to be of another time, unless dates were
-    chosen (which always leave them out)."""
+    chosen (which always leave them out), or the period leaves them out."""
     period = asked_period("Who won this week?", ASKED_ON)
     assert period is not None
     assert within(chosen, period) == narrowed
+    assert within(chosen, period, undated=False) == replace(narrowed, undated=False)
 
 
 @pytest.mark.parametrize(
@@ -152,8 +154,7 @@ def test_nothing_of_the_period_is_an_abstention_that_says_why(engine: Engine) ->
     answer = engine.ask("Where were flood warnings issued this week?", asked_on=date(2030, 1, 1))
     assert answer.abstained and not answer.citations
     assert answer.notice == (
-        "Only articles published 2029-12-23 to 2030-01-01 or of unknown date were read,"
-        " for “this week”."
+        "Only articles published 2029-12-23 to 2030-01-01 were read, for “this week”."
     )
 
 
@@ -204,15 +205,23 @@ def test_a_year_without_articles_changes_nothing(engine: Engine) -> None:
     assert order[0] == "similar"
 
 
-def test_an_article_of_unknown_date_may_answer_for_this_week(tmp_path: Path) -> None:
-    undated = {
-        "id": "undated",
-        "title": "Weather",
-        "text": "Flood warnings went out for the valley.",
-    }
-    engine = fake_engine_over([*ARTICLES, undated], tmp_path, min_score=0.0)
-    ranked = engine.rank_sentences("Where were flood warnings issued this week?", asked_on=ASKED_ON)
-    assert {p.article_id for p in ranked.passages} == {"new", "undated"}
+UNDATED = {"id": "undated", "title": "Weather", "text": "Flood warnings went out for the valley."}
+
+
+def test_among_dated_news_an_article_of_unknown_date_is_not_this_weeks(tmp_path: Path) -> None:
+    engine = fake_engine_over([*ARTICLES, UNDATED], tmp_path, min_score=0.0)
+    question = "Where were flood warnings issued this week?"
+    ranked = engine.rank_sentences(question, asked_on=ASKED_ON)
+    assert {p.article_id for p in ranked.passages} == {"new"}
+    # Asked before any article was dated, the index holds no dated news yet.
+    early = engine.rank_sentences(question, asked_on=date(2019, 4, 1))
+    assert {p.article_id for p in early.passages} == {"undated"}
+
+
+def test_an_index_without_dates_answers_for_this_week(tmp_path: Path) -> None:
+    engine = fake_engine_over([UNDATED], tmp_path, min_score=0.0)
+    answer = engine.ask("Where were flood warnings issued this week?", asked_on=ASKED_ON)
+    assert {c.article_id for c in answer.citations} == {"undated"}
 
 
 @pytest.mark.parametrize(
