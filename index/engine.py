@@ -235,7 +235,7 @@ class Engine:
         started = time.perf_counter()
         text, notice = self.clean_question(question)
         snapshot = self._current()
-        asked = self._read(snapshot, text, asked_on, article_filter)
+        asked = self._read_question(snapshot, text, asked_on, article_filter)
         profile = self._profile(snapshot, asked, asked.name, article_filter) if asked.name else None
         if profile is not None:
             ranked, found = profile
@@ -300,11 +300,11 @@ class Engine:
         articles: what `ask` chooses its quotes from."""
         text, _ = self.clean_question(question)
         snapshot = self._current()
-        asked = self._read(snapshot, text, asked_on, article_filter)
+        asked = self._read_question(snapshot, text, asked_on, article_filter)
         return self._rank_sentences(snapshot, asked, retriever)
 
     @staticmethod
-    def _read(
+    def _read_question(
         snapshot: _Snapshot,
         text: str,
         asked_on: date | None,
