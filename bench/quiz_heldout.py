@@ -95,9 +95,15 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--data", type=Path, default=ANSWER_TRAIN)
     args = parser.parse_args()
+    for name in ("questions.jsonl.gz", "pages.jsonl.gz"):
+        if not (args.data / name).is_file():
+            parser.error(f"{args.data / name} is missing: --data is answer_train's folder")
     quizzes = held_out_quizzes(args.data)
     pages = read_pages(args.data / "pages.jsonl.gz", {url for q in quizzes for url in q.pages})
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"cannot write into {args.out}: {error.strerror}")
     articles = write_jsonl(args.out / "articles.jsonl", article_rows(pages))
     questions = write_jsonl(args.out / "questions.jsonl", question_rows(quizzes, pages))
     print(f"{len(quizzes)} quizzes: {articles} pages, {questions} questions a page answers")
