@@ -29,9 +29,12 @@ from index.words import STOPWORDS, TITLES, fold, split_words
 # mother at -1.7 to -2.3 for "who is Anthony?". (On round 6's validation "who is X?" pairs
 # the reranker alone has precision 0.73 at recall 0.96 at -3, 0.85 / 0.93 at 0.)
 RULE_OVERRULED_BELOW = -3.0
-# After the name: ", the ...", ", a ...", ", 42, ..." or " is ...", " was ...".
+# After the name: ", the ...", ", a ...", ", 42, ...", ", former ..." or " is ...", " was
+# ..."; not a conjunction or an adverb that goes on with the sentence (", and ...", ", also").
 _DEFINED_AFTER = re.compile(
-    r"^(?:[’']s)?(?:,\s+(?:the|a|an|who|\d|[a-z]+\s)|\s+(?:is|was|has been|became)\s)"
+    r"^(?:[’']s)?(?:,\s+(?:(?:the|a|an|who)\b|\d|(?!(?:and|but|or|nor|so|yet|also|then|too|as|which"
+    r"|while|though|although|because|if|when|where|after|before|since|said|says)\s)[a-z]+\s)"
+    r"|\s+(?:is|was|has been|became)\s)"
 )
 # Before the name: a describing word that is not a stopword ("migrant Lety Pérez").
 _DESCRIBED_BEFORE = re.compile(r"(?:^|[\s(])(?P<word>[A-Za-z][\w-]*)\s+$")
@@ -44,6 +47,20 @@ _PARTICLES = frozenset({"de", "da", "del", "della", "di", "du", "la", "le", "van
 # A possessive ends a person's name: "Marc Anthony’s Viviendo Tour" is Marc Anthony's,
 # "Truss’ Oct. 20 resignation" Truss's.
 _POSSESSIVE = re.compile(r"[’'](?:s\b|(?=\s))")
+# What follows a last name: "Robert F. Kennedy Jr."
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+# After the name, where the person's name ends: "JD Vance of Ohio".
+_NAME_GOES_ON = re.compile(r"\s+(?:of|for|the|&)\s")
+# Nouns that make a name phrase a thing named after a person, not the person: "the Trump
+# Organization", "the James Webb Space Telescope".
+_NAMED_AFTER = frozenset(
+    {"organization", "organisation", "administration", "foundation", "campaign", "group"}
+    | {"company", "corporation", "inc", "corp", "llc", "center", "centre", "institute"}
+    | {"university", "college", "school", "library", "museum", "hospital", "hotel", "tower"}
+    | {"towers", "airport", "stadium", "arena", "field", "park", "bridge", "street", "avenue"}
+    | {"road", "hall", "award", "awards", "prize", "trophy", "cup", "act", "doctrine", "rule"}
+    | {"telescope", "show", "tour", "era", "estate", "family", "trust", "fund", "memorial"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +96,12 @@ def mentions(
     name: str, sentences: Sequence[ScoredSentence], articles: Mapping[str, StoredArticle]
 ) -> list[Mention]:
     """The sentences that name the person, best first: defining ones, then by score; each
-    with the name marked as its phrase."""
+    with the name marked as its phrase. A short name that its article gives several people
+    ("Biden" beside Joe and Hunter Biden) names no one in particular: such a sentence is
+    left out unless no sentence names someone in particular."""
     words = name_words(name)
     found: list[Mention] = []
+    ambiguous: list[Mention] = []
     full_names = {
         article_id: _full_names(articles[article_id], words)
         for article_id in {scored.candidate.article_id for scored in sentences}
@@ -92,18 +112,38 @@ def mentions(
         sentence = article.text[candidate.start : candidate.end]
         known = full_names[article.id]
         for start, end in _spans_of(sentence, words, short_form=len(words) > 1 and bool(known)):
-            start, end = _whole_name(sentence, start, end)
-            person = _only(known, sentence[start:end])
+            whole = _whole_name(sentence, start, end)
+            if whole is None or _is_acronym(sentence[start:end], name):
+                continue
+            start, end = whole
+            written = sentence[start:end]
+            if _is_pairing(written, words):
+                continue
+            holding = _names_holding(known, written)
             # The name is the phrase to mark: it says which person the quote is about.
             named = replace(candidate, highlight=(candidate.start + start, candidate.start + end))
-            found.append(
-                Mention(
-                    replace(scored, candidate=named), person, defines_person(sentence, start, end)
-                )
+            mention = Mention(
+                replace(scored, candidate=named),
+                holding[0] if len(holding) == 1 else written,
+                defines_person(sentence, start, end),
             )
+            (ambiguous if len(holding) > 1 else found).append(mention)
             break
+    found = _shortest_names(found or ambiguous)
     found.sort(key=lambda m: (not m.defining, -m.sentence.score))
     return found
+
+
+def _shortest_names(found: list[Mention]) -> list[Mention]:
+    """Each mention as the person of the shortest full name that its own ends with: words
+    before a name that the rules did not cut are no part of it ("See Taylor Swift",
+    "Democrat Kamala Harris" are Taylor Swift and Kamala Harris)."""
+    full_names = {m.person for m in found if len(split_words(m.person)) > 1}
+    shortest: dict[str, str] = {}
+    for person in {m.person for m in found}:
+        ends = [name for name in full_names if _ends_with(person, name)]
+        shortest[person] = min(ends, key=lambda name: len(split_words(name)), default=person)
+    return [replace(m, person=shortest[m.person]) for m in found]
 
 
 def judged(
@@ -132,9 +172,10 @@ def choose(found: Sequence[Mention], name: str, *, described_only: bool = False)
     """Up to three facts: about each person, when the asked `name` belongs to several, else
     from different sentences, preferring different articles. People come in this order:
     those a mention defines, then one known by the asked name alone ("Anthony", as an article
-    calls a boy it never names in full), then the most often named. With `described_only`,
-    the people no defining mention describes are left out when another is described (a name
-    in a product listing is no namesake)."""
+    calls a boy it never names in full; not when the name is the last of every other
+    person's, as "Biden" is of Joe and Hunter Biden's), then the most often named. With
+    `described_only`, the people no defining mention describes are left out when another is
+    described (a name in a product listing is no namesake)."""
     by_person: dict[str, list[Mention]] = {}
     for mention in found:
         by_person.setdefault(fold(mention.person), []).append(mention)
@@ -142,8 +183,17 @@ def choose(found: Sequence[Mention], name: str, *, described_only: bool = False)
         described = {k: g for k, g in by_person.items() if any(m.defining for m in g)}
         by_person = described or by_person
         found = [mention for mention in found if fold(mention.person) in by_person]
+    asked = fold(name)
+    if (
+        asked in by_person
+        and len(by_person) > 1
+        and all(_ends_with(person, asked) for person in by_person if person != asked)
+    ):
+        # Every other person has the asked name as their last ("Joe Biden", "Hunter
+        # Biden"): it names one of them, in an article that said which elsewhere.
+        del by_person[asked]
+        found = [mention for mention in found if fold(mention.person) != asked]
     if len(by_person) > 1:
-        asked = fold(name)
         people = sorted(
             by_person.items(),
             key=lambda item: (
@@ -168,6 +218,14 @@ def choose(found: Sequence[Mention], name: str, *, described_only: bool = False)
     return Profile(chosen, [])
 
 
+def _ends_with(person: str, name: str) -> bool:
+    """Whether `name` is the last of the person's names ("Biden" of "Joe Biden", "Kennedy" of
+    "Robert F. Kennedy Jr.")."""
+    words = [word for word in split_words(person) if word not in _SUFFIXES]
+    asked = split_words(name)
+    return len(words) > len(asked) and words[-len(asked) :] == asked
+
+
 def _full_names(article: StoredArticle, words: list[str]) -> set[str]:
     """The names of more words than `words` that contain them, as the article writes them
     (for "Anthony": "Carmelo Anthony"); for a full name asked, the name itself if the
@@ -175,18 +233,30 @@ def _full_names(article: StoredArticle, words: list[str]) -> set[str]:
     text = article.text
     names: set[str] = set()
     for start, end in _spans_of(text, words, short_form=False):
-        whole = text[slice(*_whole_name(text, start, end))]
+        span = _whole_name(text, start, end)
+        whole = text[slice(*span)] if span else ""
         if len(whole.split()) > 1:
             names.add(whole)
     return names
 
 
-def _only(known: set[str], mention: str) -> str:
-    """A short mention ("Pérez", "Sir Anthony") stands for the article's one full name that
-    holds all its words; with none or several, it stays as written."""
+def _is_pairing(written: str, words: list[str]) -> bool:
+    """Whether the name stands in a hyphened pairing of names and nothing else ("the first
+    Harris-Walz rally", "the Trump-Zelensky call"; not "Ocasio-Cortez" asked as such)."""
+    return "-" in written and len(written.split()) == 1 and split_words(written) != words
+
+
+def _is_acronym(written: str, name: str) -> bool:
+    """Whether the asked name is written here as an acronym that it is not asked as ("SWIFT"
+    for "who is Swift?"; a shouted headline)."""
+    return written.isupper() and len(written) > 1 and not name.isupper()
+
+
+def _names_holding(known: set[str], mention: str) -> list[str]:
+    """The article's full names that hold all the words of a short mention ("Pérez", "Sir
+    Anthony"): the one it stands for, when there is one (else it stays as written)."""
     words = set(split_words(mention))
-    holding = {name for name in known if words < set(split_words(name))}
-    return holding.pop() if len(holding) == 1 else mention
+    return sorted(name for name in known if words < set(split_words(name)))
 
 
 def _spans_of(text: str, words: list[str], *, short_form: bool) -> list[tuple[int, int]]:
@@ -218,8 +288,10 @@ def _folded_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(parts), origin
 
 
-def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span of the name phrase of `text` that holds `text[start:end]`, else that span."""
+def _whole_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of the person's name in the name phrase of `text` that holds
+    `text[start:end]`, else that span; None when the phrase names a thing after the person
+    ("the Trump Organization")."""
     window_start = max(text.rfind(" ", 0, max(start - 60, 0)) + 1, 0) if start > 60 else 0
     window_start = max(window_start, text.rfind("\n", 0, start) + 1)
     window_end = min(
@@ -236,11 +308,12 @@ def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _person_span(
     text: str, phrase_start: int, phrase_end: int, start: int, end: int
-) -> tuple[int, int]:
+) -> tuple[int, int] | None:
     """The person's name within the name phrase `text[phrase_start:phrase_end]` that holds
     the asked-for `text[start:end]`: without the words before it that are no part of it
-    ("Australian Prime Minister", "While"), nor what follows a possessive ("Marc Anthony’s
-    Viviendo Tour")."""
+    ("Australian Prime Minister", "While", "Tesla CEO", "Israel's"), nor what follows a
+    possessive ("Marc Anthony’s Viviendo Tour") or a joining word ("JD Vance of Ohio");
+    None when it names a thing after the person ("Trump Organization")."""
     head = text[phrase_start:start]
     not_name = [
         word.end()
@@ -249,16 +322,32 @@ def _person_span(
     ]
     if not_name:  # the name starts after the last word that is no part of it
         phrase_start += len(head) - len(head[not_name[-1] :].lstrip())
-    possessive = _POSSESSIVE.search(text, end, phrase_end)
-    return phrase_start, possessive.start() if possessive else phrase_end
+    ends = [
+        match.start()
+        for match in (
+            _POSSESSIVE.search(text, end, phrase_end),
+            _NAME_GOES_ON.search(text, end, phrase_end),
+        )
+        if match
+    ]
+    name_end = min(ends, default=phrase_end)
+    if any(fold(word) in _NAMED_AFTER for word in text[end:name_end].split()):
+        return None
+    return phrase_start, name_end
 
 
 def _opens_no_name(word: str, *, first: bool) -> bool:
     """Whether a word of a name phrase, before the asked-for name, is no part of the name:
     a title ("President"), a lowercase word other than a particle ("View with Lara Trump";
-    not "Ana de Armas"), or a stopword opening the phrase ("While Anthony Richardson")."""
+    not "Ana de Armas"), a stopword opening the phrase ("While Anthony Richardson"), an
+    acronym ("CEO"), a possessive ("Israel's") or a word ending a sentence ("Airport.")."""
     folded = fold(word).strip(".")
     if folded in TITLES or (word.islower() and folded not in _PARTICLES):
+        return True
+    letters = word.strip(".")
+    if (letters.isupper() and len(letters) > 2 and letters.isalpha()) or _POSSESSIVE.search(word):
+        return True
+    if word.endswith(".") and len(letters) > 3 and "." not in letters:
         return True
     return first and folded in STOPWORDS
 

@@ -40,7 +40,10 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | frozenset(_QUESTION_FRAME_TEXT.s
 TITLES = frozenset(
     {"president", "prime", "minister", "dr", "mr", "mrs", "ms", "sir", "gov", "governor"}
     | {"sen", "senator", "rep", "secretary", "gen", "judge", "justice", "coach", "captain"}
-    | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor"}
+    | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor", "speaker"}
+    | {"rev", "attorney", "general", "chief", "commissioner", "ambassador", "sheriff", "lt"}
+    | {"sgt", "col", "cardinal", "bishop", "archbishop", "sheikh", "detective", "professor"}
+    | {"vp"}
 )
 
 

@@ -168,6 +168,92 @@ def test_a_title_a_possessive_or_an_opening_word_is_no_part_of_the_name(tmp_path
     assert sorted(engine.ask("Who is Biden?").people) == ["Hunter Biden", "Joe Biden"]
 
 
+def test_a_short_name_its_article_gives_several_people_is_no_namesake(tmp_path: Path) -> None:
+    # "Biden's" in an article naming Joe and Hunter Biden is neither in particular, though the
+    # sentence reads as defining by the rules ("Biden's, also ..."); before, "Biden" was
+    # listed as a third person.
+    convention = (
+        "Joe Biden, the president, spoke on Monday.\n\n"
+        "Hunter Biden, his son, sat in the front row.\n\n"
+        "Beatty, a staunch supporter of Biden's, also touted the jobs act."
+    )
+    engine = fake_engine_over(
+        [{"id": "convention", "title": "Convention replay", "text": convention}],
+        tmp_path,
+        reranker=False,
+    )
+    answer = engine.ask("Who is Biden?")
+    assert sorted(answer.people) == ["Hunter Biden", "Joe Biden"]
+    assert all("Beatty" not in part.text for part in answer.answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "texts", "people"),
+    [
+        (  # words before a name that are no part of it: an acronym, a sentence's end
+            "Who is Musk?",
+            [
+                "Tesla CEO Elon Musk bought the company.",
+                "Elon Musk, the billionaire, spoke on Monday.",
+                "Musk said nothing more.",
+            ],
+            [],
+        ),
+        (
+            "Who is Netanyahu?",
+            [
+                "Leaders met in Athens, Greece. And Israel's Benjamin Netanyahu spoke last.",
+                "Benjamin Netanyahu, the prime minister, flew home.",
+            ],
+            [],
+        ),
+        (  # nor what goes on after it
+            "Who is Vance?",
+            ["The senator is JD Vance of Ohio.", "JD Vance, the senator, spoke."],
+            [],
+        ),
+        (  # a thing named after a person is no namesake, nor is an acronym
+            "Who is Trump?",
+            [
+                "Allen Weisselberg, former CFO for the Trump Organization, and Jeff McConney"
+                " are also named.",
+                "Donald Trump, the former president, spoke.",
+                "Lara Trump, a television host, spoke.",
+            ],
+            ["Donald Trump", "Lara Trump"],
+        ),
+        (
+            "Who is Swift?",
+            ["SWIFT, a European company, links banks.", "Taylor Swift, the singer, sang."],
+            [],
+        ),
+        (  # a pairing of names is no person
+            "Who is Walz?",
+            ["The first Harris-Walz rally was loud.", "Tim Walz, the governor, spoke."],
+            [],
+        ),
+        (  # a describing word the rules keep is dropped where the name comes without it
+            "Who is Harris?",
+            [
+                "Democrat Kamala Harris spoke in Ohio.",
+                "Kamala Harris, the vice president, spoke.",
+                "Franco Harris, the running back, died.",
+            ],
+            ["Franco Harris", "Kamala Harris"],
+        ),
+    ],
+)
+def test_a_name_is_read_as_the_person_it_names(
+    tmp_path: Path, question: str, texts: list[str], people: list[str]
+) -> None:
+    articles = [{"id": f"a{i}", "title": f"News {i}", "text": t} for i, t in enumerate(texts)]
+    answer = fake_engine_over(articles, tmp_path, reranker=False).ask(question)
+    assert sorted(answer.people) == people
+    asked = question.removeprefix("Who is ").rstrip("?")
+    assert answer.answer and all(asked in part.text for part in answer.answer)
+    assert all(asked.upper() not in part.text for part in answer.answer)
+
+
 def test_someone_known_by_the_asked_name_alone_is_listed_first(tmp_path: Path) -> None:
     lakers = "Anthony Davis, the Lakers star, scored 40.\n\nAnthony Davis said he was tired."
     articles = [*ARTICLES, {"id": "lakers", "title": "Lakers win", "text": lakers}]
@@ -188,6 +274,9 @@ def test_someone_known_by_the_asked_name_alone_is_listed_first(tmp_path: Path) -
         ("His lawyer, Andino Reynal, spoke first.", "Andino Reynal", True),
         ("Her son, Anthony scored twice.", "Anthony", False),
         ("Lety Pérez, a mother of two, arrived in June.", "Lety Pérez", True),
+        ("Anita Dunn, former senior advisor, spoke.", "Anita Dunn", True),
+        ("Beatty, a supporter of Biden's, also touted the act.", "Biden", False),
+        ("It was Biden, and then Harris, who spoke.", "Biden", False),
         ("“Let me pass,” Pérez begged the soldiers.", "Pérez", False),
     ],
 )
