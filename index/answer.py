@@ -1,8 +1,9 @@
 """Answers: the sentences that answer a question, quoted verbatim, with numbered citations.
 
-Each sentence of the best passages is a candidate, judged in its context by signals that a
-logistic model weighs (`FIRST_STAGE`, fitted on development questions by
-bench/fit_answer_weights.py; docs/calibration.md has the folds and figures):
+Each sentence of the best passages is a candidate (a question only with the answer after
+it: `asks`), judged in its context by signals that a logistic model weighs (`FIRST_STAGE`,
+fitted on development questions by bench/fit_answer_weights.py; docs/calibration.md has the
+folds and figures):
 
 - `dense`: the cosine of the question and the sentence as the model read it within its
   passage and under its article's title (pooled from the passage's token vectors when the
@@ -174,6 +175,8 @@ FACTS_KEPT = 500
 _REPEATS = 4
 # The age in days at which an article's `age` signal is full (1).
 AGE_SCALE_DAYS = 3650
+# What may close a sentence after its last mark: quotes, brackets and spaces.
+_CLOSING = " \n\"'”’)]»"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,10 @@ def candidate_sentences(
             for neighbour in _beside(number, len(sentence_words)):
                 context |= sentence_words[neighbour]
             answer, beside = view.answering_around(passage.sentences, number, quote_beside)
+            if asks(view.facts.article.text[start:end]) and not (
+                answer is not None and beside and answer.sentence[0] > start
+            ):
+                continue  # but a heading is quoted with the answer that follows it
             quoted, first = (start, end), number
             if answer is not None and beside:
                 quoted = (min(start, answer.sentence[0]), max(end, answer.sentence[1]))
@@ -276,6 +283,15 @@ def candidate_sentences(
     for candidate in candidates:
         candidate.signals["coverage_gap"] = candidate.signals["coverage"] - best_coverage
     return candidates
+
+
+def asks(sentence: str) -> bool:
+    """Whether a sentence is a question (a heading such as "When is the next solar eclipse?",
+    or a question someone asked). It answers nothing, so it is a candidate only when quoted
+    with the sentence after it that does ("How many electoral votes does a candidate need
+    to win? To win the presidency, a candidate must receive 270 ..."), never with the one
+    before; it is still read as its neighbours' context."""
+    return sentence.rstrip(_CLOSING).endswith("?")
 
 
 def article_age(published: str | None, news_day: date | None) -> float:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from index.answer import ScoredSentence
@@ -100,3 +102,26 @@ def test_every_candidate_quote_is_the_article_text_at_its_offsets(engine: Engine
             article = engine.reader().article(citation.article_id)
             assert article is not None
             assert article.text[citation.start : citation.end] == part.text == citation.quote
+
+
+def test_a_question_in_an_article_is_quoted_only_with_its_answer_after_it(
+    tmp_path: Path,
+) -> None:
+    # A heading that asks what the reader asks, between a paragraph with a year and the one
+    # that answers: it was quoted with the year's sentence before it, as if that answered.
+    eclipse = {
+        "id": "eclipse",
+        "title": "Eclipse guide",
+        "text": "Crowds gathered in Iowa in 2017.\n\nWhen is the next solar eclipse?\n\n"
+        "The next total solar eclipse in the U.S. will be on Aug. 23, 2044.",
+    }
+    engine = fake_engine_over([eclipse], tmp_path)
+    question = "When is the next solar eclipse?"
+    text = eclipse["text"]
+    quotes = [
+        text[s.candidate.start : s.candidate.end] for s in engine.rank_sentences(question).sentences
+    ]
+    assert "Crowds gathered in Iowa in 2017." in quotes
+    assert "When is the next solar eclipse?" not in quotes
+    assert all(quote.endswith("2044.") for quote in quotes if "When is" in quote)
+    assert engine.ask(question).answer[0].text.endswith("Aug. 23, 2044.")
