@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
@@ -175,8 +176,11 @@ FACTS_KEPT = 500
 _REPEATS = 4
 # The age in days at which an article's `age` signal is full (1).
 AGE_SCALE_DAYS = 3650
-# What may close a sentence after its last mark: quotes, brackets and spaces.
-_CLOSING = " \n\"'”’)]»"
+# How a sentence ends: its last mark, then closing quotes or brackets, and a note in square
+# brackets ("... per kWh.[not in citation given]"); a question's mark is "?".
+_SENTENCE_END = re.compile(r"(?P<mark>[.!?…:;])[\"'”’)\]»]*(?:\s*\[[^\]]*\])?\s*$")
+# A note in square brackets that the segmenter left as a sentence of its own ("[1]").
+_NOTE = re.compile(r"\s*\[[^\]]*\]\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +249,8 @@ def candidate_sentences(
             for neighbour in _beside(number, len(sentence_words)):
                 context |= sentence_words[neighbour]
             answer, beside = view.answering_around(passage.sentences, number, quote_beside)
-            if asks(view.facts.article.text[start:end]) and not (
-                answer is not None and beside and answer.sentence[0] > start
-            ):
-                continue  # but a heading is quoted with the answer that follows it
+            if asks(view.facts.article.text[start:end]) and not beside:
+                continue  # quoted only with the answer after it (`answering_around`)
             quoted, first = (start, end), number
             if answer is not None and beside:
                 quoted = (min(start, answer.sentence[0]), max(end, answer.sentence[1]))
@@ -285,13 +287,23 @@ def candidate_sentences(
     return candidates
 
 
+def introduces(sentence: str) -> bool:
+    """Whether a sentence is a question or a heading (a line without a closing mark, "Kentucky
+    Derby 2023 pre-race reading"; not a note in square brackets): it introduces what follows
+    it, not what came before."""
+    if _NOTE.match(sentence):
+        return False
+    return _SENTENCE_END.search(sentence) is None or asks(sentence)
+
+
 def asks(sentence: str) -> bool:
     """Whether a sentence is a question (a heading such as "When is the next solar eclipse?",
     or a question someone asked). It answers nothing, so it is a candidate only when quoted
     with the sentence after it that does ("How many electoral votes does a candidate need
     to win? To win the presidency, a candidate must receive 270 ..."), never with the one
     before; it is still read as its neighbours' context."""
-    return sentence.rstrip(_CLOSING).endswith("?")
+    end = _SENTENCE_END.search(sentence)
+    return end is not None and end["mark"] == "?"
 
 
 def article_age(published: str | None, news_day: date | None) -> float:
@@ -442,12 +454,15 @@ class _ArticleView:
     ) -> tuple[_Answering | None, bool]:
         """The answering phrase of sentence `number` of `sentences`; when it has none and
         `beside` is asked for, that of the sentence before (it may name what "the show" or
-        "he" refers to), else of the sentence after (it may say it). And whether the phrase
-        is a neighbour's."""
+        "he" refers to), else of the sentence after (it may say it); only the one after for
+        a heading or a question (`introduces`). And whether the phrase is a neighbour's."""
         own = self.answering_phrase(*sentences[number])
         if own is not None or not beside or not self.wanted.kinds:
             return own, False
-        for neighbour in _beside(number, len(sentences)):
+        neighbours = _beside(number, len(sentences))
+        if introduces(self.facts.article.text[slice(*sentences[number])]):
+            neighbours = [n for n in neighbours if n > number]
+        for neighbour in neighbours:
             found = self.answering_phrase(*sentences[neighbour])
             if found is not None:
                 return found, True

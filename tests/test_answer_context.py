@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.answer import ScoredSentence
+from index.answer import ScoredSentence, asks, introduces
 from index.engine import Engine
 from tests.support.indexes import fake_engine_over
 
@@ -125,3 +125,49 @@ def test_a_question_in_an_article_is_quoted_only_with_its_answer_after_it(
     assert "When is the next solar eclipse?" not in quotes
     assert all(quote.endswith("2044.") for quote in quotes if "When is" in quote)
     assert engine.ask(question).answer[0].text.endswith("Aug. 23, 2044.")
+
+
+def test_a_heading_is_quoted_with_what_follows_it_never_with_what_came_before(
+    tmp_path: Path,
+) -> None:
+    # A section heading without an answer of its own was quoted with the sentence before
+    # it, whose place answered nothing: "... at Gulfstream Park. Kentucky Derby 2023
+    # pre-race reading".
+    derby = {
+        "id": "derby",
+        "title": "Derby news",
+        "text": "Forte won the Florida Derby at Gulfstream Park this year.\n\n"
+        "Kentucky Derby 2023 pre-race reading\n\n"
+        "The horses trained at Churchill Downs in Louisville on Friday.",
+    }
+    engine = fake_engine_over([derby], tmp_path)
+    text = derby["text"]
+    quotes = [
+        text[s.candidate.start : s.candidate.end]
+        for s in engine.rank_sentences("Where is the Kentucky Derby held?").sentences
+    ]
+    with_heading = [quote for quote in quotes if "pre-race reading" in quote]
+    assert with_heading and all(
+        quote.startswith("Kentucky Derby") and quote.endswith("Friday.") for quote in with_heading
+    )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "is_question", "is_heading_or_question"),
+    [
+        ("When is the next solar eclipse?", True, True),
+        ('She asked: "Why now?"', True, True),
+        ("Is it true? [12]", True, True),
+        ("Kentucky Derby 2023 pre-race reading", False, True),
+        ("Winner: Mage\n", False, True),
+        ("It consumes 4 kg of steam per kWh.[not in citation given]", False, False),
+        ("The race ended.”", False, False),
+        ("[not in citation given]", False, False),
+        ("“Will it be cloudy?” asked one viewer.", False, False),
+    ],
+)
+def test_a_sentence_ends_as_a_question_a_heading_or_a_statement(
+    sentence: str, is_question: bool, is_heading_or_question: bool
+) -> None:
+    assert asks(sentence) is is_question
+    assert introduces(sentence) is is_heading_or_question
