@@ -340,9 +340,12 @@ def _opens_no_name(word: str, *, first: bool) -> bool:
     """Whether a word of a name phrase, before the asked-for name, is no part of the name:
     a title ("President"), a lowercase word other than a particle ("View with Lara Trump";
     not "Ana de Armas"), a stopword opening the phrase ("While Anthony Richardson"), an
-    acronym ("CEO"), a possessive ("Israel's") or a word ending a sentence ("Airport.")."""
+    acronym ("CEO"), a possessive ("Israel's"), an age ("Thirty-five-year-old") or a word
+    ending a sentence ("Airport.")."""
     folded = fold(word).strip(".")
     if folded in TITLES or (word.islower() and folded not in _PARTICLES):
+        return True
+    if folded.endswith("-old"):
         return True
     letters = word.strip(".")
     if (letters.isupper() and len(letters) > 2 and letters.isalpha()) or _POSSESSIVE.search(word):

@@ -207,6 +207,14 @@ def test_a_short_name_its_article_gives_several_people_is_no_namesake(tmp_path: 
             ],
             [],
         ),
+        (
+            "Who is Charles?",
+            [
+                "Thirty-five-year-old Daniel Charles was hired on Monday.",
+                "Daniel Charles, a chef, opened a restaurant.",
+            ],
+            [],
+        ),
         (  # nor what goes on after it
             "Who is Vance?",
             ["The senator is JD Vance of Ohio.", "JD Vance, the senator, spoke."],
