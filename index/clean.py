@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
-CLEANER_VERSION = 4
+CLEANER_VERSION = 5
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -115,6 +115,30 @@ _SIGN_UP = (
 # six capitalised words and a dash.
 _DATELINE = re.compile(r"(?:[A-Z][\w.'’&-]*,? ){0,5}[A-Z][\w.'’&-]*\s?[—–]")
 
+# A photo's credit run into the text of a gallery's captions, where a sentence ends or a
+# paragraph starts: the photographer's name, then the agencies after slashes, the last a
+# picture agency ("Robyn Beck/AFP/Getty Images", "Ali Khara/Reuters", "Evan Vucci/AP").
+_CREDIT_WORD = r"(?:[A-Z]\.|[A-Z][\w'’-]*)"
+_CREDIT_WORDS = rf"{_CREDIT_WORD}(?: (?:{_CREDIT_WORD}|de|van|von|al|el))*"
+_PICTURE_AGENCY = (
+    r"(?:Getty Images|AP|AP Photo|Reuters|REUTERS|AFP|EPA|EPA-EFE|Shutterstock|Bloomberg"
+    r"|Redux|Corbis|ZUMA Press|ZUMA Wire|Sipa USA|NurPhoto|Hulton Archive|WPA Pool|PA"
+    r"|PA Images|Anadolu Agency|Anadolu|SOPA Images|LightRocket|Pool|USA TODAY Sports"
+    r"|USA TODAY Network|USA TODAY|CNN|Imagn Images)"
+)
+_PHOTO_CREDIT = re.compile(
+    rf"(?:^|(?<=[.!?”\"’)] )){_CREDIT_WORDS}(?:/{_CREDIT_WORDS})*/{_PICTURE_AGENCY}"
+    rf"(?: via {_PICTURE_AGENCY})?(?=$| (?!for\b))"
+)
+
+
+def _photo_credits(paragraph: str) -> list[Span]:
+    return [match.span() for match in _PHOTO_CREDIT.finditer(paragraph)]
+
+
+# A day as a page's timestamp gives it: "Feb. 20, 2026", "July 14".
+_DAY = r"[A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?"
+
 RULES: tuple[Rule, ...] = (
     # A paragraph that is only a dateline (`is_dateline`): not the story's words; first, it
     # put the lead second.
@@ -127,6 +151,10 @@ RULES: tuple[Rule, ...] = (
         re.IGNORECASE,
     ),
     Rule(name="link-hover-card", removals=_hover_cards),
+    # A photo's credit among a gallery's captions (`_PHOTO_CREDIT`): "... on June 23. Ahmad
+    # Sahel Arman/AFP/Getty Images A man carries supplies ..." loses "Ahmad Sahel
+    # Arman/AFP/Getty Images", which ran into the next caption's sentence and read as a name.
+    Rule(name="photo-credit", removals=_photo_credits),
     # A link to another story between paragraphs: a short label run into that story's
     # headline, with no space after the colon ("More:Trump extends exemptions on steel,
     # aluminum tariffs", "SAVE MONEY:How to save money at the pump as gas prices hit
@@ -186,6 +214,15 @@ RULES: tuple[Rule, ...] = (
     paragraph_rule(
         "update-note",
         r"\(?This (?:story|article) (?:has been|was) updated\b.{0,150}",
+    ),
+    # When the page was updated or published, standing alone where the story starts
+    # ("Updated Feb. 20, 2026, 4:01 p.m. ET", "Updated 9 p.m. Sunday, July 14"): quoted, it
+    # ran into the story's first sentence as if it were its heading.
+    paragraph_rule(
+        "update-timestamp",
+        r"(?:Updated|Published|Posted|Last updated)(?: on)? "
+        rf"(?:{_DAY}, )?(?:at )?\d{{1,2}}(?::\d{{2}})? ?[ap]\.m\.(?: [A-Z]{{2,4}})?"
+        rf"(?: on)?(?: [A-Z][a-z]+,)?(?: {_DAY})?",
     ),
     # Credits of other reporters ("Contributing: Mike Snider, USA TODAY").
     paragraph_rule(

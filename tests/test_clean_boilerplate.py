@@ -1,7 +1,8 @@
 """The outlet speaking rather than the story (a dateline standing alone, newsletter and
 subscription invitations, a video ad's feedback form, games, how to reach the reporter, update
-notes, contributor credits) is dropped a whole paragraph at a time; news that merely mentions
-such things stays."""
+notes and timestamps, contributor credits) is dropped a whole paragraph at a time, and a
+photo's credit among a gallery's captions on its own; news that merely mentions such things
+stays."""
 
 from __future__ import annotations
 
@@ -75,6 +76,10 @@ AFTER = "Power was out for days."
         ("(This story was updated to add new information.)", "update-note"),
         ("Contributing: Mike Snider, USA TODAY", "contributor-credit"),
         ("From USA TODAY Network and wire reports", "contributor-credit"),
+        ("Updated Feb. 20, 2026, 4:01 p.m. ET", "update-timestamp"),
+        ("Updated 9 p.m. Sunday, July 14", "update-timestamp"),
+        ("Published 11:13 a.m. ET Feb. 5, 2026", "update-timestamp"),
+        ("Updated at 5:11 p.m. on Tuesday, July 13", "update-timestamp"),
     ],
 )
 def test_the_outlets_own_paragraph_is_dropped(paragraph: str, rule: str) -> None:
@@ -96,6 +101,8 @@ def test_the_outlets_own_paragraph_is_dropped(paragraph: str, rule: str) -> None
         "If you want to help, email HelpNow@PutnamCountyTN.gov.",
         "The company said the story of its founding has been updated for the film.",
         "Contributing factors included the heat and the wind.",
+        "Updated guidance was published at 4 p.m. on Friday.",
+        "Posted at 9 p.m., the video drew a million views.",
         "Need a break from the heat? Cooling centers open at noon.",
         "Washington — The Senate voted on Tuesday to keep the government open.",
         "CNN — the network said — would not comment.",
@@ -106,3 +113,40 @@ def test_news_about_such_things_stays(paragraph: str) -> None:
     cleaned = clean_body(paragraph)
     assert cleaned.text == paragraph
     assert not cleaned.removed
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "cleaned"),
+    [
+        (
+            "Men search the rubble on June 23. Ahmad Sahel Arman/AFP/Getty Images A man carries"
+            " supplies in an area affected by the earthquake.",
+            "Men search the rubble on June 23. A man carries supplies in an area affected by the"
+            " earthquake.",
+        ),
+        ("Fans cheer on Saturday. John Rudoff/Reuters", "Fans cheer on Saturday."),
+        ("Kevin Frayer/Getty Images", ""),
+        (
+            "He was escorted out. Robyn Beck/AFP via Getty Images Police watch.",
+            "He was escorted out. Police watch.",
+        ),
+        ("Crowds gather. Alexi J. Rosenfeld/Newsday/AP", "Crowds gather."),
+    ],
+)
+def test_a_photo_credit_among_captions_is_dropped(paragraph: str, cleaned: str) -> None:
+    result = clean_body(f"{BEFORE}\n\n{paragraph}")
+    assert result.text == f"{BEFORE}\n\n{cleaned}".rstrip()
+    assert result.removed == {"photo-credit": 1}
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "The deal, first reported by AP/Reuters, was signed.",
+        "Shares of AT&T/Time Warner fell. Service runs 24/7 now.",
+        "On Friday. Evan Vucci said the AP/Reuters pool was full.",
+        "Kevin Dietsch/Getty Images for Netflix",
+    ],
+)
+def test_a_slash_in_the_story_is_no_credit(paragraph: str) -> None:
+    assert clean_body(paragraph).text == paragraph
