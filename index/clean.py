@@ -133,6 +133,7 @@ _PHOTO_CREDIT = re.compile(
 
 
 def _photo_credits(paragraph: str) -> list[Span]:
+    """The spans of the photo credits (`_PHOTO_CREDIT`) in `paragraph`."""
     return [match.span() for match in _PHOTO_CREDIT.finditer(paragraph)]
 
 
