@@ -178,12 +178,12 @@ def choose(found: Sequence[Mention], name: str, *, described_only: bool = False)
     described (a name in a product listing is no namesake)."""
     by_person: dict[str, list[Mention]] = {}
     for mention in found:
-        by_person.setdefault(fold(mention.person), []).append(mention)
+        by_person.setdefault(_person_key(mention.person), []).append(mention)
     if described_only:
         described = {k: g for k, g in by_person.items() if any(m.defining for m in g)}
         by_person = described or by_person
-        found = [mention for mention in found if fold(mention.person) in by_person]
-    asked = fold(name)
+        found = [mention for mention in found if _person_key(mention.person) in by_person]
+    asked = _person_key(name)
     if (
         asked in by_person
         and len(by_person) > 1
@@ -192,7 +192,7 @@ def choose(found: Sequence[Mention], name: str, *, described_only: bool = False)
         # Every other person has the asked name as their last ("Joe Biden", "Hunter
         # Biden"): it names one of them, in an article that said which elsewhere.
         del by_person[asked]
-        found = [mention for mention in found if fold(mention.person) != asked]
+        found = [mention for mention in found if _person_key(mention.person) != asked]
     if len(by_person) > 1:
         people = sorted(
             by_person.items(),
@@ -216,6 +216,18 @@ def choose(found: Sequence[Mention], name: str, *, described_only: bool = False)
                 continue
             chosen.append(sentence)
     return Profile(chosen, [])
+
+
+def _person_key(person: str) -> str:
+    """The name as people are told apart by: folded, initials run together ("J.D. Vance" and
+    "JD Vance" are one)."""
+    words: list[str] = []
+    for word in split_words(person):
+        if len(word) == 1 and words and len(words[-1]) < 3 and words[-1].isalpha():
+            words[-1] += word
+        else:
+            words.append(word)
+    return " ".join(words)
 
 
 def _ends_with(person: str, name: str) -> bool:

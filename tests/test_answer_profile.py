@@ -215,9 +215,13 @@ def test_a_short_name_its_article_gives_several_people_is_no_namesake(tmp_path: 
             ],
             [],
         ),
-        (  # nor what goes on after it
+        (  # nor what goes on after it; initials written either way are one person
             "Who is Vance?",
-            ["The senator is JD Vance of Ohio.", "JD Vance, the senator, spoke."],
+            [
+                "The senator is JD Vance of Ohio.",
+                "JD Vance, the senator, spoke.",
+                "J.D. Vance, a senator, voted.",
+            ],
             [],
         ),
         (  # a thing named after a person is no namesake, nor is an acronym
