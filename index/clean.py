@@ -118,8 +118,10 @@ _DATELINE = re.compile(r"(?:[A-Z][\w.'’&-]*,? ){0,5}[A-Z][\w.'’&-]*\s?[—�
 # A photo's credit run into the text of a gallery's captions, where a sentence ends or a
 # paragraph starts: the photographer's name, then the agencies after slashes, the last a
 # picture agency ("Robyn Beck/AFP/Getty Images", "Ali Khara/Reuters", "Evan Vucci/AP").
+# Names and agencies of at most eight words, and at most six of them: unbounded, a run of
+# initials ("A. A. A. ...") was tried from each of its starts to its end (quadratic time).
 _CREDIT_WORD = r"(?:[A-Z]\.|[A-Z][\w'’-]*)"
-_CREDIT_WORDS = rf"{_CREDIT_WORD}(?: (?:{_CREDIT_WORD}|de|van|von|al|el))*"
+_CREDIT_WORDS = rf"{_CREDIT_WORD}(?: (?:{_CREDIT_WORD}|de|van|von|al|el)){{0,7}}"
 _PICTURE_AGENCY = (
     r"(?:Getty Images|AP|AP Photo|Reuters|REUTERS|AFP|EPA|EPA-EFE|Shutterstock|Bloomberg"
     r"|Redux|Corbis|ZUMA Press|ZUMA Wire|Sipa USA|NurPhoto|Hulton Archive|WPA Pool|PA"
@@ -127,7 +129,7 @@ _PICTURE_AGENCY = (
     r"|USA TODAY Network|USA TODAY|CNN|Imagn Images)"
 )
 _PHOTO_CREDIT = re.compile(
-    rf"(?:^|(?<=[.!?”\"’)] )){_CREDIT_WORDS}(?:/{_CREDIT_WORDS})*/{_PICTURE_AGENCY}"
+    rf"(?:^|(?<=[.!?”\"’)] )){_CREDIT_WORDS}(?:/{_CREDIT_WORDS}){{0,4}}/{_PICTURE_AGENCY}"
     rf"(?: via {_PICTURE_AGENCY})?(?=$| (?!for\b))"
 )
 
