@@ -115,6 +115,10 @@ def mentions(
             whole = _whole_name(sentence, start, end)
             if whole is None or _is_acronym(sentence[start:end], name):
                 continue
+            if len(words) > 1:
+                whole = _as_asked(sentence, whole, (start, end), words)
+                if whole is None:
+                    continue
             start, end = whole
             written = sentence[start:end]
             if _is_pairing(written, words):
@@ -132,6 +136,23 @@ def mentions(
     found = _shortest_names(found or ambiguous)
     found.sort(key=lambda m: (not m.defining, -m.sentence.score))
     return found
+
+
+def _as_asked(
+    text: str, whole: tuple[int, int], found: tuple[int, int], words: list[str]
+) -> tuple[int, int] | None:
+    """For a full name asked (`words`), the name `whole` in `text` that holds the `found`
+    words as the person asked about: ending where the asked name ends, unless only a suffix
+    follows ("Donald Trump T-shirt" is Donald Trump, "Robert F. Kennedy Jr." stays); None
+    when the asked name's last word alone was found in someone else's name ("Tom McCarthy"
+    for "Kevin McCarthy", "Hunter Biden" for "Joe Biden", "Charles II" for "King
+    Charles")."""
+    start, end = whole
+    if split_words(text[slice(*found)]) != words:
+        return None if any(word not in words for word in split_words(text[start:end])) else whole
+    if any(word not in _SUFFIXES for word in split_words(text[found[1] : end])):
+        end = found[1]
+    return start, end
 
 
 def _shortest_names(found: list[Mention]) -> list[Mention]:
@@ -246,6 +267,8 @@ def _full_names(article: StoredArticle, words: list[str]) -> set[str]:
     names: set[str] = set()
     for start, end in _spans_of(text, words, short_form=False):
         span = _whole_name(text, start, end)
+        if span and len(words) > 1:
+            span = _as_asked(text, span, (start, end), words)
         whole = text[slice(*span)] if span else ""
         if len(whole.split()) > 1:
             names.add(whole)

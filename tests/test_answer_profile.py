@@ -266,6 +266,46 @@ def test_a_name_is_read_as_the_person_it_names(
     assert all(asked.upper() not in part.text for part in answer.answer)
 
 
+@pytest.mark.parametrize(
+    ("question", "texts", "people"),
+    [
+        (  # the asked name's last word in someone else's name is someone else
+            "Who is Kevin McCarthy?",
+            [
+                "Kevin McCarthy, the speaker, spoke.\n\nTom McCarthy, a deputy, resigned.",
+                "McCarthy said little.",
+            ],
+            [],
+        ),
+        (
+            "Who is Joe Biden?",
+            [
+                "Joe Biden, the president, spoke.\n\nHunter Biden, his son, testified.\n\n"
+                "Jill Biden, the first lady, visited a school."
+            ],
+            [],
+        ),
+        (  # a name running on into a thing is the person asked; a suffix is another person
+            "Who is Donald Trump?",
+            [
+                "Donald Trump, the former president, spoke.",
+                "A Donald Trump T-shirt sold out.",
+                "Donald Trump Jr., his son, spoke.",
+            ],
+            ["Donald Trump", "Donald Trump Jr"],
+        ),
+    ],
+)
+def test_a_full_name_asked_is_that_person_and_namesakes_share_it(
+    tmp_path: Path, question: str, texts: list[str], people: list[str]
+) -> None:
+    articles = [{"id": f"a{i}", "title": f"News {i}", "text": t} for i, t in enumerate(texts)]
+    answer = fake_engine_over(articles, tmp_path, reranker=False).ask(question)
+    assert sorted(answer.people) == people
+    others = ("Tom", "Hunter", "Jill", "T-shirt")
+    assert answer.answer and not any(o in part.text for part in answer.answer for o in others)
+
+
 def test_someone_known_by_the_asked_name_alone_is_listed_first(tmp_path: Path) -> None:
     lakers = "Anthony Davis, the Lakers star, scored 40.\n\nAnthony Davis said he was tired."
     articles = [*ARTICLES, {"id": "lakers", "title": "Lakers win", "text": lakers}]
