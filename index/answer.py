@@ -580,7 +580,8 @@ def select_quotes(
     `QUOTE_SCORE_RATIO` of the best, and a sentence above `min_score` that runs on from one
     of them (its context, read with it), three sentences in all; but not all from one article
     when another article has a sentence above `min_score` (its best then takes the slot the
-    first article would have filled). Sentences that run on are one quote (`joined_runs`)."""
+    first article would have filled); never one that repeats another's words (`repeats`).
+    Sentences that run on are one quote (`joined_runs`)."""
     if not scored or scored[0].score < min_score:
         return []
     floor = max(min_score, scored[0].score * QUOTE_SCORE_RATIO)
@@ -600,12 +601,17 @@ def select_quotes(
         if other_articles and per_article.get(article_id, 0) >= QUOTES_PER_ARTICLE:
             capped = True
             continue
-        if any(_same_text(sentence.candidate, c.candidate) for c in chosen):
+        if any(repeats(sentence.candidate, c.candidate, articles) for c in chosen):
             continue
         chosen.append(sentence)
         per_article[article_id] = per_article.get(article_id, 0) + 1
     if capped and len(chosen) < MAX_QUOTES:
-        chosen += [s for s in relevant if s.candidate.article_id not in per_article][:1]
+        chosen += [
+            s
+            for s in relevant
+            if s.candidate.article_id not in per_article
+            and not any(repeats(s.candidate, c.candidate, articles) for c in chosen)
+        ][:1]
     return joined_runs(chosen, articles)
 
 
@@ -657,8 +663,14 @@ def _joined(parts: Sequence[Candidate]) -> Candidate:
     )
 
 
-def _same_text(a: Candidate, b: Candidate) -> bool:
-    return a.article_id == b.article_id and a.start < b.end and b.start < a.end
+def repeats(a: Candidate, b: Candidate, articles: Mapping[str, StoredArticle]) -> bool:
+    """Whether quoting `b` beside `a` would repeat it: they overlap in one article, or the
+    words of one hold the other's (a story reprinted under another title, a sentence that a
+    longer one in another article quotes whole)."""
+    if a.article_id == b.article_id and a.start < b.end and b.start < a.end:
+        return True
+    first, second = (" ".join(articles[c.article_id].text[c.start : c.end].split()) for c in (a, b))
+    return first in second or second in first
 
 
 def compose_answer(

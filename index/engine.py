@@ -384,7 +384,9 @@ class Engine:
             return None
         if self._reranker is not None:
             found = judged(question.text, found, ranked.articles, self._reranker)
-        return ranked, choose(found, name, described_only=self._reranker is not None)
+        return ranked, choose(
+            found, name, ranked.articles, described_only=self._reranker is not None
+        )
 
     def _score(
         self,

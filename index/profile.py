@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from index.answer import MAX_QUOTES, RERANKED, ScoredSentence, judge
+from index.answer import MAX_QUOTES, RERANKED, ScoredSentence, judge, repeats
 from index.phrases import PhraseKind, find_phrases
 from index.records import StoredArticle
 from index.rerank.model import Judge
@@ -189,9 +189,16 @@ def judged(
     ] + list(found[RERANKED:])
 
 
-def choose(found: Sequence[Mention], name: str, *, described_only: bool = False) -> Profile:
+def choose(
+    found: Sequence[Mention],
+    name: str,
+    articles: Mapping[str, StoredArticle],
+    *,
+    described_only: bool = False,
+) -> Profile:
     """Up to three facts: about each person, when the asked `name` belongs to several, else
-    from different sentences, preferring different articles. People come in this order:
+    from sentences of `articles` that do not repeat each other's words (`repeats`: a story
+    reprinted), preferring different articles. People come in this order:
     those a mention defines, then one known by the asked name alone ("Anthony", as an article
     calls a boy it never names in full; not when the name is the last of every other
     person's, as "Biden" is of Joe and Hunter Biden's), then the most often named. With
@@ -230,9 +237,9 @@ def choose(found: Sequence[Mention], name: str, *, described_only: bool = False)
             if len(chosen) == MAX_QUOTES:
                 break
             sentence = mention.sentence
-            articles = {s.candidate.article_id for s in chosen}
-            if sentence in chosen or (
-                pass_ == "new article" and sentence.candidate.article_id in articles
+            quoted = {s.candidate.article_id for s in chosen}
+            if any(repeats(sentence.candidate, s.candidate, articles) for s in chosen) or (
+                pass_ == "new article" and sentence.candidate.article_id in quoted
             ):
                 continue
             chosen.append(sentence)

@@ -306,6 +306,15 @@ def test_a_full_name_asked_is_that_person_and_namesakes_share_it(
     assert answer.answer and not any(o in part.text for part in answer.answer for o in others)
 
 
+def test_a_reprinted_sentence_is_quoted_once(tmp_path: Path) -> None:
+    reprint = {**ARTICLES[1], "id": "reprint", "title": "Shelter full, families wait"}
+    answer = fake_engine_over([*ARTICLES, reprint], tmp_path, reranker=False).ask(
+        "who is Lety Pérez?"
+    )
+    texts = [part.text for part in answer.answer]
+    assert len(texts) == len(set(texts)) > 1
+
+
 def test_someone_known_by_the_asked_name_alone_is_listed_first(tmp_path: Path) -> None:
     lakers = "Anthony Davis, the Lakers star, scored 40.\n\nAnthony Davis said he was tired."
     articles = [*ARTICLES, {"id": "lakers", "title": "Lakers win", "text": lakers}]

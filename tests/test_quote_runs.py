@@ -110,6 +110,28 @@ def test_a_weaker_sentence_is_quoted_only_as_the_context_of_a_quote_it_runs_on_f
     assert _quotes(quotes, article) == [f"{FIRST} {SECOND}"]
 
 
+def test_a_sentence_another_quote_already_says_is_not_quoted_again() -> None:
+    # A story reprinted under another title, and a sentence a longer one quotes whole.
+    article, reprint = _article("a"), _article("b")
+    articles = {"a": article, "b": reprint}
+    scored = [
+        _sentence(FIRST, 0.8, article),
+        _sentence(FIRST, 0.8, reprint),
+        _sentence(OTHER_PARAGRAPH, 0.6, reprint),
+    ]
+    within = _sentence(f"{FIRST} {SECOND}", 0.9, article)
+
+    quotes = select_quotes(scored, 0.2, articles)
+    longer_first = select_quotes([within, scored[1], scored[2]], 0.2, articles)
+
+    assert [(q.candidate.article_id, _quotes([q], article)[0]) for q in quotes] == [
+        ("a", FIRST),
+        ("b", OTHER_PARAGRAPH),
+    ]
+    assert [q.candidate.article_id for q in longer_first] == ["a", "b"]
+    assert _quotes(longer_first[1:], reprint) == [OTHER_PARAGRAPH]
+
+
 @pytest.mark.slow
 def test_the_real_model_shows_the_restating_and_the_answering_sentence_as_one_quote(
     tmp_path: Path,
