@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
-CLEANER_VERSION = 5
+CLEANER_VERSION = 6
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -139,6 +139,51 @@ def _photo_credits(paragraph: str) -> list[Span]:
     return [match.span() for match in _PHOTO_CREDIT.finditer(paragraph)]
 
 
+# A gallery's own words run into its captions (CNN): "Photos: <the gallery's title>" before
+# each caption and "Hide Caption 3 of 49" after it. In "Hide Caption 2 of 49 Photos: British
+# Prime Minister Boris Johnson Johnson, 21, speaks ..." the title ran into the caption as if
+# it were one name ("Boris Johnson Johnson").
+_HIDE_CAPTION = re.compile(r"Hide Caption \d{1,4} of \d{1,4}")
+_GALLERY_HEADING = "Photos: "
+
+
+def _gallery_markers(paragraph: str) -> list[Span]:
+    """The spans of a gallery's "Hide Caption n of m" markers in `paragraph`, and of the
+    "Photos: <title>" heading before each caption (at the paragraph's start or right after a
+    marker) where two or more captions give it: the title is the words they all open with,
+    so a caption keeps its own words."""
+    hidden = [match.span() for match in _HIDE_CAPTION.finditer(paragraph)]
+    if not hidden:
+        return []
+    openings = [0, *(end + 1 for _, end in hidden)]
+    headings = [start for start in openings if paragraph.startswith(_GALLERY_HEADING, start)]
+    if len(headings) < 2:
+        return hidden
+    ends = {start: paragraph.find(" Hide Caption", start) for start in headings}
+    captions = [
+        paragraph[start + len(_GALLERY_HEADING) : end if end >= 0 else len(paragraph)].split(" ")
+        for start, end in ends.items()
+    ]
+    shared = 0
+    while (
+        all(shared < len(words) - 1 for words in captions)
+        and len({words[shared] for words in captions}) == 1
+    ):
+        shared += 1
+    if not shared:
+        return hidden
+    title = len(_GALLERY_HEADING) + len(" ".join(captions[0][:shared])) + 1
+    return sorted(hidden + [(start, start + title) for start in headings])
+
+
+# A video's card left in the page's text: its title and length, "Source:" and the outlet,
+# after "Video Ad Feedback" ("Video Ad Feedback See Bill Nye's warning about 'doomsday'
+# glacier 02:30 - Source: CNN"): another story's headline, not this article's words.
+_VIDEO_CARD = (
+    r"Video Ad Feedback .{1,400}"
+    r"|(?=.{0,400}$).{1,200}? \d{1,2}:\d{2} [-•] Source: .{1,200}"
+)
+
 # A day as a page's timestamp gives it: "Feb. 20, 2026", "July 14".
 _DAY = r"[A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?"
 
@@ -154,6 +199,7 @@ RULES: tuple[Rule, ...] = (
         re.IGNORECASE,
     ),
     Rule(name="link-hover-card", removals=_hover_cards),
+    Rule(name="gallery-marker", removals=_gallery_markers),
     # A photo's credit among a gallery's captions (`_PHOTO_CREDIT`): "... on June 23. Ahmad
     # Sahel Arman/AFP/Getty Images A man carries supplies ..." loses "Ahmad Sahel
     # Arman/AFP/Getty Images", which ran into the next caption's sentence and read as a name.
@@ -188,6 +234,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:\d\. )?How relevant is this ad to you\?"
         r"|Video player was slow to load content .{0,300}",
     ),
+    paragraph_rule("video-card", _VIDEO_CARD),
     # A pointer to the outlet's games: "Need a break? Play the USA TODAY Daily Crossword
     # Puzzle.", "Looking for a free mini puzzle? ...".
     paragraph_rule(
@@ -225,7 +272,56 @@ RULES: tuple[Rule, ...] = (
         "update-timestamp",
         r"(?:Updated|Published|Posted|Last updated)(?: on)? "
         rf"(?:{_DAY}, )?(?:at )?\d{{1,2}}(?::\d{{2}})? ?[ap]\.m\.(?: [A-Z]{{2,4}})?"
-        rf"(?: on)?(?: [A-Z][a-z]+,)?(?: {_DAY})?",
+        rf"(?: on)?(?: [A-Z][a-z]+,)?(?: {_DAY})?"
+        # or a timestamp alone: "June 15, 2026, 7:19 a.m. ET", "Feb. 12, 2025 Updated Feb.
+        # 15, 2025, 2:27 p.m. ET".
+        rf"|{_DAY}(?: Updated {_DAY})?,? \d{{1,2}}:\d{{2}} [ap]\.m\.(?: [A-Z]{{2,4}})?",
+    ),
+    # How the outlet is paid, or what it owes: affiliate links, sponsors, grants and
+    # partners ("If you make a purchase by clicking one of the links, we may earn an
+    # affiliate fee.", "Our fact-check work is supported in part by a grant from Facebook.",
+    # "24/7 Wall Street is a USA TODAY content partner offering financial news ..."); not a
+    # study "funded in part by a grant from" someone.
+    paragraph_rule(
+        "sponsor-note",
+        r"(?=.{0,400}$).*(?:\bmay earn (?:us a commission|an affiliate fee|revenue from)"
+        r"|\bPurchases you make through our links"
+        r"|\bis a (?:[\w ]{0,40} )?content partner offering"
+        r"|\b(?:coverage|work|reporting|journalism)\b[^.]{0,80}\b(?:is|are)"
+        r" (?:made possible|supported|funded) in part by (?:a )?grants? from"
+        r"|^Prices were accurate at the time)\b.*",
+    ),
+    # A newsletter's sign-up form, its data-protection notes included (The Week): "We will
+    # use the details you have shared to manage your registration. ...", "If you wish to
+    # object to the use of your data in this way, please tick here.".
+    paragraph_rule(
+        "sign-up-form",
+        r"We will use the (?:details|information) you have shared\b.{0,400}"
+        r"|['‘’]We['’] includes .{1,100} brands as detailed here\."
+        r"|If you wish to object to the use of your data\b.{0,100}"
+        r"|Would you like to receive .{1,60} newsletter ?\?"
+        r"|The \w+ newsletter provides you with .{1,100}",
+    ),
+    # The outlet's links to its own pages, between paragraphs: "Prep for the polls: See who is
+    # running for president ... in our Voter Guide", "NFL STATS CENTRAL: The latest NFL
+    # scores, schedules, odds, stats and more.", "Learn more: Best travel insurance".
+    paragraph_rule(
+        "outlet-promotion",
+        r"Prep for the polls: .{1,200}"
+        r"|Sign-up for Your Vote: .{1,100}"
+        r"|Holiday deals: Shop .{1,150}"
+        r"|(?:Learn more|Protect your assets): Best .{1,80}"
+        r"|[A-Z][\w' ]{0,30} CENTRAL: .{1,150}"
+        r"|(?:Follow every game|All things [\w ]{1,30}): Latest .{1,150}"
+        r"|Podcasts: .{1,150}"
+        r"|Remembering those we lost: .{1,80}"
+        r"|Never miss a story: .{1,150}"
+        r"|The USA TODAY app gets you .{1,200}"
+        r"|Unable to view our graphics\? .{1,80}"
+        r"|Follow CNN(?: \w+)? Join us on .{1,80}"
+        r"|Visit CNN\.com/\w+ for more .{1,80}"
+        r"|What['’]s the weather today\? Check your local forecast here\."
+        r"|The product experts at Reviewed .{1,250}",
     ),
     # Credits of other reporters ("Contributing: Mike Snider, USA TODAY").
     paragraph_rule(

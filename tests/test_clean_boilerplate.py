@@ -1,8 +1,9 @@
 """The outlet speaking rather than the story (a dateline standing alone, newsletter and
-subscription invitations, a video ad's feedback form, games, how to reach the reporter, update
-notes and timestamps, contributor credits) is dropped a whole paragraph at a time, and a
-photo's credit among a gallery's captions on its own; news that merely mentions such things
-stays."""
+subscription invitations and forms, a video ad's feedback form, a video's card, games, the
+outlet's links to its own pages, sponsors and affiliate notes, how to reach the reporter,
+update notes and timestamps, contributor credits) is dropped a whole paragraph at a time, and a
+photo's credit or a gallery's markers among its captions on their own; news that merely
+mentions such things stays."""
 
 from __future__ import annotations
 
@@ -82,6 +83,50 @@ AFTER = "Power was out for days."
         ("Updated 9 p.m. Sunday, July 14", "update-timestamp"),
         ("Published 11:13 a.m. ET Feb. 5, 2026", "update-timestamp"),
         ("Updated at 5:11 p.m. on Tuesday, July 13", "update-timestamp"),
+        ("June 15, 2026, 7:19 a.m. ET", "update-timestamp"),
+        ("Feb. 12, 2025 Updated Feb. 15, 2025, 2:27 p.m. ET", "update-timestamp"),
+        (
+            "Video Ad Feedback See Bill Nye's warning about 'doomsday' glacier 02:30 - Source: CNN",
+            "video-card",
+        ),
+        (
+            "Video Ad Feedback 02:31 - Source: CNN Deadly flash floods wipe out a bridge",
+            "video-card",
+        ),
+        (
+            "What is a derecho? 01:01 • Source: CNN What is a derecho? 01:01",
+            "video-card",
+        ),
+        (
+            "We occasionally recommend interesting products and services. If you make a purchase"
+            " by clicking one of the links, we may earn an affiliate fee.",
+            "sponsor-note",
+        ),
+        ("Our fact-check work is supported in part by a grant from Facebook.", "sponsor-note"),
+        (
+            "24/7 Wall St. is a USA TODAY content partner offering financial news and"
+            " commentary. Its content is produced independently of USA TODAY.",
+            "sponsor-note",
+        ),
+        (
+            "We will use the details you have shared to manage your registration. You agree to"
+            " the processing of this information as described in our Privacy Policy.",
+            "sign-up-form",
+        ),
+        (
+            "If you wish to object to the use of your data in this way, please tick here.",
+            "sign-up-form",
+        ),
+        (
+            "Prep for the polls: See who is running for president and compare where they stand"
+            " on key issues in our Voter Guide",
+            "outlet-promotion",
+        ),
+        (
+            "NFL STATS CENTRAL: The latest NFL scores, schedules, odds, stats and more.",
+            "outlet-promotion",
+        ),
+        ("Learn more: Best travel insurance", "outlet-promotion"),
     ],
 )
 def test_the_outlets_own_paragraph_is_dropped(paragraph: str, rule: str) -> None:
@@ -109,6 +154,12 @@ def test_the_outlets_own_paragraph_is_dropped(paragraph: str, rule: str) -> None
         "Washington — The Senate voted on Tuesday to keep the government open.",
         "CNN — the network said — would not comment.",
         "Reach " + "x" * 400 + " at a@b.com",
+        "June 15, 2026, was the hottest day on record.",
+        "The study was funded in part by a grant from the National Institutes of Health.",
+        "Brokers may earn a commission on each sale, the regulator said.",
+        "The clip, 02:30 long, was shared by a source close to the team.",
+        "Learn more: the museum opens at 10 a.m. on Saturdays.",
+        "Photos: the flood in pictures",
     ],
 )
 def test_news_about_such_things_stays(paragraph: str) -> None:
@@ -154,11 +205,36 @@ def test_a_slash_in_the_story_is_no_credit(paragraph: str) -> None:
     assert clean_body(paragraph).text == paragraph
 
 
+def test_a_gallerys_markers_and_its_title_before_each_caption_are_dropped() -> None:
+    gallery = (
+        "Photos: The life of Queen Elizabeth II Princess Elizabeth in 1930. Hide Caption 1 of 3"
+        " Photos: The life of Queen Elizabeth II Elizabeth is crowned in 1953. Hide Caption 2 of"
+        " 3 Photos: The life of Queen Elizabeth II The Queen in 2022. Hide Caption 3 of 3"
+    )
+    result = clean_body(f"{BEFORE}\n\n{gallery}")
+    assert result.text == (
+        f"{BEFORE}\n\nPrincess Elizabeth in 1930. Elizabeth is crowned in 1953. The Queen in 2022."
+    )
+    assert result.removed == {"gallery-marker": 6}
+
+
+def test_a_single_caption_keeps_its_heading() -> None:
+    result = clean_body("Photos: Storm damage A tree fell on Monday. Hide Caption 1 of 1")
+    assert result.text == "Photos: Storm damage A tree fell on Monday."
+    assert result.removed == {"gallery-marker": 1}
+
+
 @pytest.mark.parametrize(
     "hostile",
-    ["A. " * 20_000, ("A. " * 7 + "B/") * 5_000, ("Aa " * 8 + "/") * 5_000 + "AP"],
+    [
+        "A. " * 20_000,
+        "Hide Caption 1 of 2 Photos: " * 20_000,
+        ("Photos: " + "a " * 500 + "Hide Caption 1 of 2 ") * 200,
+        ("A. " * 7 + "B/") * 5_000,
+        ("Aa " * 8 + "/") * 5_000 + "AP",
+    ],
 )
-def test_a_run_of_initials_or_slashes_is_cleaned_in_linear_time(hostile: str) -> None:
+def test_runs_of_initials_slashes_or_gallery_marks_clean_in_linear_time(hostile: str) -> None:
     # Unbounded, the photo-credit pattern took 40 s for the first (quadratic in the run).
     started = time.perf_counter()
     clean_body(hostile)
