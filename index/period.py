@@ -1,4 +1,5 @@
-"""The period a question asks about ("this week", "yesterday", "in 2022", "the latest").
+"""The period a question asks about ("this week", "yesterday", "in 2022", "the latest",
+"on Tuesday").
 
 A question is answered from what had been published when it was asked: with the day asked
 known, articles dated later (by more than a day, for time zones) are not read. News
@@ -9,7 +10,8 @@ calendar is a filter: "who won this week?" is answered from this week's articles
 all, never from an older article about another week's winner. A year ("in 2022") and "the
 latest" are preferences: articles of that year, or of the last month, go first among those
 found relevant, since later articles tell of a year too, and "the latest" an index holds may
-be older.
+be older. So is a day of the week ("fined Tuesday"): the last such day by the day asked, and
+the articles from it on first, as older ones cannot tell of it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ _LAST_YEAR = re.compile(r"\blast year\b", re.IGNORECASE)
 # for the last month, so that an index of older articles still answers "the latest".
 _RECENT = re.compile(r"\b(latest|newest|recent|recently|lately)\b", re.IGNORECASE)
 _RECENT_DAYS = 31
+# A day of the week named alone ("fined Tuesday", "on Sunday's Oscars"; not "next Monday",
+# "Mondays"): the last such day by the day asked, a preference for articles from that day on,
+# since articles before it cannot tell what happened on it.
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(rf"\b(?<!next )(?<!coming )({'|'.join(_WEEKDAYS)})\b(?!s\b)", re.IGNORECASE)
 # Calendar periods reach this many days further back than they say: a quiz on Friday asks
 # about "this week" from Monday's articles, dated in their own time zones.
 SLACK_DAYS = 2
@@ -70,6 +77,9 @@ def _relative_period(question: str, asked_on: date) -> Period | None:
         # (Asked in year 1, there is no last year on the calendar: no period.)
         last = asked_on.year - 1
         return Period(date(last, 1, 1), date(last, 12, 31), found.group(), strict=True)
+    if found := _WEEKDAY.search(question):
+        back = (asked_on.weekday() - _WEEKDAYS.index(found.group(1).lower())) % 7
+        return Period(_days_before(asked_on, back), asked_on, found.group(), strict=False)
     if found := _RECENT.search(question):
         since = _days_before(asked_on, _RECENT_DAYS)
         return Period(since, asked_on, found.group(), strict=False)

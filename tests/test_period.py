@@ -49,6 +49,28 @@ def test_the_latest_is_the_last_month_as_a_preference(question: str, words: str)
 
 
 @pytest.mark.parametrize(
+    ("question", "since", "words"),
+    [
+        ("How much was Trump fined Tuesday for violating his gag order?", "2022-10-11", "Tuesday"),
+        ("Which film won at Sunday’s Oscars?", "2022-10-09", "Sunday"),
+        ("Who resigned on Friday?", "2022-10-14", "Friday"),  # ASKED_ON is a Friday
+    ],
+)
+def test_a_day_of_the_week_is_the_last_such_day_as_a_preference(
+    question: str, since: str, words: str
+) -> None:
+    expected = Period(date.fromisoformat(since), ASKED_ON, words, strict=False)
+    assert asked_period(question, ASKED_ON) == expected
+
+
+@pytest.mark.parametrize(
+    "question", ["What will the Fed decide next Wednesday?", "Which museums open on Mondays?"]
+)
+def test_a_coming_or_every_day_of_the_week_is_no_period(question: str) -> None:
+    assert asked_period(question, ASKED_ON) is None
+
+
+@pytest.mark.parametrize(
     ("question", "period"),
     [
         ("Who won the World Cup in 2018?", YEAR_2018),
@@ -164,9 +186,10 @@ def test_nothing_of_the_period_is_an_abstention_that_says_why(engine: Engine) ->
         ("Where were flood warnings issued in 2021?", "2021"),
         ("Where were flood warnings issued in 2022?", "new"),
         ("Where were the latest flood warnings issued?", "new"),
+        ("Where were flood warnings issued on Wednesday?", "new"),
     ],
 )
-def test_answers_prefer_articles_of_the_year_or_the_last_month(
+def test_answers_prefer_articles_of_the_year_the_last_month_or_the_day_named(
     engine: Engine, question: str, first: str
 ) -> None:
     ranked = engine.rank_sentences(question, asked_on=ASKED_ON)
