@@ -101,6 +101,22 @@ def test_a_dateline_title_does_not_hide_the_answer(reranker: Reranker) -> None:
     assert logit > 0
 
 
+def test_a_candidates_logit_does_not_depend_on_the_others_read_with_it(
+    reranker: Reranker,
+) -> None:
+    # Batched, the int8 model scaled its activations over the whole batch: one pair's logit
+    # moved by up to 2.2 with the candidates beside it.
+    question = "How many people were killed in the explosion?"
+    candidates = [
+        candidate_text("At least 19 people were killed and more than 100 injured.", "Blast"),
+        candidate_text("The explosion was heard across the city on Tuesday night.", "Blast"),
+        candidate_text(" ".join(["The port had been busy for weeks before it."] * 12), "Port"),
+    ]
+    together = reranker.logits(question, candidates)
+    alone = [reranker.logits(question, [candidate])[0] for candidate in candidates]
+    assert together.tolist() == alone
+
+
 def test_int8_agrees_with_the_fp32_model() -> None:
     reference = json.loads(FP32_REFERENCE.read_text("utf-8"))
     pairs = trecqa_pairs(SHARED / "data" / "answer_train" / "trecqa" / "DEV.xml")
