@@ -455,14 +455,18 @@ class _ArticleView:
         """The answering phrase of sentence `number` of `sentences`; when it has none and
         `beside` is asked for, that of the sentence before (it may name what "the show" or
         "he" refers to), else of the sentence after (it may say it); only the one after for
-        a heading or a question (`introduces`). And whether the phrase is a neighbour's."""
+        a heading or a question (`introduces`), and never one that asks (`asks`). And whether
+        the phrase is a neighbour's."""
         own = self.answering_phrase(*sentences[number])
         if own is not None or not beside or not self.wanted.kinds:
             return own, False
+        text = self.facts.article.text
         neighbours = _beside(number, len(sentences))
-        if introduces(self.facts.article.text[slice(*sentences[number])]):
+        if introduces(text[slice(*sentences[number])]):
             neighbours = [n for n in neighbours if n > number]
         for neighbour in neighbours:
+            if asks(text[slice(*sentences[neighbour])]):
+                continue  # a question answers nothing
             found = self.answering_phrase(*sentences[neighbour])
             if found is not None:
                 return found, True

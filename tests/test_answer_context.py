@@ -152,6 +152,25 @@ def test_a_heading_is_quoted_with_what_follows_it_never_with_what_came_before(
     )
 
 
+def test_a_question_lends_no_answer_to_the_sentence_before_it(tmp_path: Path) -> None:
+    # A heading was quoted with the question heading after it, whose name seemed to answer
+    # "who is the pope?": "What it means for the pope Where is Pope Leo traveling in Africa?".
+    tour = {
+        "id": "tour",
+        "title": "Papal tour",
+        "text": "What it means for the pope\n\nWhere is Pope Leo traveling in Africa?\n\n"
+        "The pope lands in Algiers on Monday.",
+    }
+    engine = fake_engine_over([tour], tmp_path)
+    text = tour["text"]
+    quotes = [
+        text[s.candidate.start : s.candidate.end]
+        for s in engine.rank_sentences("Who is the pope?").sentences
+    ]
+    assert "The pope lands in Algiers on Monday." in quotes
+    assert not any(quote.startswith("What it means") and "Where is" in quote for quote in quotes)
+
+
 @pytest.mark.parametrize(
     ("sentence", "is_question", "is_heading_or_question"),
     [
