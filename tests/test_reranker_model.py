@@ -105,7 +105,7 @@ def test_a_candidates_logit_does_not_depend_on_the_others_read_with_it(
     reranker: Reranker,
 ) -> None:
     # Batched, the int8 model scaled its activations over the whole batch: one pair's logit
-    # moved by up to 2.2 with the candidates beside it.
+    # moved by up to 4.1 with the candidates beside it.
     question = "How many people were killed in the explosion?"
     candidates = [
         candidate_text("At least 19 people were killed and more than 100 injured.", "Blast"),

@@ -62,8 +62,9 @@ class Reranker:
         session, tokenizer = self._load()
         encodings = tokenizer.encode_batch([(question, candidate) for candidate in candidates])
         # Each pair runs alone: the int8 model scales its activations over all it is given,
-        # so in a batch one pair's logit moved with the others beside it (by up to 2.2), and
-        # padding every pair to the longest cost more time than the runs apart.
+        # so in a batch a pair's logit moved with the others beside it (by up to 4.1 over
+        # news_dev's candidates), and padding every pair to the longest cost more time than
+        # the runs apart (bench/rerank_pairs.py).
         logits = [
             session.run(
                 None,
