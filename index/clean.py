@@ -12,13 +12,13 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
-CLEANER_VERSION = 6
+CLEANER_VERSION = 7
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -140,47 +140,66 @@ def _photo_credits(paragraph: str) -> list[Span]:
 
 
 # A gallery's own words run into its captions (CNN): "Photos: <the gallery's title>" before
-# each caption and "Hide Caption 3 of 49" after it. In "Hide Caption 2 of 49 Photos: British
-# Prime Minister Boris Johnson Johnson, 21, speaks ..." the title ran into the caption as if
-# it were one name ("Boris Johnson Johnson").
+# each caption, and "Hide Caption 3 of 49" after it where captions share a paragraph. In
+# "Hide Caption 2 of 49 Photos: British Prime Minister Boris Johnson Johnson, 21, speaks ..."
+# the title ran into the caption as if it were one name ("Boris Johnson Johnson").
 _HIDE_CAPTION = re.compile(r"Hide Caption \d{1,4} of \d{1,4}")
 _GALLERY_HEADING = "Photos: "
 
 
-def _gallery_markers(paragraph: str) -> list[Span]:
-    """The spans of a gallery's "Hide Caption n of m" markers in `paragraph`, and of the
-    "Photos: <title>" heading before each caption (at the paragraph's start or right after a
-    marker) where two or more captions give it: the title is the words they all open with,
-    so a caption keeps its own words."""
-    hidden = [match.span() for match in _HIDE_CAPTION.finditer(paragraph)]
-    if not hidden:
-        return []
-    openings = [0, *(end + 1 for _, end in hidden)]
-    headings = [start for start in openings if paragraph.startswith(_GALLERY_HEADING, start)]
-    if len(headings) < 2:
-        return hidden
-    ends = {start: paragraph.find(" Hide Caption", start) for start in headings}
-    captions = [
-        paragraph[start + len(_GALLERY_HEADING) : end if end >= 0 else len(paragraph)].split(" ")
-        for start, end in ends.items()
-    ]
+def _caption_openings(paragraph: str) -> list[int]:
+    """Where a gallery's captions may open in `paragraph`: its start, and right after each
+    "Hide Caption n of m" marker."""
+    return [0, *(match.end() + 1 for match in _HIDE_CAPTION.finditer(paragraph))]
+
+
+def _gallery_title(paragraphs: Sequence[str]) -> str | None:
+    """The title a gallery gives before each of its captions ("Photos: <title> <caption>")
+    across an article's `paragraphs`, when two or more captions give one: the words they all
+    open with, each caption keeping at least one word of its own."""
+    captions: list[list[str]] = []
+    for paragraph in paragraphs:
+        for start in _caption_openings(paragraph):
+            if paragraph.startswith(_GALLERY_HEADING, start):
+                end = paragraph.find(" Hide Caption", start)
+                caption = paragraph[start + len(_GALLERY_HEADING) : end if end >= 0 else None]
+                captions.append(caption.split(" "))
+    if len(captions) < 2:
+        return None
     shared = 0
-    while (
-        all(shared < len(words) - 1 for words in captions)
-        and len({words[shared] for words in captions}) == 1
+    while all(shared < len(words) - 1 for words in captions) and (
+        len({words[shared] for words in captions}) == 1
     ):
         shared += 1
-    if not shared:
-        return hidden
-    title = len(_GALLERY_HEADING) + len(" ".join(captions[0][:shared])) + 1
-    return sorted(hidden + [(start, start + title) for start in headings])
+    return " ".join(captions[0][:shared]) or None
+
+
+def _gallery_markers(title: str | None) -> Rule:
+    """The rule that drops a gallery's "Hide Caption n of m" markers, and the heading
+    "Photos: <title> " where a caption opens, `title` being the article's `_gallery_title`."""
+    heading = f"{_GALLERY_HEADING}{title} "
+
+    def removals(paragraph: str) -> list[Span]:
+        hidden = [match.span() for match in _HIDE_CAPTION.finditer(paragraph)]
+        if title is None:
+            return hidden
+        headings = [
+            (start, start + len(heading))
+            for start in _caption_openings(paragraph)
+            if paragraph.startswith(heading, start)
+        ]
+        return sorted(hidden + headings)
+
+    return Rule("gallery-marker", removals)
 
 
 # A video's card left in the page's text: its title and length, "Source:" and the outlet,
 # after "Video Ad Feedback" ("Video Ad Feedback See Bill Nye's warning about 'doomsday'
-# glacier 02:30 - Source: CNN"): another story's headline, not this article's words.
+# glacier 02:30 - Source: CNN"), or between "JUST WATCHED" and "Replay More Videos ...":
+# another story's headline, not this article's words.
 _VIDEO_CARD = (
     r"Video Ad Feedback .{1,400}"
+    r"|JUST WATCHED .{1,300}? Replay More Videos \.\.\.(?: MUST WATCH .{1,300})?"
     r"|(?=.{0,400}$).{1,200}? \d{1,2}:\d{2} [-•] Source: .{1,200}"
 )
 
@@ -199,7 +218,6 @@ RULES: tuple[Rule, ...] = (
         re.IGNORECASE,
     ),
     Rule(name="link-hover-card", removals=_hover_cards),
-    Rule(name="gallery-marker", removals=_gallery_markers),
     # A photo's credit among a gallery's captions (`_PHOTO_CREDIT`): "... on June 23. Ahmad
     # Sahel Arman/AFP/Getty Images A man carries supplies ..." loses "Ahmad Sahel
     # Arman/AFP/Getty Images", which ran into the next caption's sentence and read as a name.
@@ -376,10 +394,12 @@ def clean_body(raw: str) -> CleanedText:
     """Clean an article body and split it into paragraphs (separated by blank lines)."""
     text = remove_control_characters(unicodedata.normalize("NFC", _LINE_BREAKS.sub("\n", raw)))
     removed: Counter[str] = Counter()
+    paragraphs = [_WHITESPACE_RUN.sub(" ", block).strip() for block in _PARAGRAPH_BREAK.split(text)]
+    # A gallery's title is known from all its captions, which may each be a paragraph.
+    rules = (_gallery_markers(_gallery_title(paragraphs)), *RULES)
     kept: list[str] = []
-    for block in _PARAGRAPH_BREAK.split(text):
-        paragraph = _WHITESPACE_RUN.sub(" ", block).strip()
-        paragraph = _apply_rules(paragraph, removed)
+    for paragraph in paragraphs:
+        paragraph = _apply_rules(paragraph, rules, removed)
         if paragraph:
             kept.append(paragraph)
     spans: list[Span] = []
@@ -390,8 +410,8 @@ def clean_body(raw: str) -> CleanedText:
     return CleanedText(PARAGRAPH_SEPARATOR.join(kept), tuple(spans), removed)
 
 
-def _apply_rules(paragraph: str, removed: Counter[str]) -> str:
-    for rule in RULES:
+def _apply_rules(paragraph: str, rules: Sequence[Rule], removed: Counter[str]) -> str:
+    for rule in rules:
         if not paragraph:
             break
         spans = rule.removals(paragraph)

@@ -98,6 +98,12 @@ AFTER = "Power was out for days."
             "video-card",
         ),
         (
+            "JUST WATCHED Tulsa gunman bought assault-style weapon the day of shooting Replay More"
+            " Videos ... MUST WATCH Tulsa gunman bought assault-style weapon the day of shooting"
+            " 02:45",
+            "video-card",
+        ),
+        (
             "We occasionally recommend interesting products and services. If you make a purchase"
             " by clicking one of the links, we may earn an affiliate fee.",
             "sponsor-note",
@@ -216,6 +222,20 @@ def test_a_gallerys_markers_and_its_title_before_each_caption_are_dropped() -> N
         f"{BEFORE}\n\nPrincess Elizabeth in 1930. Elizabeth is crowned in 1953. The Queen in 2022."
     )
     assert result.removed == {"gallery-marker": 6}
+
+
+def test_a_gallerys_title_before_captions_of_their_own_paragraphs_is_dropped() -> None:
+    gallery = (
+        "Photos: Russia invades Ukraine Cars burn in central Kyiv on October 10.\n\n"
+        "Photos: Russia invades Ukraine A fireman helps an injured civilian.\n\n"
+        "Photos: Russia invades Ukraine Russia invaded on February 24."
+    )
+    result = clean_body(f"{BEFORE}\n\n{gallery}")
+    assert result.text == (
+        f"{BEFORE}\n\nCars burn in central Kyiv on October 10.\n\n"
+        "A fireman helps an injured civilian.\n\nRussia invaded on February 24."
+    )
+    assert result.removed == {"gallery-marker": 3}
 
 
 def test_a_single_caption_keeps_its_heading() -> None:
