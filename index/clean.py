@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from index.records import Span
 
 # Bump when a rule changes: the index notices and rebuilds everything.
-CLEANER_VERSION = 7
+CLEANER_VERSION = 8
 
 PARAGRAPH_SEPARATOR = "\n\n"
 
@@ -225,11 +225,12 @@ RULES: tuple[Rule, ...] = (
     # A link to another story between paragraphs: a short label run into that story's
     # headline, with no space after the colon ("More:Trump extends exemptions on steel,
     # aluminum tariffs", "SAVE MONEY:How to save money at the pump as gas prices hit
-    # all-time high"). The headline is another article's words, not this one's: quoted, it
-    # would be cited to an article that does not say it.
+    # all-time high", "2023 Kentucky Derby winner:Mage, who had 16-1 odds, pulls ahead ...").
+    # The headline is another article's words, not this one's: quoted, it would be cited to
+    # an article that does not say it.
     paragraph_rule(
         "related-story-link",
-        r"[A-Z][\w'’ -]{1,40}:[A-Z‘“\"'][^\n]{3,300}",
+        r"[A-Z\d][\w'’ -]{1,40}:[A-Z‘“\"'][^\n]{3,300}",
     ),
     # An invitation to a newsletter or a subscription ("Sign up for CNN’s Wonder Theory science
     # newsletter. ...", "Subscribe to The Week Escape your echo chamber. ...", "Subscribe to

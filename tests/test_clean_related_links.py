@@ -15,6 +15,8 @@ from index.clean import clean_body
         "SAVE MONEY:How to save money at the pump as gas prices hit all-time high",
         "Holiday season:'The earlier, the better': FedEx exec dishes tips for retailers",
         "Trainers to beat:Todd Pletcher and Brad Cox’s varied paths to top, Kentucky Derby 2023",
+        "2023 Kentucky Derby winner:Mage, who had 16-1 odds, pulls ahead to win the Derby",
+        "2019:Corrections & Clarifications",
     ],
 )
 def test_a_related_story_link_between_paragraphs_is_dropped(link: str) -> None:
@@ -27,6 +29,8 @@ def test_a_related_story_link_between_paragraphs_is_dropped(link: str) -> None:
     "paragraph",
     [
         "The meeting starts at 10:30 and ends at noon.",
+        "10:30 Opening remarks by the mayor",
+        "2 Corinthians 4:8 is her favourite verse.",
         "He said: The vote is final.",
         "See https://example.com/story for more.",
         "Washington: Could the 14th Amendment solve the debt limit standoff?",
