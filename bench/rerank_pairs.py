@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from index.answer import RERANKED
+from index.answer import RERANKED, reranker_texts
 from index.config import Settings
 from index.engine import Engine
 from index.evaluate import load_questions_jsonl
 from index.rerank.model import Reranker
-from index.rerank.pair import candidate_text
 
 
 def batched_logits(reranker: Reranker, question: str, candidates: list[str]) -> NDArray[np.float32]:
@@ -63,14 +62,8 @@ def main() -> None:
     moved: list[float] = []
     for question in load_questions_jsonl(args.questions):
         ranked = engine.rank_sentences(question.question, asked_on=question.asked_on)
-        candidates = []
-        for scored in ranked.sentences[:RERANKED]:
-            found = scored.candidate
-            article = ranked.articles[found.article_id]
-            before = article.text[slice(*found.before)] if found.before else ""
-            candidates.append(
-                candidate_text(article.text[found.start : found.end], article.title, before)
-            )
+        best = [scored.candidate for scored in ranked.sentences[:RERANKED]]
+        candidates = reranker_texts(best, ranked.articles)
         if not candidates:
             continue
         started = time.perf_counter()

@@ -512,8 +512,20 @@ def judge(
     articles: Mapping[str, StoredArticle],
     reranker: Judge,
 ) -> list[float]:
-    """The reranker's logit (within `LOGIT_BOUND`) for each candidate, read with its
-    article's title and the sentence before it."""
+    """The reranker's logit (within `LOGIT_BOUND`) for each candidate, read as
+    `reranker_texts` gives it."""
+    texts = reranker_texts(candidates, articles)
+    logits: list[float] = np.clip(
+        reranker.logits(question, texts), -LOGIT_BOUND, LOGIT_BOUND
+    ).tolist()
+    return logits
+
+
+def reranker_texts(
+    candidates: Sequence[Candidate], articles: Mapping[str, StoredArticle]
+) -> list[str]:
+    """Each candidate as the reranker reads it: with its article's title and the sentence
+    before it (`index.rerank.pair.candidate_text`)."""
     texts = []
     for candidate in candidates:
         article = articles[candidate.article_id]
@@ -521,10 +533,7 @@ def judge(
         texts.append(
             candidate_text(article.text[candidate.start : candidate.end], article.title, before)
         )
-    logits: list[float] = np.clip(
-        reranker.logits(question, texts), -LOGIT_BOUND, LOGIT_BOUND
-    ).tolist()
-    return logits
+    return texts
 
 
 def rerank_sentences(
