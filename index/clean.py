@@ -147,10 +147,13 @@ _HIDE_CAPTION = re.compile(r"Hide Caption \d{1,4} of \d{1,4}")
 _GALLERY_HEADING = "Photos: "
 
 
-def _caption_openings(paragraph: str) -> list[int]:
-    """Where a gallery's captions may open in `paragraph`: its start, and right after each
-    "Hide Caption n of m" marker."""
-    return [0, *(match.end() + 1 for match in _HIDE_CAPTION.finditer(paragraph))]
+def _captions(paragraph: str, hidden: Sequence[Span]) -> list[Span]:
+    """Where a gallery's captions may stand in `paragraph`, whose "Hide Caption n of m"
+    markers are `hidden`: from its start, and from right after each marker, to the next
+    marker (the space before it left out) or the paragraph's end."""
+    openings = [0, *(end + 1 for _, end in hidden)]
+    ends = [start - 1 for start, _ in hidden] + [len(paragraph)]
+    return list(zip(openings, ends, strict=True))
 
 
 def _gallery_title(paragraphs: Sequence[str]) -> str | None:
@@ -159,11 +162,10 @@ def _gallery_title(paragraphs: Sequence[str]) -> str | None:
     open with, each caption keeping at least one word of its own."""
     captions: list[list[str]] = []
     for paragraph in paragraphs:
-        for start in _caption_openings(paragraph):
+        hidden = [match.span() for match in _HIDE_CAPTION.finditer(paragraph)]
+        for start, end in _captions(paragraph, hidden):
             if paragraph.startswith(_GALLERY_HEADING, start):
-                end = paragraph.find(" Hide Caption", start)
-                caption = paragraph[start + len(_GALLERY_HEADING) : end if end >= 0 else None]
-                captions.append(caption.split(" "))
+                captions.append(paragraph[start + len(_GALLERY_HEADING) : end].split(" "))
     if len(captions) < 2:
         return None
     shared = 0
@@ -185,7 +187,7 @@ def _gallery_markers(title: str | None) -> Rule:
             return hidden
         headings = [
             (start, start + len(heading))
-            for start in _caption_openings(paragraph)
+            for start, _ in _captions(paragraph, hidden)
             if paragraph.startswith(heading, start)
         ]
         return sorted(hidden + headings)
