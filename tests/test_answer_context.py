@@ -48,6 +48,15 @@ def candidate_containing(engine: Engine, question: str, sentence: str) -> tuple[
     raise AssertionError(f"no candidate holds {sentence!r}")
 
 
+def candidate_quotes(engine: Engine, question: str) -> list[str]:
+    """What each candidate for `question` would quote, best first."""
+    ranked = engine.rank_sentences(question)
+    return [
+        ranked.articles[s.candidate.article_id].text[s.candidate.start : s.candidate.end]
+        for s in ranked.sentences
+    ]
+
+
 def _texts(text: str, scored: ScoredSentence) -> tuple[str, str]:
     candidate = scored.candidate
     assert candidate.highlight is not None
@@ -117,10 +126,7 @@ def test_a_question_in_an_article_is_quoted_only_with_its_answer_after_it(
     }
     engine = fake_engine_over([eclipse], tmp_path)
     question = "When is the next solar eclipse?"
-    text = eclipse["text"]
-    quotes = [
-        text[s.candidate.start : s.candidate.end] for s in engine.rank_sentences(question).sentences
-    ]
+    quotes = candidate_quotes(engine, question)
     assert "Crowds gathered in Iowa in 2017." in quotes
     assert "When is the next solar eclipse?" not in quotes
     assert all(quote.endswith("2044.") for quote in quotes if "When is" in quote)
@@ -140,12 +146,9 @@ def test_a_heading_is_quoted_with_what_follows_it_never_with_what_came_before(
         "Kentucky Derby 2023 pre-race reading\n\n"
         "The horses trained at Churchill Downs in Louisville on Friday.",
     }
-    engine = fake_engine_over([derby], tmp_path)
-    text = derby["text"]
-    quotes = [
-        text[s.candidate.start : s.candidate.end]
-        for s in engine.rank_sentences("Where is the Kentucky Derby held?").sentences
-    ]
+    quotes = candidate_quotes(
+        fake_engine_over([derby], tmp_path), "Where is the Kentucky Derby held?"
+    )
     with_heading = [quote for quote in quotes if "pre-race reading" in quote]
     assert with_heading and all(
         quote.startswith("Kentucky Derby") and quote.endswith("Friday.") for quote in with_heading
@@ -161,12 +164,7 @@ def test_a_question_lends_no_answer_to_the_sentence_before_it(tmp_path: Path) ->
         "text": "What it means for the pope\n\nWhere is Pope Leo traveling in Africa?\n\n"
         "The pope lands in Algiers on Monday.",
     }
-    engine = fake_engine_over([tour], tmp_path)
-    text = tour["text"]
-    quotes = [
-        text[s.candidate.start : s.candidate.end]
-        for s in engine.rank_sentences("Who is the pope?").sentences
-    ]
+    quotes = candidate_quotes(fake_engine_over([tour], tmp_path), "Who is the pope?")
     assert "The pope lands in Algiers on Monday." in quotes
     assert not any(quote.startswith("What it means") and "Where is" in quote for quote in quotes)
 

@@ -10,6 +10,7 @@ import pytest
 from index.engine import Engine
 from index.profile import defines_person
 from index.question import asked_name
+from index.records import Answer
 from tests.support.embedder import FakeEmbedder
 from tests.support.indexes import fake_engine_over
 from tests.support.judge import Judge
@@ -187,6 +188,12 @@ def test_a_short_name_its_article_gives_several_people_is_no_namesake(tmp_path: 
     assert all("Beatty" not in part.text for part in answer.answer)
 
 
+def _asked_over(texts: list[str], question: str, tmp_path: Path) -> Answer:
+    """`question` answered by the first stage over one article for each of `texts`."""
+    articles = [{"id": f"a{i}", "title": f"News {i}", "text": t} for i, t in enumerate(texts)]
+    return fake_engine_over(articles, tmp_path, reranker=False).ask(question)
+
+
 @pytest.mark.parametrize(
     ("question", "texts", "people"),
     [
@@ -258,8 +265,7 @@ def test_a_short_name_its_article_gives_several_people_is_no_namesake(tmp_path: 
 def test_a_name_is_read_as_the_person_it_names(
     tmp_path: Path, question: str, texts: list[str], people: list[str]
 ) -> None:
-    articles = [{"id": f"a{i}", "title": f"News {i}", "text": t} for i, t in enumerate(texts)]
-    answer = fake_engine_over(articles, tmp_path, reranker=False).ask(question)
+    answer = _asked_over(texts, question, tmp_path)
     assert sorted(answer.people) == people
     asked = question.removeprefix("Who is ").rstrip("?")
     assert answer.answer and all(asked in part.text for part in answer.answer)
@@ -299,8 +305,7 @@ def test_a_name_is_read_as_the_person_it_names(
 def test_a_full_name_asked_is_that_person_and_namesakes_share_it(
     tmp_path: Path, question: str, texts: list[str], people: list[str]
 ) -> None:
-    articles = [{"id": f"a{i}", "title": f"News {i}", "text": t} for i, t in enumerate(texts)]
-    answer = fake_engine_over(articles, tmp_path, reranker=False).ask(question)
+    answer = _asked_over(texts, question, tmp_path)
     assert sorted(answer.people) == people
     others = ("Tom", "Hunter", "Jill", "T-shirt")
     assert answer.answer and not any(o in part.text for part in answer.answer for o in others)
