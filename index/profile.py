@@ -21,7 +21,7 @@ from index.answer import MAX_QUOTES, RERANKED, ScoredSentence, judge, repeats
 from index.phrases import PhraseKind, find_phrases
 from index.records import StoredArticle
 from index.rerank.model import Judge
-from index.words import STOPWORDS, TITLES, fold, split_words
+from index.words import ROLE_NOUNS, STOPWORDS, TITLES, fold, split_words
 
 # The reranker's logit below which a sentence the rules read as defining someone does not
 # (a product listing, a byline): where the reranker gives it less than a 5% chance. Above
@@ -36,8 +36,10 @@ _DEFINED_AFTER = re.compile(
     r"|while|though|although|because|if|when|where|after|before|since|said|says)\s)[a-z]+\s)"
     r"|\s+(?:is|was|has been|became)\s)"
 )
-# Before the name: a describing word that is not a stopword ("migrant Lety Pérez").
-_DESCRIBED_BEFORE = re.compile(r"(?:^|[\s(])(?P<word>[A-Za-z][\w-]*)\s+$")
+# Before the name, the word right before it ("migrant Lety Pérez", "Gov. Ron DeSantis").
+_WORD_BEFORE = re.compile(r"(?:^|[\s(])(?P<word>[A-Za-z][\w.-]*)\s+$")
+# Titles that say how to address someone, not who they are ("Mr. Johnson").
+_HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir"})
 # Before the name, who they are to someone, the name ending the clause: "her young son,
 # Anthony." ("his lawyer, X,").
 RELATION_BEFORE = re.compile(r"\b(?:his|her|their)\s+(?:[\w’'-]+\s+){0,2}[a-z][\w’'-]*,\s+$")
@@ -344,11 +346,11 @@ def _whole_name(text: str, start: int, end: int) -> tuple[int, int] | None:
         if phrase.kind is PhraseKind.NAME:
             phrase_start, phrase_end = window_start + phrase.start, window_start + phrase.end
             if phrase_start <= start and end <= phrase_end:
-                return _person_span(text, phrase_start, phrase_end, start, end)
+                return person_span(text, phrase_start, phrase_end, start, end)
     return start, end
 
 
-def _person_span(
+def person_span(
     text: str, phrase_start: int, phrase_end: int, start: int, end: int
 ) -> tuple[int, int] | None:
     """The person's name within the name phrase `text[phrase_start:phrase_end]` that holds
@@ -398,15 +400,42 @@ def _opens_no_name(word: str, *, first: bool) -> bool:
 
 
 def defines_person(sentence: str, start: int, end: int) -> bool:
-    """Whether the sentence says who the person is: "X, the ...", "X is ...", a describing
-    word before the name ("migrant Lety Pérez") or who they are to someone ("her young son,
-    Anthony.")."""
-    if _DEFINED_AFTER.match(sentence[end:]):
+    """Whether the sentence says who the person is: "X, the ...", "X is ...", who they are
+    to someone ("her young son, Anthony.") or a role right before the name ("migrant Lety
+    Pérez", "Florida Gov. Ron DeSantis"; not "knocking Ron DeSantis", "Mr. Johnson")."""
+    if _defined_around(sentence, start, end):
         return True
-    if RELATION_BEFORE.search(sentence[:start]) and CLAUSE_END.match(sentence[end:]):
+    word = _word_before(sentence, start)
+    if word in ROLE_NOUNS:
         return True
-    before = _DESCRIBED_BEFORE.search(sentence[:start])
-    if before is None:
-        return False
-    word = before["word"]
-    return word.islower() and word not in STOPWORDS
+    folded = fold(word).strip(".")
+    return (
+        word[:1].isupper()
+        and folded not in _HONORIFICS
+        and (folded in TITLES or folded in ROLE_NOUNS)
+    )
+
+
+def may_define_person(sentence: str, start: int, end: int) -> bool:
+    """Whether the sentence may say who the person is: "X, the ...", "X is ...", who they
+    are to someone, or any lowercase word before the name that is not a stopword ("migrant
+    Lety Pérez", and "times Ron DeSantis" too): what training keeps out of its negatives."""
+    word = _word_before(sentence, start)
+    return _defined_around(sentence, start, end) or (
+        word.islower() and "." not in word and word not in STOPWORDS
+    )
+
+
+def _defined_around(sentence: str, start: int, end: int) -> bool:
+    """Whether what follows the name says who they are ("X, the ...", "X is ..."), or what
+    comes before says who they are to someone, the name ending the clause."""
+    return bool(
+        _DEFINED_AFTER.match(sentence[end:])
+        or (RELATION_BEFORE.search(sentence[:start]) and CLAUSE_END.match(sentence[end:]))
+    )
+
+
+def _word_before(sentence: str, start: int) -> str:
+    """The word right before the name at `start`, or "" when none stands there."""
+    before = _WORD_BEFORE.search(sentence[:start])
+    return before["word"] if before else ""

@@ -43,7 +43,41 @@ TITLES = frozenset(
     | {"king", "queen", "prince", "princess", "pope", "mayor", "chancellor", "speaker"}
     | {"rev", "attorney", "general", "chief", "commissioner", "ambassador", "sheriff", "lt"}
     | {"sgt", "col", "cardinal", "bishop", "archbishop", "sheikh", "detective", "professor"}
-    | {"vp"}
+    | {"vp", "chair", "chairman", "chairwoman"}
+)
+
+# The nouns news puts before a name to say who someone is: a closed list, since a word
+# that only looks like one is often a verb or an unrelated noun ("await Biden's arrival",
+# "patients include Begin", "the last interview Harris did").
+ROLE_NOUNS = frozenset(
+    {"president", "minister", "leader", "chief", "head", "boss", "chair", "chairman"}
+    | {"chairwoman", "director", "executive", "founder", "co-founder", "cofounder", "owner"}
+    | {"spokesperson", "spokesman", "spokeswoman", "secretary", "deputy", "aide", "adviser"}
+    | {"advisor", "strategist", "official", "officer", "commissioner", "ambassador", "envoy"}
+    | {"diplomat", "senator", "congressman", "congresswoman", "lawmaker", "politician"}
+    | {"governor", "mayor", "councillor", "councilman", "councilwoman", "candidate"}
+    | {"nominee", "challenger", "incumbent", "activist", "campaigner", "organiser"}
+    | {"organizer", "lawyer", "attorney", "prosecutor", "judge", "defendant", "suspect"}
+    | {"victim", "survivor", "witness", "migrant", "refugee", "immigrant", "resident"}
+    | {"correspondent", "reporter", "journalist", "editor", "columnist", "writer", "author"}
+    | {"novelist", "poet", "historian", "broadcaster", "presenter", "host", "anchor"}
+    | {"commentator", "analyst", "economist", "scientist", "researcher", "professor"}
+    | {"scholar", "expert", "doctor", "surgeon", "nurse", "physician", "epidemiologist"}
+    | {"virologist", "teacher", "student", "pastor", "priest", "bishop", "cardinal", "rabbi"}
+    | {"imam", "actor", "actress", "singer", "rapper", "musician", "guitarist", "drummer"}
+    | {"songwriter", "star", "comedian", "filmmaker", "producer", "artist", "designer"}
+    | {"photographer", "chef", "model", "dancer", "player", "striker", "midfielder"}
+    | {"defender", "goalkeeper", "forward", "quarterback", "pitcher", "batter", "bowler"}
+    | {"batsman", "sprinter", "runner", "swimmer", "cyclist", "skier", "boxer", "golfer"}
+    | {"athlete", "champion", "captain", "coach", "manager", "teammate", "rookie", "veteran"}
+    | {"soldier", "commander", "general", "colonel", "sergeant", "pilot", "astronaut"}
+    | {"billionaire", "businessman", "businesswoman", "entrepreneur", "investor", "banker"}
+    | {"mogul", "tycoon", "heir", "heiress", "husband", "wife", "son", "daughter", "mother"}
+    | {"father", "brother", "sister", "widow", "widower", "grandmother", "grandfather"}
+    | {"partner", "girlfriend", "boyfriend", "fiancée", "fiancé", "friend", "neighbour"}
+    | {"neighbor", "colleague", "rival", "opponent", "whistleblower", "influencer"}
+    | {"youtuber", "streamer", "inventor", "engineer", "architect", "farmer", "worker"}
+    | {"employee", "contractor", "consultant", "pollster", "MP", "MEP", "CEO", "CFO", "COO"}
 )
 
 

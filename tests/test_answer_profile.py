@@ -260,6 +260,14 @@ def _asked_over(texts: list[str], question: str, tmp_path: Path) -> Answer:
             ],
             ["Franco Harris", "Kamala Harris"],
         ),
+        (  # a chair's title, written either way, is no part of the name
+            "Who is Powell?",
+            [
+                "Fed Chairman Jerome Powell raised rates.",
+                "Chair Jerome Powell spoke on Friday.",
+            ],
+            [],
+        ),
     ],
 )
 def test_a_name_is_read_as_the_person_it_names(
@@ -344,6 +352,12 @@ def test_someone_known_by_the_asked_name_alone_is_listed_first(tmp_path: Path) -
         ("Beatty, a supporter of Biden's, also touted the act.", "Biden", False),
         ("It was Biden, and then Harris, who spoke.", "Biden", False),
         ("“Let me pass,” Pérez begged the soldiers.", "Pérez", False),
+        # a role or a title right before the name; not a verb, a count or a courtesy title
+        ("Florida Gov. Ron DeSantis signed the bill.", "Ron DeSantis", True),
+        ("With the help of SpaceX founder Elon Musk, he spoke.", "Elon Musk", True),
+        ("Trump kept knocking Ron DeSantis in Iowa.", "Ron DeSantis", False),
+        ("More: 5 times Ron DeSantis took aim at Trump.", "Ron DeSantis", False),
+        ("Reporters asked Mr. Johnson about it.", "Johnson", False),
     ],
 )
 def test_a_sentence_defines_a_person_by_how_it_names_them(

@@ -52,11 +52,11 @@ from pathlib import Path
 from index.clean import clean_body, normalise_line
 from index.phrases import Phrase, PhraseKind, find_phrases
 from index.places import is_place
-from index.profile import CLAUSE_END, RELATION_BEFORE, defines_person
+from index.profile import CLAUSE_END, RELATION_BEFORE, may_define_person
 from index.rerank.model import Judge, Reranker
 from index.rerank.pair import candidate_text
 from index.segment import sentence_spans
-from index.words import STOPWORDS, TITLES, content_stems, content_words, fold
+from index.words import ROLE_NOUNS, STOPWORDS, TITLES, content_stems, content_words, fold
 
 SEED = 20261206
 SELQA_FILES = ("selqa-ass-dev.json", "selqa-ass-test.json")
@@ -184,39 +184,6 @@ _WHO_AFTER = re.compile(
 # migrant Lety Pérez", "Labour leader Keir Starmer", "longtime resident X").
 _ROLE_BEFORE = re.compile(
     r"(?:^|\s)(?P<before>[\w’'-]+)\s+(?P<role>[A-Za-z][a-z’'-]*|[A-Z]{2,3})\s+$"
-)
-# The nouns news puts before a name to say who someone is: a closed list, since a word
-# that only looks like one is often a verb or an unrelated noun ("await Biden's arrival",
-# "patients include Begin", "the last interview Harris did").
-_ROLE_NOUNS = frozenset(
-    {"president", "minister", "leader", "chief", "head", "boss", "chair", "chairman"}
-    | {"chairwoman", "director", "executive", "founder", "co-founder", "cofounder", "owner"}
-    | {"spokesperson", "spokesman", "spokeswoman", "secretary", "deputy", "aide", "adviser"}
-    | {"advisor", "strategist", "official", "officer", "commissioner", "ambassador", "envoy"}
-    | {"diplomat", "senator", "congressman", "congresswoman", "lawmaker", "politician"}
-    | {"governor", "mayor", "councillor", "councilman", "councilwoman", "candidate"}
-    | {"nominee", "challenger", "incumbent", "activist", "campaigner", "organiser"}
-    | {"organizer", "lawyer", "attorney", "prosecutor", "judge", "defendant", "suspect"}
-    | {"victim", "survivor", "witness", "migrant", "refugee", "immigrant", "resident"}
-    | {"correspondent", "reporter", "journalist", "editor", "columnist", "writer", "author"}
-    | {"novelist", "poet", "historian", "broadcaster", "presenter", "host", "anchor"}
-    | {"commentator", "analyst", "economist", "scientist", "researcher", "professor"}
-    | {"scholar", "expert", "doctor", "surgeon", "nurse", "physician", "epidemiologist"}
-    | {"virologist", "teacher", "student", "pastor", "priest", "bishop", "cardinal", "rabbi"}
-    | {"imam", "actor", "actress", "singer", "rapper", "musician", "guitarist", "drummer"}
-    | {"songwriter", "star", "comedian", "filmmaker", "producer", "artist", "designer"}
-    | {"photographer", "chef", "model", "dancer", "player", "striker", "midfielder"}
-    | {"defender", "goalkeeper", "forward", "quarterback", "pitcher", "batter", "bowler"}
-    | {"batsman", "sprinter", "runner", "swimmer", "cyclist", "skier", "boxer", "golfer"}
-    | {"athlete", "champion", "captain", "coach", "manager", "teammate", "rookie", "veteran"}
-    | {"soldier", "commander", "general", "colonel", "sergeant", "pilot", "astronaut"}
-    | {"billionaire", "businessman", "businesswoman", "entrepreneur", "investor", "banker"}
-    | {"mogul", "tycoon", "heir", "heiress", "husband", "wife", "son", "daughter", "mother"}
-    | {"father", "brother", "sister", "widow", "widower", "grandmother", "grandfather"}
-    | {"partner", "girlfriend", "boyfriend", "fiancée", "fiancé", "friend", "neighbour"}
-    | {"neighbor", "colleague", "rival", "opponent", "whistleblower", "influencer"}
-    | {"youtuber", "streamer", "inventor", "engineer", "architect", "farmer", "worker"}
-    | {"employee", "contractor", "consultant", "pollster", "MP", "MEP", "CEO", "CFO", "COO"}
 )
 _SAYING = "said|says|told|tells|wrote|writes|added|explained"
 
@@ -489,7 +456,7 @@ def _person_mentions(sentences: list[Sentence], *, roles: bool) -> dict[str, lis
                 or (RELATION_BEFORE.search(before) and CLAUSE_END.match(after))
                 or (roles and _names_a_role(before))
             )
-            may_say_who = says_who or defines_person(sentence.text, start, end)
+            may_say_who = says_who or may_define_person(sentence.text, start, end)
             mentions.append(_Mention(sentence, says_who, may_say_who))
         if mentions and any(_speaks(m.sentence.text, name) for m in mentions):
             found[name] = mentions
@@ -500,9 +467,9 @@ def _names_a_role(before: str) -> bool:
     """Whether the text before a name ends in a noun describing the person ("migrant",
     "spokesperson") after a name or an adjective ("Guatemalan migrant", "royal
     correspondent"; not "the work McCarthy needs", nor "a migrant" without a describing
-    word: the noun must be one of `_ROLE_NOUNS`)."""
+    word: the noun must be one of `ROLE_NOUNS`)."""
     match = _ROLE_BEFORE.search(before)
-    if match is None or match["role"] not in _ROLE_NOUNS:  # lowercase, or an acronym
+    if match is None or match["role"] not in ROLE_NOUNS:  # lowercase, or an acronym
         return False
     word_before = match["before"]
     if word_before[:1].isupper():
