@@ -34,6 +34,7 @@ from index.config import Retriever, Settings
 from index.embed import Embedder, load_embedder
 from index.embed.model import resolve_model
 from index.errors import InputError, ModelMismatchError
+from index.fullname import named_in_full
 from index.interfaces import IndexSource
 from index.lru import LeastRecentlyUsed
 from index.period import published_until
@@ -243,6 +244,7 @@ class Engine:
         else:
             ranked = self._rank_sentences(snapshot, asked, retriever)
             chosen = select_quotes(ranked.sentences, self.settings.min_score, ranked.articles)
+            chosen = named_in_full(chosen, ranked.articles, asked.frame.expects)
             people = []
         answer = compose_answer(text, chosen, ranked.articles, snapshot.reader)
         answer.people = people
