@@ -61,6 +61,7 @@ from index.phrases import (
     PhraseKind,
     counts_in,
     find_phrases,
+    is_quoted_title,
     modifies,
     names_within_sentences,
     new_phrases,
@@ -236,6 +237,7 @@ def candidate_sentences(
         place_kind(frame.focus) if frame.expects is Expects.PLACE else None,
         frame.focus,
         frame.unit,
+        frame.expects is Expects.PERSON,
     )
     candidates: list[Candidate] = []
     views = {key: _ArticleView(article_facts, wanted) for key, article_facts in facts.items()}
@@ -323,13 +325,15 @@ class _Wanted:
     folded words `asked`) does not contain, and when it asks for a place of a known kind
     ("which country"), such a place. `focus` is the noun the question asks about ("show" in
     "which show"), if it names one; `unit`, what an asked-for number counts in, if the
-    question says."""
+    question says; `person`, whether it asks for someone (a title in quotation marks is
+    no one)."""
 
     asked: frozenset[str]
     kinds: frozenset[PhraseKind]
     place: str | None
     focus: str | None
     unit: Unit | None
+    person: bool
 
     def accepts(self, phrase: Phrase, sentence: str) -> bool:
         """Whether `phrase` of `sentence` is of the wanted kind (its newness is checked
@@ -339,6 +343,8 @@ class _Wanted:
         if self.unit is not None and not counts_in(sentence, phrase, self.unit):
             return False
         if self.focus is not None and modifies(sentence, phrase, self.focus):
+            return False
+        if self.person and is_quoted_title(sentence, phrase):
             return False
         return self.place is None or is_place(self.place, sentence[phrase.start : phrase.end])
 

@@ -123,6 +123,7 @@ _NAME = re.compile(rf"{_CAPITALISED}(?:\s+(?:{_JOINER}\s+)?{_CAPITALISED})*")
 _JOINING = re.compile(_JOINER + r"|a|an|in|on|at|to|with|is")
 _TITLE_WORDS = 8
 _INNER_CAPITALISED = re.compile(rf"(?<=[a-z,;] )({_CAPITALISED})")
+_OPENING_QUOTES = frozenset('“"‘')
 _QUOTED = re.compile(r"[“\"‘](?P<title>[^“”\"‘’]{2,80}?)[”\"’]")
 
 
@@ -166,6 +167,13 @@ def find_phrases(sentence: str, known_names: frozenset[str] = frozenset()) -> li
         if start < end and not _overlaps(found, start, end):
             found.append(Phrase(start, end, PhraseKind.NAME))
     return sorted(found, key=lambda phrase: phrase.start)
+
+
+def is_quoted_title(sentence: str, phrase: Phrase) -> bool:
+    """Whether a name phrase of `sentence` is a title in quotation marks ("“Poor Things”"):
+    a work's name, never a person's."""
+    opening = sentence[phrase.start - 1] if phrase.start > 0 else ""
+    return phrase.kind is PhraseKind.NAME and opening in _OPENING_QUOTES
 
 
 def _in_name(sentence: str, start: int, kind: PhraseKind) -> bool:

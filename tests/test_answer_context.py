@@ -169,6 +169,22 @@ def test_a_question_lends_no_answer_to_the_sentence_before_it(tmp_path: Path) ->
     assert not any(quote.startswith("What it means") and "Where is" in quote for quote in quotes)
 
 
+def test_a_title_in_quotation_marks_is_no_person(tmp_path: Path) -> None:
+    # A list of nominees lent "Poor Things" to the title before it as who directed a film.
+    oscars = {
+        "id": "oscars",
+        "title": "Oscar nominations",
+        "text": "Best picture nominees:\n\n“Oppenheimer”\n\n“Poor Things”\n\n"
+        "Christopher Nolan directed “Oppenheimer” in 2023.",
+    }
+    ranked = fake_engine_over([oscars], tmp_path).rank_sentences("Who directed Oppenheimer?")
+    text = oscars["text"]
+    marked = {
+        text[slice(*s.candidate.highlight)] for s in ranked.sentences if s.candidate.highlight
+    }
+    assert marked == {"Christopher Nolan"}
+
+
 @pytest.mark.parametrize(
     ("sentence", "is_question", "is_heading_or_question"),
     [
