@@ -37,7 +37,7 @@ from index.errors import InputError, ModelMismatchError
 from index.fullname import named_in_full
 from index.interfaces import IndexSource
 from index.lru import LeastRecentlyUsed
-from index.period import published_until
+from index.period import asked_year, of_another_year, published_until
 from index.profile import Profile, choose, judged, mentions, name_words, names_surname
 from index.question import read_question
 from index.records import (
@@ -339,10 +339,18 @@ class Engine:
         if period is None or period.strict:
             return self._score(snapshot, question, question_vector, passages, articles, rerank=True)
         # Articles of the year or the last month go first (stable sorts): their passages
-        # among those retrieved, and their sentences among those good enough to quote.
+        # among those retrieved, and their sentences among those good enough to quote; a
+        # sentence of another year's news answers no question about a year.
         in_period = {key for key, article in articles.items() if period.holds(article.published)}
         passages.sort(key=lambda passage: passage.article_id not in in_period)
         ranked = self._score(snapshot, question, question_vector, passages, articles, rerank=True)
+        year = asked_year(question.text, question.asked_on)
+        if year is not None:
+            ranked.sentences[:] = [
+                s
+                for s in ranked.sentences
+                if not of_another_year(year, *_sentence_and_title(s, articles))
+            ]
         min_score = self.settings.min_score
         ranked.sentences.sort(
             key=lambda s: not (s.score >= min_score and s.candidate.article_id in in_period)
@@ -536,3 +544,12 @@ class _Snapshot:
             kept = (min(newest, asked_on) if newest is not None else None,)
             self._news_days.put(asked_on, kept)
         return kept[0]
+
+
+def _sentence_and_title(
+    scored: ScoredSentence, articles: dict[str, StoredArticle]
+) -> tuple[str | None, str, str]:
+    """A scored sentence's article date, its text and its article's title."""
+    candidate = scored.candidate
+    article = articles[candidate.article_id]
+    return article.published, article.text[candidate.start : candidate.end], article.title

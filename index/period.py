@@ -11,7 +11,8 @@ all, never from an older article about another week's winner. A year ("in 2022")
 latest" are preferences: articles of that year, or of the last month, go first among those
 found relevant, since later articles tell of a year too, and "the latest" an index holds may
 be older. So is a day of the week ("fined Tuesday"): the last such day by the day asked, and
-the articles from it on first, as older ones cannot tell of it.
+the articles from it on first, as older ones cannot tell of it. A question about a year is
+not answered by a sentence of an older article about other years (`of_another_year`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from index.records import ArticleFilter, Period
+from index.records import ArticleFilter, Period, published_day
 
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+# A year or a span of years ("2024-25", "2009–2011").
+_YEAR_SPAN = re.compile(r"\b(?P<first>(?:19|20)\d\d)(?:[-–/](?P<last>(?:19|20)?\d\d))?\b")
+# A span of more years than this is not one season or term: it names its ends ("1990-2020").
+_SPAN_YEARS = 4
 # Calendar words relative to the day asked, and how many days back they reach.
 _DAYS_BACK = (
     (re.compile(r"\b(today|tonight|yesterday)\b", re.IGNORECASE), 2),
@@ -62,6 +67,46 @@ def asked_period(question: str, asked_on: date | None) -> Period | None:
         year = int(words)
         return Period(date(year, 1, 1), date(year, 12, 31), words, strict=False)
     return None
+
+
+def years_named(text: str) -> set[int]:
+    """The years `text` names, a short span counting for each of its years ("the 2024-25
+    season": 2024 and 2025; "1966-67"), a long one for its ends ("1990-2020")."""
+    years: set[int] = set()
+    for match in _YEAR_SPAN.finditer(text):
+        first = int(match["first"])
+        last = match["last"]
+        if last is None:
+            years.add(first)
+            continue
+        end = int(last) if len(last) == 4 else first // 100 * 100 + int(last)
+        years.update(range(first, end + 1) if 0 < end - first <= _SPAN_YEARS else (first, end))
+    return years
+
+
+def asked_year(question: str, asked_on: date | None) -> int | None:
+    """The one year `question` asks about, when it names one and no span ("the 2024-25
+    season"), and that year has begun by the day asked (a question about a year to come is
+    answered by the articles that announce it)."""
+    years = years_named(question)
+    if len(years) != 1:
+        return None
+    year = years.pop()
+    return year if asked_on is None or year <= asked_on.year else None
+
+
+def of_another_year(year: int, published: str | None, sentence: str, title: str) -> bool:
+    """Whether a sentence is another year's news for a question about `year`: its article
+    was published before that year, and the sentence names other years and not that one
+    ("Sidney Crosby ... won the Stanley Cup in 2009, 2016 and 2017", a 2022 article, for "who
+    won the Stanley Cup in 2025?"), or, naming none, its article's title does ("Tony Awards
+    2022: Winners ..." for the 2024 Tonys). An article of that year or later may tell of
+    earlier years ("Dominion filed its lawsuit in 2021", about the "2020 election")."""
+    day = published_day(published)
+    if day is None or day.year >= year:
+        return False
+    named = years_named(sentence) or years_named(title)
+    return bool(named) and year not in named
 
 
 def _relative_period(question: str, asked_on: date) -> Period | None:

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.engine import Engine
-from index.period import asked_period, published_by, within
+from index.period import (
+    asked_period,
+    asked_year,
+    of_another_year,
+    published_by,
+    within,
+    years_named,
+)
 from index.records import ArticleFilter, Period, published_day
 from tests.support.indexes import fake_engine_over
 
@@ -226,6 +233,73 @@ def test_a_year_without_articles_changes_nothing(engine: Engine) -> None:
     in_2030 = engine.rank_sentences(f"{question[:-1]} in 2030?", asked_on=ASKED_ON)
     assert [p.article_id for p in in_2030.passages] == order
     assert order[0] == "similar"
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("won in 2009, 2016 and 2017", {2009, 2016, 2017}),
+        ("the 2024-25 season", {2024, 2025}),
+        ("1966-67: The Packers won", {1966, 1967}),
+        ("from 2009–2011", {2009, 2010, 2011}),
+        ("between 1990-2020", {1990, 2020}),
+        ("in 2023/24", {2023, 2024}),
+        ("at 2,000 feet, 20225 votes", set()),
+    ],
+)
+def test_the_years_a_text_names(text: str, years: set[int]) -> None:
+    assert years_named(text) == years
+
+
+@pytest.mark.parametrize(
+    ("question", "asked_on", "year"),
+    [
+        ("Who won the Stanley Cup in 2025?", date(2026, 1, 5), 2025),
+        ("Who won the 2025 Super Bowl?", None, 2025),
+        ("Who won the 2025 Super Bowl?", date(2025, 2, 10), 2025),
+        ("Which state will host the 2026 World Cup final?", date(2024, 2, 8), None),
+        ("Which team led in the 2022-23 season?", date(2023, 3, 17), None),
+        ("Who won in 2020 and 2024?", date(2025, 1, 1), None),
+        ("Who won?", date(2025, 1, 1), None),
+    ],
+)
+def test_the_one_year_a_question_asks_about_has_begun(
+    question: str, asked_on: date | None, year: int | None
+) -> None:
+    assert asked_year(question, asked_on) == year
+
+
+@pytest.mark.parametrize(
+    ("year", "published", "sentence", "title", "another"),
+    [
+        (2025, "2022-05-02", "Crosby won the Stanley Cup in 2009, 2016 and 2017.", "NHL", True),
+        (2024, "2022-06-12", "A Strange Loop won best musical.", "Tony Awards 2022", True),
+        (2024, "2025-06-20", "The Panthers won the Cup in 2023.", "NHL", False),  # a later one
+        (2020, "2023-04-18", "Dominion filed its lawsuit in 2021.", "Fox settles", False),
+        (2025, "2024-02-08", "The 2025 Super Bowl will be in New Orleans.", "NFL 2024", False),
+        (2025, "2022-05-02", "The playoffs start Monday.", "NHL playoffs", False),  # no year
+        (2025, None, "Crosby won the Stanley Cup in 2009.", "NHL", False),  # of unknown date
+    ],
+)
+def test_another_years_news_is_an_older_article_naming_other_years(
+    year: int, published: str | None, sentence: str, title: str, another: bool
+) -> None:
+    assert of_another_year(year, published, sentence, title) is another
+
+
+def test_a_question_about_a_year_is_not_answered_by_another_years_news(tmp_path: Path) -> None:
+    articles = [
+        {
+            "id": "old",
+            "title": "NHL playoffs",
+            "published": "2022-05-02",
+            "text": "Sidney Crosby won the Stanley Cup in 2009, 2016 and 2017.",
+        }
+    ]
+    engine = fake_engine_over(articles, tmp_path, min_score=0.0)
+    asked_on = date(2026, 1, 5)
+    assert engine.ask("Who won the Stanley Cup in 2025?", asked_on=asked_on).abstained
+    assert not engine.ask("Who won the Stanley Cup in 2016?", asked_on=asked_on).abstained
 
 
 UNDATED = {"id": "undated", "title": "Weather", "text": "Flood warnings went out for the valley."}
