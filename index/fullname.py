@@ -31,7 +31,7 @@ def named_in_full(
     """`chosen` with each quote whose answering phrase is one capitalised word ("Hurts",
     "Bucks") starting at the sentence before it when that sentence names the same in full
     ("Jalen Hurts", "The Milwaukee Bucks"), the full name marked; for a question that asks
-    for a person or a name (not a place: "Texas" is no short "University of Texas")."""
+    for a person or a name (not a place: "Texas" is no short "West Texas")."""
     if expects not in _ASKS_FOR_A_NAME:
         return list(chosen)
     return [_with_full_name(scored, articles[scored.candidate.article_id]) for scored in chosen]
@@ -40,11 +40,11 @@ def named_in_full(
 def _with_full_name(scored: ScoredSentence, article: StoredArticle) -> ScoredSentence:
     """`scored` quoted from the sentence before it, if that names its answer in full."""
     candidate = scored.candidate
-    if candidate.highlight is None:
+    short = article.text[slice(*candidate.highlight)] if candidate.highlight else ""
+    if len(short.split()) != 1 or not short[:1].isupper():
         return scored
-    short = article.text[slice(*candidate.highlight)]
     before = candidate.before or _last_sentence_before(article, candidate.start)
-    if len(short.split()) != 1 or not short[:1].isupper() or before is None:
+    if before is None:
         return scored
     full = full_name_in(article.text, before, short)
     if full is None:
