@@ -29,9 +29,10 @@ def named_in_full(
     chosen: Sequence[ScoredSentence], articles: Mapping[str, StoredArticle], expects: Expects
 ) -> list[ScoredSentence]:
     """`chosen` with each quote whose answering phrase is one capitalised word ("Hurts",
-    "Bucks") starting at the sentence before it when that sentence names the same in full
-    ("Jalen Hurts", "The Milwaukee Bucks"), the full name marked; for a question that asks
-    for a person or a name (not a place: "Texas" is no short "West Texas")."""
+    "Bucks"), and that does not name it in full itself, starting at the sentence before it
+    when that sentence names the same in full ("Jalen Hurts", "The Milwaukee Bucks"), the
+    full name marked; for a question that asks for a person or a name (not a place: "Texas"
+    is no short "West Texas")."""
     if expects not in _ASKS_FOR_A_NAME:
         return list(chosen)
     return [_with_full_name(scored, articles[scored.candidate.article_id]) for scored in chosen]
@@ -43,6 +44,8 @@ def _with_full_name(scored: ScoredSentence, article: StoredArticle) -> ScoredSen
     short = article.text[slice(*candidate.highlight)] if candidate.highlight else ""
     if len(short.split()) != 1 or not short[:1].isupper():
         return scored
+    if full_name_in(article.text, (candidate.start, candidate.end), short) is not None:
+        return scored  # the quote names it in full itself
     before = candidate.before or _last_sentence_before(article, candidate.start)
     if before is None:
         return scored

@@ -49,6 +49,16 @@ def test_a_name_quoted_short_comes_with_the_sentence_that_gives_it_in_full(
     assert part.text[slice(*part.highlight)] == marked
 
 
+def test_a_quote_that_gives_the_name_in_full_itself_stays_as_it_is(tmp_path: Path) -> None:
+    text = (
+        "Jalen Hurts is feeling the love.\n\n"
+        "Hurts agreed to a five-year, $255 million deal, Jalen Hurts said."
+    )
+    engine = fake_engine_over([{"id": "a", "title": "News", "text": text}], tmp_path)
+    answer = engine.ask("Which quarterback agreed to a five-year, $255 million deal?")
+    assert answer.answer[0].text == text[text.index("Hurts agreed") :]
+
+
 def test_a_place_quoted_short_is_not_read_as_a_longer_name(tmp_path: Path) -> None:
     text = (
         "Storms flooded West Texas on Sunday.\n\n"
