@@ -147,6 +147,11 @@ _HIDE_CAPTION = re.compile(r"Hide Caption \d{1,4} of \d{1,4}")
 _GALLERY_HEADING = "Photos: "
 
 
+def _hidden_captions(paragraph: str) -> list[Span]:
+    """The spans of `paragraph`'s "Hide Caption n of m" markers."""
+    return [match.span() for match in _HIDE_CAPTION.finditer(paragraph)]
+
+
 def _captions(paragraph: str, hidden: Sequence[Span]) -> list[Span]:
     """Where a gallery's captions may stand in `paragraph`, whose "Hide Caption n of m"
     markers are `hidden`: from its start, and from right after each marker, to the next
@@ -162,8 +167,7 @@ def _gallery_title(paragraphs: Sequence[str]) -> str | None:
     open with, each caption keeping at least one word of its own."""
     captions: list[list[str]] = []
     for paragraph in paragraphs:
-        hidden = [match.span() for match in _HIDE_CAPTION.finditer(paragraph)]
-        for start, end in _captions(paragraph, hidden):
+        for start, end in _captions(paragraph, _hidden_captions(paragraph)):
             if paragraph.startswith(_GALLERY_HEADING, start):
                 captions.append(paragraph[start + len(_GALLERY_HEADING) : end].split(" "))
     if len(captions) < 2:
@@ -182,7 +186,7 @@ def _gallery_markers(title: str | None) -> Rule:
     heading = f"{_GALLERY_HEADING}{title} "
 
     def removals(paragraph: str) -> list[Span]:
-        hidden = [match.span() for match in _HIDE_CAPTION.finditer(paragraph)]
+        hidden = _hidden_captions(paragraph)
         if title is None:
             return hidden
         headings = [

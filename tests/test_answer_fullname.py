@@ -49,24 +49,29 @@ def test_a_name_quoted_short_comes_with_the_sentence_that_gives_it_in_full(
     assert part.text[slice(*part.highlight)] == marked
 
 
-def test_a_quote_that_gives_the_name_in_full_itself_stays_as_it_is(tmp_path: Path) -> None:
-    text = (
-        "Jalen Hurts is feeling the love.\n\n"
-        "Hurts agreed to a five-year, $255 million deal, Jalen Hurts said."
-    )
+@pytest.mark.parametrize(
+    ("text", "question", "kept_from"),
+    [
+        (  # the quote gives the name in full itself
+            "Jalen Hurts is feeling the love.\n\n"
+            "Hurts agreed to a five-year, $255 million deal, Jalen Hurts said.",
+            "Which quarterback agreed to a five-year, $255 million deal?",
+            "Hurts agreed",
+        ),
+        (  # a place quoted short is not read as a longer name
+            "Storms flooded West Texas on Sunday.\n\n"
+            "Texas passed the law on Monday, the first state to do so.",
+            "Which state passed the law on Monday?",
+            "Texas passed",
+        ),
+    ],
+)
+def test_a_quote_stays_as_it_is_where_no_full_name_is_wanted(
+    tmp_path: Path, text: str, question: str, kept_from: str
+) -> None:
     engine = fake_engine_over([{"id": "a", "title": "News", "text": text}], tmp_path)
-    answer = engine.ask("Which quarterback agreed to a five-year, $255 million deal?")
-    assert answer.answer[0].text == text[text.index("Hurts agreed") :]
-
-
-def test_a_place_quoted_short_is_not_read_as_a_longer_name(tmp_path: Path) -> None:
-    text = (
-        "Storms flooded West Texas on Sunday.\n\n"
-        "Texas passed the law on Monday, the first state to do so."
-    )
-    engine = fake_engine_over([{"id": "a", "title": "News", "text": text}], tmp_path)
-    answer = engine.ask("Which state passed the law on Monday?")
-    assert answer.answer[0].text == text[text.index("Texas passed") :]
+    answer = engine.ask(question)
+    assert answer.answer[0].text == text[text.index(kept_from) :]
 
 
 @pytest.mark.parametrize(
