@@ -33,6 +33,7 @@ from index.answer import (
     RERANKED,
     RERANKED_STAGE,
     Scorer,
+    reads_on,
     reranked_count,
 )
 from index.config import Settings
@@ -300,11 +301,13 @@ def as_the_engine_scores(
 ) -> NDArray[np.float64]:
     """A question's scores as the engine gives them with `band` (its rows in the first
     stage's order): the second stage's for the candidates the reranker reads
-    (`reranked_count`), the first stage's own for the others, each at most the lowest of
-    those read."""
+    (`reranked_count`, `reads_on`), the first stage's own for the others, each at most the
+    lowest of those read."""
     count = reranked_count(first_stage_best(rows), band) if len(rows.labels) else 0
     if not count:
         return first_stage_scores(rows)
+    if reads_on(held_out[:count].tolist(), band):
+        count = len(held_out)
     read = held_out[:count]
     return np.concatenate([read, np.minimum(first_stage_scores(rows)[count:], read.min())])
 

@@ -28,7 +28,8 @@ folds and figures):
   the question is asked (`article_age`; news questions are about the news of their day).
 
 With the reranker on (CITEBOT_RERANKER), the first stage's best candidates (ten when it is
-unsure, two when it is sure of its choice: `reranked_count`) are read again by a
+unsure, two when it is sure of its choice: `reranked_count`; ten when it rejects both of
+those: `reads_on`) are read again by a
 cross-encoder that sees the question with the sentence, its title and the sentence before
 (`index.rerank`), and a second logistic model (`RERANKED_STAGE`) weighs its judgement with
 the signals above. The score is the model's probability that the sentence answers; below the
@@ -542,29 +543,60 @@ def reranker_texts(
     return texts
 
 
+def reads_on(read: Sequence[float], band: tuple[float, float]) -> bool:
+    """Whether the reranker, having read only a sure question's best two
+    (`RERANKED_WHEN_SURE`) and scored them `read`, reads the rest of its best `RERANKED`
+    too: when it left neither above `band`, it rejects the first stage's choice and its
+    runner-up, and one of the others may answer ("Which sports team held a championship
+    parade this week?" was sure of "Here we reflect on other historic New York sports
+    championship parades.")."""
+    return len(read) < RERANKED and max(read, default=1.0) < band[1]
+
+
 def rerank_sentences(
     question: str,
     scored: Sequence[ScoredSentence],
     articles: Mapping[str, StoredArticle],
     reranker: Judge,
-    count: int = RERANKED,
+    band: tuple[float, float] = RERANK_BAND,
 ) -> list[ScoredSentence]:
-    """`scored` (best first) with the first stage's best `count` scored again with the
-    reranker's logit among their signals, best first; the others follow in their order,
-    each scored at most as the lowest of those read (one the reranker did not read cannot
-    outrank one it did), and none past the first `RERANKED`."""
-    read = scored[:count]
-    logits = judge(question, [sentence.candidate for sentence in read], articles, reranker)
-    rescored = []
-    for sentence, logit in zip(read, logits, strict=True):
-        signals = {**sentence.signals, "reranker": logit}
-        probability = RERANKED_STAGE.probability(signals)
-        rescored.append(ScoredSentence(sentence.candidate, probability, signals))
+    """`scored` (best first) with the first stage's best scored again with the reranker's
+    logit among their signals, best first: as many as its best's surety says
+    (`reranked_count`, `reads_on`). The others follow in their order, each scored at most as
+    the lowest of those read (one the reranker did not read cannot outrank one it did), and
+    none past the first `RERANKED`."""
+    count = reranked_count(scored[0].score, band) if scored else 0
+    rescored = _read(question, scored[:count], articles, reranker)
+    if count and reads_on([s.score for s in rescored], band):
+        rescored += _read(question, scored[count:RERANKED], articles, reranker)
+        count = RERANKED
+    if not count:
+        return list(scored)
     rescored.sort(key=lambda s: s.score, reverse=True)
-    lowest = rescored[-1].score if rescored else 0.0
+    lowest = rescored[-1].score
     return rescored + [
         ScoredSentence(s.candidate, min(s.score, lowest), s.signals) for s in scored[count:RERANKED]
     ]
+
+
+def _read(
+    question: str,
+    sentences: Sequence[ScoredSentence],
+    articles: Mapping[str, StoredArticle],
+    reranker: Judge,
+) -> list[ScoredSentence]:
+    """`sentences` scored by the second stage, with the reranker's logit among their
+    signals."""
+    if not sentences:
+        return []
+    logits = judge(question, [sentence.candidate for sentence in sentences], articles, reranker)
+    rescored = []
+    for sentence, logit in zip(sentences, logits, strict=True):
+        signals = {**sentence.signals, "reranker": logit}
+        rescored.append(
+            ScoredSentence(sentence.candidate, RERANKED_STAGE.probability(signals), signals)
+        )
+    return rescored
 
 
 def _coverage(stems: AbstractSet[str], weights: Mapping[str, float]) -> float:

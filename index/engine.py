@@ -24,7 +24,6 @@ from index.answer import (
     candidate_sentences,
     compose_answer,
     rerank_sentences,
-    reranked_count,
     score_sentences,
     select_quotes,
     word_weights,
@@ -97,8 +96,8 @@ class Engine:
         rerank_band: tuple[float, float] = RERANK_BAND,
     ) -> None:
         """`rerank_band`: the first stage's best probabilities at which the reranker (when
-        on) reads a question's ten best candidates, and above which its best two
-        (`index.answer.reranked_count`)."""
+        on) reads a question's ten best candidates, and above which its best two, or ten
+        when it rejects both (`index.answer.reranked_count`, `index.answer.reads_on`)."""
         self.settings = settings
         self.rerank_band = rerank_band
         self._index = live_index(settings)
@@ -424,9 +423,10 @@ class Engine:
             quote_beside=quote_beside,
         )
         scored = score_sentences(candidates, question_vector, reader)
-        count = reranked_count(scored[0].score, self.rerank_band) if scored else 0
-        if rerank and self._reranker is not None and count:
-            scored = rerank_sentences(question.text, scored, articles, self._reranker, count)
+        if rerank and self._reranker is not None:
+            scored = rerank_sentences(
+                question.text, scored, articles, self._reranker, self.rerank_band
+            )
         return RankedSentences(scored, passages, articles)
 
     def search(

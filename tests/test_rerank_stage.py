@@ -1,7 +1,7 @@
 """The reranking stage, with a stand-in for the model: what it reads, what it changes, that
 it reads a question's ten best when the first stage is unsure, its best two when it is sure
-of its choice and none when it is sure nothing answers, and that with the reranker off the
-engine answers with the first stage alone."""
+of its choice (all ten when it rejects both) and none when it is sure nothing answers, and
+that with the reranker off the engine answers with the first stage alone."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from index.answer import (
     RERANKED_STAGE,
     RERANKED_WHEN_SURE,
     ScoredSentence,
+    reads_on,
     reranked_count,
 )
 from index.build import build_index
@@ -143,6 +144,30 @@ def test_above_the_band_the_reranker_decides_between_the_best_two(
     for sentence, unread in zip(others, first.sentences[2:], strict=False):
         assert "reranker" not in sentence.signals
         assert sentence.score == pytest.approx(min(unread.score, min(read_scores)))
+
+
+def test_above_the_band_rejecting_the_best_two_the_reranker_reads_all_ten(
+    ferry_index: Settings,
+) -> None:
+    first = _engine(ferry_index, None).rank_sentences(QUESTION)
+    best = first.sentences[0]
+    # One of the others, a sentence as the reranker reads it (no title or paragraph break).
+    other = next(s for s in first.sentences[2:RERANKED] if "\n" not in _text(first, s))
+    judge = Judge(_text(first, other))
+    above = _engine(ferry_index, judge, (0.0, best.score - 0.01)).rank_sentences(QUESTION)
+    (_, two), (_, rest) = judge.read
+    assert len(two) == RERANKED_WHEN_SURE and len(two) + len(rest) == RERANKED
+    assert all("reranker" in s.signals for s in above.sentences)
+    judged = {_span(s): s.signals["reranker"] for s in above.sentences}
+    assert judged[_span(other)] == 4.0 and judged[_span(best)] == -4.0
+    assert {_span(s) for s in above.sentences} == {_span(s) for s in first.sentences[:RERANKED]}
+
+
+def test_reading_on_needs_a_sure_question_whose_best_two_both_fall() -> None:
+    band = (0.1, 0.5)
+    assert reads_on([0.3, 0.2], band)
+    assert not reads_on([0.6, 0.2], band)  # the reranker keeps one of them
+    assert not reads_on([0.3] * RERANKED, band)  # it read them all already
 
 
 def test_a_title_that_is_only_a_dateline_is_no_context() -> None:
