@@ -83,7 +83,7 @@ from index.records import (
 )
 from index.rerank.model import Judge
 from index.rerank.pair import candidate_text
-from index.words import content_stems, fold, stem_weights
+from index.words import content_stems, fold, split_words, stem_weights
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +349,15 @@ class _Wanted:
             return False
         return self.place is None or is_place(self.place, sentence[phrase.start : phrase.end])
 
+    def refers_back(self, sentence: str) -> bool:
+        """Whether `sentence` opens with the asked-for noun as one already named ("The team
+        has signed ..." for "which team ...?", after "The Athletics appear one step closer
+        to leaving Oakland."): what answers is then named before it."""
+        return self.focus is not None and split_words(sentence)[:2] in (
+            ["the", self.focus],
+            ["this", self.focus],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Answering:
@@ -462,13 +471,18 @@ class _ArticleView:
         """The answering phrase of sentence `number` of `sentences`; when it has none and
         `beside` is asked for, that of the sentence before (it may name what "the show" or
         "he" refers to), else of the sentence after (it may say it); only the one after for
-        a heading or a question (`introduces`), and never one that asks (`asks`). And whether
-        the phrase is a neighbour's."""
+        a heading or a question (`introduces`), and never one that asks (`asks`). A sentence
+        that opens with the asked-for noun as one named before (`refers_back`) takes the
+        sentence before's phrase over its own. And whether the phrase is a neighbour's."""
         own = self.answering_phrase(*sentences[number])
-        if own is not None or not beside or not self.wanted.kinds:
+        if not beside or not self.wanted.kinds:
             return own, False
         text = self.facts.article.text
         neighbours = _beside(number, len(sentences))
+        if own is not None:
+            if number == 0 or not self.wanted.refers_back(text[slice(*sentences[number])]):
+                return own, False
+            neighbours = [number - 1]
         if introduces(text[slice(*sentences[number])]):
             neighbours = [n for n in neighbours if n > number]
         for neighbour in neighbours:
@@ -477,7 +491,7 @@ class _ArticleView:
             found = self.answering_phrase(*sentences[neighbour])
             if found is not None:
                 return found, True
-        return None, False
+        return own, False
 
 
 def _beside(number: int, count: int) -> list[int]:

@@ -30,6 +30,13 @@ ARTICLES = [
         "text": "Roslyn made landfall near Santa Cruz in northern Nayarit state. Hurricane"
         " Roslyn slammed into west-central Mexico on Sunday.",
     },
+    {
+        "id": "team",
+        "title": "Baseball",
+        "text": "The Athletics appear one step closer to leaving Oakland. The team has signed a"
+        " purchase agreement for land near the Las Vegas Strip, the Las Vegas Review-Journal"
+        " reported.",
+    },
 ]
 
 
@@ -93,6 +100,23 @@ def test_a_sentence_with_its_own_answer_is_quoted_alone(engine: Engine) -> None:
     assert quote == "The past record was held by John Elway."
     assert highlight == "John Elway"
     assert (signals["answer_beside"], signals["type_match"]) == (0.0, 1.0)
+
+
+def test_the_asked_noun_named_before_is_answered_by_the_sentence_before(engine: Engine) -> None:
+    # "The team" is the one named before: the newspaper named in the sentence answers no
+    # "which team".
+    quote, highlight, signals = candidate_containing(
+        engine, "Which team signed a purchase agreement for land?", "The team has signed"
+    )
+    assert quote == ARTICLES[3]["text"]
+    assert highlight in ("Athletics", "The Athletics")
+    assert signals["answer_beside"] == 1.0
+    # Asked for a newspaper, the same sentence answers itself.
+    quote, highlight, _ = candidate_containing(
+        engine, "Which newspaper reported the purchase agreement?", "The team has signed"
+    )
+    assert highlight.startswith("Las Vegas")
+    assert quote.startswith("The team has signed")
 
 
 def test_which_country_wants_a_country_not_any_place(engine: Engine) -> None:
