@@ -306,7 +306,7 @@ def as_the_engine_scores(
     count = reranked_count(first_stage_best(rows), band) if len(rows.labels) else 0
     if not count:
         return first_stage_scores(rows)
-    if reads_on(held_out[:count].tolist(), band):
+    if reads_on(count, held_out[:count].tolist(), band):
         count = len(held_out)
     read = held_out[:count]
     return np.concatenate([read, np.minimum(first_stage_scores(rows)[count:], read.min())])

@@ -478,12 +478,13 @@ class _ArticleView:
         if not beside or not self.wanted.kinds:
             return own, False
         text = self.facts.article.text
+        sentence = text[slice(*sentences[number])]
         neighbours = _beside(number, len(sentences))
         if own is not None:
-            if number == 0 or not self.wanted.refers_back(text[slice(*sentences[number])]):
+            if number == 0 or not self.wanted.refers_back(sentence):
                 return own, False
             neighbours = [number - 1]
-        if introduces(text[slice(*sentences[number])]):
+        if introduces(sentence):
             neighbours = [n for n in neighbours if n > number]
         for neighbour in neighbours:
             if asks(text[slice(*sentences[neighbour])]):
@@ -557,14 +558,14 @@ def reranker_texts(
     return texts
 
 
-def reads_on(read: Sequence[float], band: tuple[float, float]) -> bool:
-    """Whether the reranker, having read only a sure question's best two
-    (`RERANKED_WHEN_SURE`) and scored them `read`, reads the rest of its best `RERANKED`
-    too: when it left neither above `band`, it rejects the first stage's choice and its
-    runner-up, and one of the others may answer ("Which sports team held a championship
-    parade this week?" was sure of "Here we reflect on other historic New York sports
-    championship parades.")."""
-    return len(read) < RERANKED and max(read, default=1.0) < band[1]
+def reads_on(count: int, read: Sequence[float], band: tuple[float, float]) -> bool:
+    """Whether the reranker, told by `reranked_count` to read a question's best `count` and
+    having scored them `read`, reads the rest of its best `RERANKED` too: when the question
+    was sure (fewer than `RERANKED` read: `RERANKED_WHEN_SURE`) and it left none above
+    `band`, it rejects the first stage's choice and its runner-up, and one of the others may
+    answer ("Which sports team held a championship parade this week?" was sure of "Here we
+    reflect on other historic New York sports championship parades.")."""
+    return 0 < count < RERANKED and max(read, default=1.0) < band[1]
 
 
 def rerank_sentences(
@@ -580,12 +581,12 @@ def rerank_sentences(
     the lowest of those read (one the reranker did not read cannot outrank one it did), and
     none past the first `RERANKED`."""
     count = reranked_count(scored[0].score, band) if scored else 0
-    rescored = _read(question, scored[:count], articles, reranker)
-    if count and reads_on([s.score for s in rescored], band):
-        rescored += _read(question, scored[count:RERANKED], articles, reranker)
-        count = RERANKED
     if not count:
         return list(scored)
+    rescored = _read(question, scored[:count], articles, reranker)
+    if reads_on(count, [s.score for s in rescored], band):
+        rescored += _read(question, scored[count:RERANKED], articles, reranker)
+        count = RERANKED
     rescored.sort(key=lambda s: s.score, reverse=True)
     lowest = rescored[-1].score
     return rescored + [

@@ -165,9 +165,10 @@ def test_above_the_band_rejecting_the_best_two_the_reranker_reads_all_ten(
 
 def test_reading_on_needs_a_sure_question_whose_best_two_both_fall() -> None:
     band = (0.1, 0.5)
-    assert reads_on([0.3, 0.2], band)
-    assert not reads_on([0.6, 0.2], band)  # the reranker keeps one of them
-    assert not reads_on([0.3] * RERANKED, band)  # it read them all already
+    assert reads_on(RERANKED_WHEN_SURE, [0.3, 0.2], band)
+    assert not reads_on(RERANKED_WHEN_SURE, [0.6, 0.2], band)  # the reranker keeps one
+    assert not reads_on(RERANKED, [0.3] * 4, band)  # it was told to read them all already
+    assert not reads_on(0, [], band)  # it was told to read none
 
 
 def test_a_title_that_is_only_a_dateline_is_no_context() -> None:
