@@ -135,30 +135,30 @@ FIRST_STAGE = Scorer(
     -6.559,
 )
 # The second stage: the first stage's best `RERANKED` candidates with the reranker's logit
-# (`index.rerank`) beside their signals: 0.726 x the first stage's logit + 0.280 x the
-# reranker's + 0.248, written out over the signals. Fitted by bench/fit_answer_weights.py
+# (`index.rerank`) beside their signals: 0.708 x the first stage's logit + 0.312 x the
+# reranker's + 0.208, written out over the signals. Fitted by bench/fit_answer_weights.py
 # --reranker on (docs/reranker.md).
 RERANKED = 10
 RERANKED_STAGE = Scorer(
     {
-        "dense": 1.473,
-        "coverage": 1.342,
-        "context_coverage": 1.729,
-        "passage_dense": 0.112,
-        "article_rank": 1.463,
-        "new_words": 0.284,
-        "type_match": 0.288,
-        "answer_beside": 1.095,
-        "type_missing": -0.188,
-        "answer_in_title": 0.268,
-        "answer_repeated": 0.37,
-        "lead": 0.126,
-        "dense_gap": 1.979,
-        "coverage_gap": 1.087,
-        "age": -1.53,
-        "reranker": 0.28,
+        "dense": 1.435,
+        "coverage": 1.308,
+        "context_coverage": 1.685,
+        "passage_dense": 0.109,
+        "article_rank": 1.425,
+        "new_words": 0.277,
+        "type_match": 0.28,
+        "answer_beside": 1.067,
+        "type_missing": -0.183,
+        "answer_in_title": 0.261,
+        "answer_repeated": 0.361,
+        "lead": 0.123,
+        "dense_gap": 1.928,
+        "coverage_gap": 1.059,
+        "age": -1.491,
+        "reranker": 0.312,
     },
-    -4.514,
+    -4.436,
 )
 # The first stage's best probability within which (both ends included) the reranker reads a
 # question's best `RERANKED` candidates: below it the first stage is sure that nothing

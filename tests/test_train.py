@@ -37,6 +37,7 @@ from train.pairs import (
     read_pairs,
     synthetic_pairs,
     synthetic_questions,
+    titles_dropped,
     trecqa_pairs,
     who_is_pairs,
     write_pairs,
@@ -337,6 +338,30 @@ def test_a_replayed_share_keeps_whole_questions_in_their_order() -> None:
     assert replace(RECIPES["round-11"], replay_share=1.0) == RECIPES["round-7"]
 
 
+def test_a_dropped_title_leaves_the_sentence_its_label_and_the_sentence_before() -> None:
+    titled = candidate_text("Arthur formed on Wednesday.", "Storm season opens", "It rained.")
+    dateline = candidate_text("Arthur formed on Wednesday.", "CNN —", "It rained.")
+    bare = candidate_text("Arthur formed on Wednesday.")
+    pairs = [
+        Pair(f"q{i}", "Which storm?", text, i % 2, "t")
+        for i in range(3)
+        for text in (titled, dateline, bare)
+    ]
+    every = titles_dropped(pairs, 1.0, random.Random(6))
+    assert [pair.candidate for pair in every[:3]] == [
+        candidate_text("Arthur formed on Wednesday.", before="It rained."),
+        bare,  # the dateline was left out, so the sentence before went
+        bare,
+    ]
+    assert [replace(pair, candidate="") for pair in every] == [
+        replace(pair, candidate="") for pair in pairs
+    ]
+    assert titles_dropped(pairs, 0.0, random.Random(6)) == pairs
+    half = titles_dropped(pairs * 20, 0.5, random.Random(6))
+    assert 40 < sum(a != b for a, b in zip(half, pairs * 20, strict=True)) < 80
+    assert replace(RECIPES["round-12"], untitled_share=0.0) == RECIPES["round-11"]
+
+
 def test_question_batches_keep_a_questions_pairs_together() -> None:
     pairs = [Pair(f"q{i % 50}", "q", "c", int(i < 50), "t") for i in range(230)]
     first = question_batches(pairs, 4, seed=3)
@@ -436,12 +461,14 @@ def test_a_distilled_student_moves_toward_its_teacher(tmp_path: Path) -> None:
 
 
 def test_a_run_can_start_from_the_shipped_int8_model_dequantised() -> None:
-    # The first 40 pairs of TrecQA DEV, whose fp32 logits ship beside the model.
+    # The first 40 pairs of TrecQA DEV, whose fp32 logits ship beside the model. The int8
+    # weights' rounding moves them by 0.41 on average (round 12; 0.31 over all of DEV,
+    # `python -m train.dequantise`); a model read wrongly moves them by several.
     pairs = trecqa_pairs(TRECQA / "DEV.xml")[:40]
     reference = json.loads((WEIGHTS / REFERENCE_FILE).read_text("utf-8"))["logits"][:40]
     tokenizer, model = load_model(6, WEIGHTS)
     dequantised = scores(model, tokenizer, pairs)
-    assert np.abs(dequantised - np.array(reference)).mean() < 0.2
+    assert np.abs(dequantised - np.array(reference)).mean() < 0.5
     assert np.corrcoef(dequantised, reference)[0, 1] > 0.99
 
 

@@ -1,6 +1,6 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--recipe round-1|...|round-11] [--shared ../shared] [--out DIR]
+    python -m train.pairs [--recipe round-1|...|round-12] [--shared ../shared] [--out DIR]
                           [--mine-with EXPORTED_RERANKER]
 
 Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
@@ -54,7 +54,7 @@ from index.phrases import Phrase, PhraseKind, find_phrases
 from index.places import is_place
 from index.profile import CLAUSE_END, RELATION_BEFORE, may_define_person
 from index.rerank.model import Judge, Reranker
-from index.rerank.pair import candidate_text
+from index.rerank.pair import CONTEXT_SEPARATOR, candidate_text
 from index.segment import sentence_spans
 from index.words import ROLE_NOUNS, STOPWORDS, TITLES, content_stems, content_words, fold
 
@@ -106,6 +106,9 @@ class Recipe:
     # The share of the other training questions kept (drawn by question), for a round that
     # goes on from a model that has learned them.
     replay_share: float = 1.0
+    # The share of the training pairs read in context that are read without their title
+    # (drawn pair by pair, after the others are made: `titles_dropped`).
+    untitled_share: float = 0.0
 
 
 # Round 1: the first model's pairs. Round 2, from what round 1 got wrong on news (it chose
@@ -157,6 +160,12 @@ _ROUND_9 = replace(_ROUND_8, in_situ_questions=True, replay_share=0.3)
 # pairs (mined with round 6's model, all of SelQA), half of their questions, to train on from
 # round 6's shipped model with `--listwise` within an hour on two threads.
 _ROUND_11 = replace(_ROUND_7, replay_share=0.5)
+# Round 12: round 6 reads a title as a reason to doubt: "Arthur has become the first named
+# storm of the 2026 Atlantic Hurricane season." scores -4.2 under its title and +4.7 without
+# it for "Which of the following was the first named storm of the 2026 Atlantic hurricane
+# season?", "The Oklahoma City Thunder earned the NBA championship." -3.9 and +5.5. Round
+# 11's pairs, half of those read in context without their title, the same label either way.
+_ROUND_12 = replace(_ROUND_11, untitled_share=0.5)
 RECIPES = {
     "round-1": Recipe(),
     "round-2": _ROUND_2,
@@ -168,6 +177,7 @@ RECIPES = {
     "round-8": _ROUND_8,
     "round-9": _ROUND_9,
     "round-11": _ROUND_11,
+    "round-12": _ROUND_12,
 }
 # Of a quiz's clean negatives, at most this many are scored when mining: the answering
 # pages' sentences first, then those sharing most of the question's words.
@@ -933,6 +943,8 @@ def build(
         valid.extend(synthetic_valid)
     if recipe.replay_share < 1.0:
         train = questions_sampled(train, recipe.replay_share, random.Random(SEED + 9))
+    if recipe.untitled_share:
+        train = titles_dropped(train, recipe.untitled_share, random.Random(SEED + 6))
     if recipe.in_situ_questions:
         in_situ_train, in_situ_valid = quiz_pairs(
             quizzes, first_read, in_situ_pairs, "in-situ", random.Random(SEED + 9)
@@ -973,6 +985,19 @@ def questions_sampled(pairs: list[Pair], share: float, rng: random.Random) -> li
     groups = sorted({pair.group for pair in pairs})
     kept = set(rng.sample(groups, round(len(groups) * share)))
     return [pair for pair in pairs if pair.group in kept]
+
+
+def titles_dropped(pairs: list[Pair], share: float, rng: random.Random) -> list[Pair]:
+    """`pairs` with `share` of those read in context (drawn by `rng`, pair by pair) read
+    without the first part of it: the title, or the sentence before where the title was
+    left out (`candidate_text`). A title then neither raises nor lowers a label's odds."""
+    dropped = []
+    for pair in pairs:
+        parts = pair.candidate.split(CONTEXT_SEPARATOR)
+        if len(parts) > 1 and rng.random() < share:
+            pair = replace(pair, candidate=CONTEXT_SEPARATOR.join([parts[0], *parts[2:]]))
+        dropped.append(pair)
+    return dropped
 
 
 def _first_page_title(quiz: Quiz, pages: dict[str, tuple[str, str]]) -> str:

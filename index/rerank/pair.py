@@ -10,7 +10,7 @@ from index.clean import is_dateline
 
 # Tokens the reranker reads at most: question, sentence and context together.
 MAX_TOKENS = 160
-_CONTEXT_SEPARATOR = " | "
+CONTEXT_SEPARATOR = " | "
 
 
 def candidate_text(sentence: str, title: str = "", before: str = "") -> str:
@@ -20,4 +20,4 @@ def candidate_text(sentence: str, title: str = "", before: str = "") -> str:
     a sentence under a title as less likely to answer than the same sentence bare."""
     title = title.strip()
     context = ("" if is_dateline(title) else title, before.strip())
-    return _CONTEXT_SEPARATOR.join([sentence, *(part for part in context if part)])
+    return CONTEXT_SEPARATOR.join([sentence, *(part for part in context if part)])
