@@ -360,6 +360,7 @@ def test_a_dropped_title_leaves_the_sentence_its_label_and_the_sentence_before()
     half = titles_dropped(pairs * 20, 0.5, random.Random(6))
     assert 40 < sum(a != b for a, b in zip(half, pairs * 20, strict=True)) < 80
     assert replace(RECIPES["round-12"], untitled_share=0.0) == RECIPES["round-11"]
+    assert replace(RECIPES["round-13"], untitled_share=0.0) == RECIPES["round-7"]
 
 
 def test_question_batches_keep_a_questions_pairs_together() -> None:

@@ -1,6 +1,6 @@
 """Training pairs for the answer reranker: (question, candidate, label) from public data.
 
-    python -m train.pairs [--recipe round-1|...|round-12] [--shared ../shared] [--out DIR]
+    python -m train.pairs [--recipe round-1|...|round-13] [--shared ../shared] [--out DIR]
                           [--mine-with EXPORTED_RERANKER]
 
 Writes, into --out (default ~/.cache/citebot/reranker-train, or its folder for a later
@@ -166,6 +166,10 @@ _ROUND_11 = replace(_ROUND_7, replay_share=0.5)
 # season?", "The Oklahoma City Thunder earned the NBA championship." -3.9 and +5.5. Round
 # 11's pairs, half of those read in context without their title, the same label either way.
 _ROUND_12 = replace(_ROUND_11, untitled_share=0.5)
+# Round 13: round 12 still doubts under a title ("Arthur has become the first named storm
+# ..." -3.0 under it, +0.5 without): all of round 7's questions, half of the pairs read in
+# context without their title, to train on from round 12.
+_ROUND_13 = replace(_ROUND_7, untitled_share=0.5)
 RECIPES = {
     "round-1": Recipe(),
     "round-2": _ROUND_2,
@@ -178,6 +182,7 @@ RECIPES = {
     "round-9": _ROUND_9,
     "round-11": _ROUND_11,
     "round-12": _ROUND_12,
+    "round-13": _ROUND_13,
 }
 # Of a quiz's clean negatives, at most this many are scored when mining: the answering
 # pages' sentences first, then those sharing most of the question's words.
